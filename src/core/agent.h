@@ -1,0 +1,47 @@
+// An agent: a registered worker (or lead) that takes tasks, with its capacity.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace swarm {
+
+enum class AgentStatus { kIdle, kBusy, kOffline };
+
+const char* AgentStatusName(AgentStatus status);
+std::optional<AgentStatus> ParseAgentStatus(std::string_view name);
+
+struct Agent {
+  std::string id;
+  std::string name;
+  bool is_lead = false;
+  AgentStatus status = AgentStatus::kIdle;
+  std::optional<std::string> description;
+  std::optional<std::string> role;
+  std::vector<std::string> capabilities;
+  int max_tasks = 1;
+  std::optional<std::string> provider;
+  std::optional<std::string> harness_provider;
+  std::optional<std::string> last_activity_at;
+  std::string created_at;
+  std::string last_updated_at;
+  int active_tasks = 0;  // in_progress tasks held now; derived by the store on every read
+};
+
+// What a worker sends to register. Optional fields left empty keep the stored value on a
+// re-registration (max_tasks, provider) or take the default on a first one.
+struct AgentRegistration {
+  std::string id;
+  std::string name;
+  bool is_lead = false;
+  std::optional<std::string> description;
+  std::optional<std::string> role;
+  std::vector<std::string> capabilities;
+  std::optional<int> max_tasks;
+  std::optional<std::string> provider;
+  std::optional<std::string> harness_provider;
+};
+
+}  // namespace swarm

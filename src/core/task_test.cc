@@ -1,0 +1,26 @@
+#include "core/task.h"
+
+#include <gtest/gtest.h>
+
+namespace swarm {
+namespace {
+
+TEST(TaskStatus, NamesRoundTrip) {
+  for (auto s : {TaskStatus::kUnassigned, TaskStatus::kPending, TaskStatus::kInProgress,
+                 TaskStatus::kCompleted, TaskStatus::kFailed, TaskStatus::kCancelled}) {
+    EXPECT_EQ(ParseTaskStatus(TaskStatusName(s)), s);
+  }
+  EXPECT_EQ(ParseTaskStatus("done"), std::nullopt);
+}
+
+TEST(TaskStatus, OnlyCompletedFailedCancelledAreTerminal) {
+  EXPECT_FALSE(IsTerminal(TaskStatus::kUnassigned));
+  EXPECT_FALSE(IsTerminal(TaskStatus::kPending));
+  EXPECT_FALSE(IsTerminal(TaskStatus::kInProgress));
+  EXPECT_TRUE(IsTerminal(TaskStatus::kCompleted));
+  EXPECT_TRUE(IsTerminal(TaskStatus::kFailed));
+  EXPECT_TRUE(IsTerminal(TaskStatus::kCancelled));
+}
+
+}  // namespace
+}  // namespace swarm

@@ -1,0 +1,25 @@
+// Query-string parameters, percent-decoded.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace swarm::http {
+
+class QueryParams {
+ public:
+  // Parses "a=1&b=x%20y"; a malformed escape keeps the raw text.
+  static QueryParams Parse(std::string_view raw_query);
+
+  // The first value for `name`, if present.
+  std::optional<std::string> Get(std::string_view name) const;
+  const std::vector<std::pair<std::string, std::string>>& items() const { return items_; }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> items_;
+};
+
+}  // namespace swarm::http

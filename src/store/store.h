@@ -1,0 +1,142 @@
+// The persistence seam. Every method is one atomic unit: the store decides nothing about the
+// contract (that is the API service's job) but guarantees that each state change it is asked
+// for happens completely or not at all, and that conditional changes (claims, terminal writes)
+// are decided inside the same transaction that writes them.
+//
+// Implementations are thread-safe: the API calls them from several threads at once.
+// Timestamps come in from the caller (ISO 8601 text, see FormatIsoTime) so the store never
+// reads a clock.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/agent.h"
+#include "core/error.h"
+#include "core/records.h"
+#include "core/task.h"
+
+namespace swarm {
+
+struct UpsertedAgent {
+  Agent agent;
+  bool created = false;  // false: an existing agent registered again
+};
+
+struct NewTask {
+  std::string id;
+  std::optional<std::string> agent_id;  // set: status pending; empty: unassigned (the pool)
+  std::optional<std::string> creator_agent_id;
+  std::string task;
+  std::string source = "api";
+  std::optional<std::string> task_type;
+  std::vector<std::string> tags;
+  int priority = 50;
+  std::optional<std::string> output_schema;
+  std::optional<std::string> model;
+  std::string now;
+};
+
+struct TaskFilter {
+  std::vector<TaskStatus> statuses;  // empty: any
+  std::optional<std::string> agent_id;
+  std::vector<std::string> sources;  // empty: any
+  int limit = 25;
+  int offset = 0;
+};
+
+struct TaskPage {
+  std::vector<Task> tasks;  // newest lastUpdatedAt first, each with total_cost_usd
+  int64_t total = 0;        // matches before limit/offset
+};
+
+// A terminal write. Applied only while the task is not terminal, and, when `required_status`
+// is set, only while the task is in that status.
+struct TerminalUpdate {
+  TaskStatus status = TaskStatus::kCompleted;  // completed, failed or cancelled
+  std::optional<std::string> output;
+  std::optional<std::string> failure_reason;
+  std::optional<TaskStatus> required_status;
+  std::optional<std::string> actor_agent_id;  // recorded in the lifecycle log
+  std::string now;
+};
+
+struct TerminalResult {
+  Task task;             // the task after the call
+  bool applied = false;  // false: the condition did not hold, nothing was written
+};
+
+struct CostFilter {
+  std::optional<std::string> task_id;
+  std::optional<std::string> agent_id;
+  int limit = 100;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- agents ---
+  // Creates the agent (status idle, max_tasks default 1) or updates a known one: an offline
+  // agent becomes idle; max_tasks, provider, harness_provider, role, description and
+  // capabilities are replaced when given; the name is kept.
+  virtual Result<UpsertedAgent> UpsertAgent(const AgentRegistration& reg,
+                                            const std::string& now) = 0;
+  virtual Result<Agent> GetAgent(const std::string& id) = 0;  // kNotFound
+  virtual Result<std::vector<Agent>> ListAgents() = 0;        // by created_at
+  virtual Result<Agent> SetAgentStatus(const std::string& id, AgentStatus status,
+                                       const std::string& now) = 0;
+  // Records activity (last_activity_at); an offline agent comes back as idle, or busy when it
+  // holds in_progress tasks. kNotFound for an unknown agent.
+  virtual Result<Agent> TouchAgent(const std::string& id, const std::string& now) = 0;
+
+  // --- tasks ---
+  // Inserts the task and its "task_created" lifecycle log.
+  virtual Result<Task> CreateTask(const NewTask& task) = 0;
+  virtual Result<Task> GetTask(const std::string& id) = 0;  // kNotFound
+  virtual Result<TaskPage> ListTasks(const TaskFilter& filter) = 0;
+  // The atomic claim behind GET /api/poll. If the agent is registered and holds fewer
+  // in_progress tasks than its max_tasks, moves the best claimable task to in_progress for
+  // it and marks the agent busy: first its own pending tasks, then (when include_pool)
+  // unassigned ones; best = priority DESC, then created_at ASC. Writes "task_claimed" and
+  // "task_status_change" logs. nullopt when nothing is claimable. A task is claimed by
+  // exactly one caller however many call at once.
+  virtual Result<std::optional<Task>> ClaimTask(const std::string& agent_id, bool include_pool,
+                                                const std::string& now) = 0;
+  virtual Result<Task> SetTaskSession(const std::string& task_id, const std::string& session_id,
+                                      const std::optional<std::string>& provider,
+                                      const std::optional<std::string>& model,
+                                      const std::string& now) = 0;
+  virtual Result<Task> SetTaskProgress(const std::string& task_id, const std::string& progress,
+                                       const std::optional<std::string>& agent_id,
+                                       const std::string& now) = 0;
+  // Writes a terminal status if the task is not terminal yet (see TerminalUpdate), logs the
+  // status change, and sets the task's agent idle when it holds no other in_progress task.
+  // kNotFound for an unknown task.
+  virtual Result<TerminalResult> FinishTask(const std::string& task_id,
+                                            const TerminalUpdate& update) = 0;
+  // Dead-worker recovery: every in_progress task of the agent becomes failed with `reason`,
+  // and the agent offline, in one transaction. Returns the tasks it failed.
+  virtual Result<std::vector<Task>> FailAgentTasks(const std::string& agent_id,
+                                                   const std::string& reason,
+                                                   const std::string& now) = 0;
+  // Ids of agents holding at least one in_progress task.
+  virtual Result<std::vector<std::string>> AgentsWithActiveTasks() = 0;
+  // The agent's tasks cancelled at or after `since`.
+  virtual Result<std::vector<Task>> ListCancelledTasks(const std::string& agent_id,
+                                                       const std::string& since) = 0;
+
+  // --- logs and costs ---
+  virtual Result<std::vector<AgentLog>> ListTaskLogs(const std::string& task_id,
+                                                     int limit) = 0;  // newest first
+  // Appends the lines with line numbers continuing per (task, session). Returns the count.
+  virtual Result<int> AppendSessionLogs(const SessionLogBatch& batch) = 0;
+  virtual Result<std::vector<SessionLog>> ListSessionLogs(const std::string& task_id,
+                                                          int limit) = 0;  // oldest first
+  virtual Result<SessionCost> AddSessionCost(const SessionCost& cost) = 0;  // id filled in
+  virtual Result<std::vector<SessionCost>> ListSessionCosts(const CostFilter& filter) = 0;
+};
+
+}  // namespace swarm
