@@ -134,7 +134,7 @@ class Store {
   // Appends the lines with line numbers continuing per (task, session). Returns the count.
   virtual Result<int> AppendSessionLogs(const SessionLogBatch& batch) = 0;
   virtual Result<std::vector<SessionLog>> ListSessionLogs(const std::string& task_id,
-                                                          int limit) = 0;  // oldest first
+                                                          int limit) = 0;   // oldest first
   virtual Result<SessionCost> AddSessionCost(const SessionCost& cost) = 0;  // id filled in
   virtual Result<std::vector<SessionCost>> ListSessionCosts(const CostFilter& filter) = 0;
 };

@@ -1,0 +1,163 @@
+#include "api/api_server.h"
+
+#include <csignal>
+#include <thread>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "api/agent_service.h"
+#include "api/heartbeats.h"
+#include "api/poll_hub.h"
+#include "api/routes.h"
+#include "api/task_service.h"
+#include "api/worker_monitor.h"
+#include "core/log.h"
+#include "http/server.h"
+#include "store/sqlite_store.h"
+
+namespace swarm {
+namespace {
+
+namespace asio = boost::asio;
+
+// Everything the running server shares between its threads.
+struct Runtime {
+  Runtime(Store& store, const ApiServerOptions& options)
+      : agents(store, clock, heartbeats),
+        tasks(store, clock, hub),
+        monitor(store, clock, heartbeats, hub, options.worker_timeout),
+        routes(RoutesOptions{options.api_key}, agents, tasks, hub) {}
+
+  SystemClock clock;
+  PollHub hub;
+  Heartbeats heartbeats;
+  AgentService agents;
+  TaskService tasks;
+  WorkerMonitor monitor;
+  ApiRoutes routes;
+  std::atomic<bool> stopping{false};
+};
+
+asio::awaitable<http::HttpResponse> Dispatch(Runtime* rt, http::HttpRequest request) {
+  co_return co_await rt->routes.Dispatch(std::move(request));
+}
+
+asio::awaitable<void> MonitorLoop(Runtime* rt, asio::steady_timer* timer) {
+  while (!rt->stopping) {
+    auto failed = rt->monitor.Sweep();
+    if (!failed) {
+      log::Warn("dead-worker sweep failed", {{"error", failed.error().message}});
+    } else {
+      for (const auto& task : *failed) {
+        log::Warn("worker lost", {{"taskId", task.id},
+                                  {"agentId", task.agent_id.value_or("")},
+                                  {"reason", task.failure_reason.value_or("")}});
+      }
+    }
+    timer->expires_after(rt->monitor.sweep_interval());
+    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+// Holds the io_context open until every connection has finished, or the grace period ends.
+asio::awaitable<void> DrainLoop(http::HttpServer* server, asio::io_context* io,
+                                std::chrono::milliseconds grace) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (server->open_connections() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      log::Warn("shutdown grace period over; closing remaining connections",
+                {{"connections", server->open_connections()}});
+      io->stop();
+      co_return;
+    }
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+void LogAccess(const http::AccessRecord& r) {
+  nlohmann::json line = {{"ts", FormatIsoTime(std::chrono::system_clock::now())},
+                         {"level", "info"},
+                         {"msg", "access"},
+                         {"method", r.method},
+                         {"path", r.path},
+                         {"status", r.status},
+                         {"bytes", r.response_bytes},
+                         {"us", r.duration_us},
+                         {"remote", r.remote}};
+  if (!r.agent_id.empty()) line["agentId"] = r.agent_id;
+  spdlog::info("{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+}  // namespace
+
+int RunApiServer(const ApiServerOptions& options) {
+  auto store = SqliteStore::Open(options.db_path);
+  if (!store) {
+    log::Error("cannot open the database",
+               {{"path", options.db_path}, {"error", store.error().message}});
+    return 1;
+  }
+  const int threads = options.threads > 0
+                          ? options.threads
+                          : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  Runtime rt(**store, options);
+  // Declared after `rt`: destroying the io_context destroys suspended coroutines (a long-poll's
+  // waiter unregisters from rt.hub), so it must go first.
+  asio::io_context io(threads);
+
+  http::ServerOptions server_options;
+  server_options.host = options.host;
+  server_options.port = options.port;
+  server_options.body_limit = options.body_limit;
+  server_options.read_timeout = options.read_timeout;
+  server_options.idle_timeout = options.idle_timeout;
+  http::HttpServer server(
+      io, server_options,
+      [&rt](http::HttpRequest request) { return Dispatch(&rt, std::move(request)); },
+      options.access_log ? http::AccessLogger(LogAccess) : nullptr);
+  auto port = server.Listen();
+  if (!port) {
+    log::Error("cannot listen",
+               {{"host", options.host}, {"port", options.port}, {"error", port.error().message}});
+    return 1;
+  }
+  log::Info("listening", {{"host", options.host},
+                          {"port", *port},
+                          {"db", options.db_path},
+                          {"threads", threads},
+                          {"workerTimeoutMs", options.worker_timeout.count()}});
+
+  asio::steady_timer monitor_timer(io);
+  asio::co_spawn(io, MonitorLoop(&rt, &monitor_timer), asio::detached);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    log::Info("shutting down", {{"signal", signal}, {"connections", server.open_connections()}});
+    rt.stopping = true;
+    server.BeginShutdown();
+    rt.hub.Shutdown();
+    monitor_timer.cancel();
+    asio::co_spawn(io, DrainLoop(&server, &io, options.shutdown_grace), asio::detached);
+  });
+
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : pool) t.join();
+  store->reset();  // closes the database before we say so
+  log::Info("stopped");
+  return 0;
+}
+
+}  // namespace swarm

@@ -1,0 +1,120 @@
+#include "api/poll_hub.h"
+
+#include <future>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+
+namespace swarm {
+namespace {
+
+namespace asio = boost::asio;
+using Steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Registers for `agent`, signals `registered`, then waits up to `max_wait`; resolves
+// `woke_after` with how long the wait took.
+asio::awaitable<void> WaitOnce(PollHub* hub, std::string agent, milliseconds max_wait,
+                               std::promise<void>* registered,
+                               std::promise<milliseconds>* woke_after) {
+  auto waiter = hub->Register(agent, co_await asio::this_coro::executor);
+  registered->set_value();
+  const auto start = Steady::now();
+  co_await waiter->Wait(start + max_wait);
+  woke_after->set_value(std::chrono::duration_cast<milliseconds>(Steady::now() - start));
+}
+
+class PollHubTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    guard_.reset();
+    thread_.join();
+  }
+
+  // Starts a waiter and returns once it is registered.
+  std::future<milliseconds> StartWaiter(const std::string& agent, milliseconds max_wait) {
+    auto registered = std::make_shared<std::promise<void>>();
+    auto woke = std::make_shared<std::promise<milliseconds>>();
+    promises_.push_back(registered);
+    wokes_.push_back(woke);
+    asio::co_spawn(asio::make_strand(io_),
+                   WaitOnce(&hub_, agent, max_wait, registered.get(), woke.get()), asio::detached);
+    registered->get_future().wait();
+    return woke->get_future();
+  }
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_{io_.get_executor()};
+  std::thread thread_;
+  PollHub hub_;
+  std::vector<std::shared_ptr<std::promise<void>>> promises_;
+  std::vector<std::shared_ptr<std::promise<milliseconds>>> wokes_;
+};
+
+TEST_F(PollHubTest, NotifyAgentWakesItsWaiterAtOnce) {
+  auto woke = StartWaiter("a", milliseconds(5000));
+  EXPECT_TRUE(hub_.HasWaiter("a"));
+  hub_.NotifyAgent("a");
+  ASSERT_EQ(woke.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  EXPECT_LT(woke.get(), milliseconds(1000));
+}
+
+TEST_F(PollHubTest, NotifyingAnotherAgentDoesNotWake) {
+  auto woke = StartWaiter("a", milliseconds(300));
+  hub_.NotifyAgent("b");
+  ASSERT_EQ(woke.wait_for(std::chrono::seconds(3)), std::future_status::ready);
+  EXPECT_GE(woke.get(), milliseconds(290));  // slept to its deadline
+}
+
+TEST_F(PollHubTest, NotifyAllWakesEveryone) {
+  auto a = StartWaiter("a", milliseconds(5000));
+  auto b = StartWaiter("b", milliseconds(5000));
+  hub_.NotifyAll();
+  ASSERT_EQ(a.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  ASSERT_EQ(b.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+}
+
+TEST_F(PollHubTest, ShutdownWakesAndStops) {
+  auto a = StartWaiter("a", milliseconds(5000));
+  hub_.Shutdown();
+  ASSERT_EQ(a.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  EXPECT_TRUE(hub_.stopping());
+}
+
+TEST_F(PollHubTest, WaiterUnregistersWhenDone) {
+  auto a = StartWaiter("a", milliseconds(10));
+  ASSERT_EQ(a.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  // The coroutine frame (and the waiter) is destroyed right after the promise is set.
+  for (int i = 0; i < 100 && hub_.HasWaiter("a"); ++i) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  EXPECT_FALSE(hub_.HasWaiter("a"));
+}
+
+// A notification that lands after registration but before the coroutine sleeps is kept.
+asio::awaitable<void> NotifiedBeforeWait(PollHub* hub, std::promise<milliseconds>* woke) {
+  auto waiter = hub->Register("a", co_await asio::this_coro::executor);
+  hub->NotifyAgent("a");  // posted to our strand: runs once we suspend below
+  const auto start = Steady::now();
+  co_await waiter->Wait(start + milliseconds(5000));
+  woke->set_value(std::chrono::duration_cast<milliseconds>(Steady::now() - start));
+}
+
+TEST_F(PollHubTest, EarlyNotificationIsNotLost) {
+  std::promise<milliseconds> woke;
+  asio::co_spawn(asio::make_strand(io_), NotifiedBeforeWait(&hub_, &woke), asio::detached);
+  auto f = woke.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  EXPECT_LT(f.get(), milliseconds(1000));
+}
+
+}  // namespace
+}  // namespace swarm

@@ -1,0 +1,223 @@
+#include "api/requests.h"
+
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "api/field_reader.h"
+
+namespace swarm {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kMaxListLimit = 1000;
+
+std::vector<std::string> SplitCsv(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    if (!item.empty()) out.push_back(std::move(item));
+    start = end + 1;
+  }
+  return out;
+}
+
+// `output` is a string upstream; a client that sends the JSON value itself means the same.
+std::optional<std::string> OutputText(FieldReader& r) {
+  const json* v = r.OptionalValue("output");
+  if (!v) return std::nullopt;
+  return v->is_string() ? v->get<std::string>() : v->dump();
+}
+
+}  // namespace
+
+Result<CreateTaskRequest> ParseCreateTask(const json& body) {
+  FieldReader r(body);
+  CreateTaskRequest req;
+  NewTask& t = req.task;
+  t.task = r.RequiredString("task");
+  t.agent_id = r.OptionalString("agentId");
+  t.creator_agent_id = r.OptionalString("creatorAgentId");
+  t.source = r.OptionalString("source").value_or("api");
+  t.task_type = r.OptionalString("taskType");
+  t.tags = r.StringArray("tags");
+  t.priority = static_cast<int>(r.OptionalInt("priority", 0, 100).value_or(50));
+  t.model = r.OptionalString("model");
+  if (t.agent_id && t.agent_id->empty()) r.Fail("agentId must not be empty");
+  if (t.source.empty()) r.Fail("source must not be empty");
+  const json* schema = r.OptionalValue("outputSchema");
+  if (!r.ok()) return tl::unexpected(r.error());
+  if (schema) {
+    auto compiled = OutputSchema::Compile(*schema);
+    if (!compiled) return tl::unexpected(compiled.error());
+    req.schema = std::move(*compiled);
+    t.output_schema = schema->dump();
+  }
+  return req;
+}
+
+Result<AgentRegistration> ParseRegisterAgent(const json& body, std::string agent_id) {
+  FieldReader r(body);
+  AgentRegistration reg;
+  reg.id = std::move(agent_id);
+  reg.name = r.RequiredString("name");
+  reg.is_lead = r.OptionalBool("isLead").value_or(false);
+  reg.description = r.OptionalString("description");
+  reg.role = r.OptionalString("role");
+  reg.capabilities = r.StringArray("capabilities");
+  if (auto max = r.OptionalInt("maxTasks", 1, 100)) reg.max_tasks = static_cast<int>(*max);
+  reg.provider = r.OptionalString("provider");
+  reg.harness_provider = r.OptionalString("harness_provider");
+  if (!reg.harness_provider) reg.harness_provider = r.OptionalString("harnessProvider");
+  if (!reg.provider) reg.provider = reg.harness_provider;
+  if (reg.role && reg.role->size() > 100) r.Fail("role must be at most 100 characters");
+  if (!r.ok()) return tl::unexpected(r.error());
+  return reg;
+}
+
+Result<FinishRequest> ParseFinish(const json& body) {
+  FieldReader r(body);
+  FinishRequest req;
+  const std::string status = r.RequiredString("status");
+  if (r.ok()) {
+    if (status == "completed") {
+      req.status = TaskStatus::kCompleted;
+    } else if (status == "failed") {
+      req.status = TaskStatus::kFailed;
+    } else {
+      r.Fail("status must be \"completed\" or \"failed\"");
+    }
+  }
+  req.output = OutputText(r);
+  req.failure_reason = r.OptionalString("failureReason");
+  if (!r.ok()) return tl::unexpected(r.error());
+  return req;
+}
+
+Result<SessionRequest> ParseSession(const json& body) {
+  FieldReader r(body);
+  SessionRequest req;
+  req.session_id = r.RequiredString("claudeSessionId");
+  req.provider = r.OptionalString("provider");
+  req.model = r.OptionalString("model");
+  if (!r.ok()) return tl::unexpected(r.error());
+  return req;
+}
+
+Result<std::string> ParseProgress(const json& body) {
+  FieldReader r(body);
+  std::string progress = r.RequiredString("progress");
+  if (!r.ok()) return tl::unexpected(r.error());
+  return progress;
+}
+
+Result<std::optional<std::string>> ParseCancel(const json& body) {
+  FieldReader r(body);
+  auto reason = r.OptionalString("reason");
+  if (!r.ok()) return tl::unexpected(r.error());
+  return reason;
+}
+
+Result<SessionLogBatch> ParseSessionLogs(const json& body) {
+  FieldReader r(body);
+  SessionLogBatch batch;
+  batch.session_id = r.RequiredString("sessionId");
+  batch.task_id = r.OptionalString("taskId");
+  batch.iteration = static_cast<int>(r.OptionalInt("iteration", 1, 1'000'000).value_or(1));
+  batch.cli = r.OptionalString("cli").value_or("claude");
+  batch.lines = r.StringArray("lines", 1);
+  if (!r.ok()) return tl::unexpected(r.error());
+  return batch;
+}
+
+Result<SessionCost> ParseSessionCost(const json& body) {
+  FieldReader r(body);
+  SessionCost c;
+  constexpr int64_t kMaxTokens = int64_t{1} << 50;
+  c.session_id = r.RequiredString("sessionId");
+  c.agent_id = r.RequiredString("agentId");
+  c.task_id = r.OptionalString("taskId");
+  if (!r.OptionalValue("totalCostUsd")) r.Fail("totalCostUsd is required");
+  c.total_cost_usd = r.OptionalNumber("totalCostUsd", 0).value_or(0);
+  c.input_tokens = r.OptionalInt("inputTokens", 0, kMaxTokens).value_or(0);
+  c.output_tokens = r.OptionalInt("outputTokens", 0, kMaxTokens).value_or(0);
+  c.cache_read_tokens = r.OptionalInt("cacheReadTokens", 0, kMaxTokens).value_or(0);
+  c.cache_write_tokens = r.OptionalInt("cacheWriteTokens", 0, kMaxTokens).value_or(0);
+  c.reasoning_output_tokens = r.OptionalInt("reasoningOutputTokens", 0, kMaxTokens).value_or(0);
+  c.duration_ms = r.OptionalInt("durationMs", 0, kMaxTokens);
+  c.num_turns = r.OptionalInt("numTurns", 0, 1'000'000);
+  c.model = r.OptionalString("model");
+  c.provider = r.OptionalString("provider");
+  c.is_error = r.OptionalBool("isError").value_or(false);
+  c.cost_source = r.OptionalString("costSource").value_or("harness");
+  if (r.ok() && c.cost_source != "harness" && c.cost_source != "pricing-table" &&
+      c.cost_source != "unpriced") {
+    r.Fail("costSource must be \"harness\", \"pricing-table\" or \"unpriced\"");
+  }
+  if (!r.ok()) return tl::unexpected(r.error());
+  return c;
+}
+
+Result<int> ParseIntParam(const http::QueryParams& query, const char* name, int min, int max,
+                          int fallback) {
+  auto text = query.Get(name);
+  if (!text || text->empty()) return fallback;
+  int value = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+  if (ec != std::errc() || end != text->data() + text->size() || value < min || value > max) {
+    return BadRequest(fmt::format("{} must be an integer between {} and {}", name, min, max));
+  }
+  return value;
+}
+
+Result<TaskFilter> ParseTaskFilter(const http::QueryParams& query) {
+  TaskFilter f;
+  if (auto status = query.Get("status")) {
+    for (const auto& name : SplitCsv(*status)) {
+      auto s = ParseTaskStatus(name);
+      if (!s) return BadRequest(fmt::format("status: unknown task status \"{}\"", name));
+      f.statuses.push_back(*s);
+    }
+  }
+  if (auto agent = query.Get("agentId"); agent && !agent->empty()) f.agent_id = *agent;
+  if (auto source = query.Get("source")) f.sources = SplitCsv(*source);
+  auto limit = ParseIntParam(query, "limit", 1, kMaxListLimit, 25);
+  if (!limit) return tl::unexpected(limit.error());
+  auto offset = ParseIntParam(query, "offset", 0, 1'000'000'000, 0);
+  if (!offset) return tl::unexpected(offset.error());
+  f.limit = *limit;
+  f.offset = *offset;
+  return f;
+}
+
+Result<CostFilter> ParseCostFilter(const http::QueryParams& query) {
+  CostFilter f;
+  if (auto task = query.Get("taskId"); task && !task->empty()) f.task_id = *task;
+  if (auto agent = query.Get("agentId"); agent && !agent->empty()) f.agent_id = *agent;
+  auto limit = ParseIntParam(query, "limit", 1, kMaxListLimit, 100);
+  if (!limit) return tl::unexpected(limit.error());
+  f.limit = *limit;
+  return f;
+}
+
+Result<std::chrono::milliseconds> ParsePollWait(const http::QueryParams& query,
+                                                double max_seconds) {
+  auto text = query.Get("wait");
+  if (!text || text->empty()) return std::chrono::milliseconds(0);
+  double seconds = 0;
+  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), seconds);
+  if (ec != std::errc() || end != text->data() + text->size() || !std::isfinite(seconds) ||
+      seconds < 0 || seconds > max_seconds) {
+    return BadRequest(
+        fmt::format("wait must be a number of seconds between 0 and {}", max_seconds));
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+}  // namespace swarm

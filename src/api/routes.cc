@@ -1,0 +1,350 @@
+#include "api/routes.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "api/error_mapping.h"
+#include "api/field_reader.h"
+#include "api/json_codec.h"
+#include "api/requests.h"
+#include "core/ids.h"
+#include "http/query.h"
+
+namespace swarm {
+namespace {
+
+namespace asio = boost::asio;
+using http::Access;
+using http::HttpRequest;
+using http::HttpResponse;
+using http::PathParams;
+using nlohmann::json;
+
+HttpResponse Json(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+HttpResponse NoContent() {
+  HttpResponse r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+// A body that may be empty (POST /ping, /cancel): empty means {}.
+Result<json> OptionalBody(const HttpRequest& request) {
+  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
+  return ParseJsonObject(request.body);
+}
+
+Result<std::string> RequireAgentId(const HttpRequest& request) {
+  std::string_view id = request.Header("x-agent-id");
+  if (id.empty()) return BadRequest("Missing X-Agent-ID header");
+  return std::string(id);
+}
+
+// Compares in time that depends only on the length of `expected`, not on where the first
+// difference is.
+bool ConstantTimeEquals(std::string_view given, std::string_view expected) {
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
+    diff |= g ^ static_cast<unsigned char>(expected[i]);
+  }
+  return diff == 0;
+}
+
+json TaskList(const std::vector<Task>& tasks) {
+  json out = json::array();
+  for (const auto& t : tasks) out.push_back(ToJson(t));
+  return out;
+}
+
+template <typename T>
+json JsonArray(const std::vector<T>& items) {
+  json out = json::array();
+  for (const auto& item : items) out.push_back(ToJson(item));
+  return out;
+}
+
+json Trigger(const Task& task) {
+  return {{"type", "task_assigned"}, {"taskId", task.id}, {"task", ToJson(task)}};
+}
+
+}  // namespace
+
+ApiRoutes::ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& tasks, PollHub& hub)
+    : options_(std::move(options)), agents_(agents), tasks_(tasks), hub_(hub) {
+  AddSync("GET", "/health", Access::kPublic, &ApiRoutes::Health);
+  AddSync("POST", "/api/agents", Access::kAuthenticated, &ApiRoutes::RegisterAgent);
+  AddSync("GET", "/api/agents", Access::kAuthenticated, &ApiRoutes::ListAgents);
+  AddSync("GET", "/api/agents/{id}", Access::kAuthenticated, &ApiRoutes::GetAgent);
+  AddSync("POST", "/ping", Access::kAuthenticated, &ApiRoutes::Ping);
+  AddSync("POST", "/close", Access::kAuthenticated, &ApiRoutes::Close);
+  AddSync("POST", "/api/tasks", Access::kAuthenticated, &ApiRoutes::CreateTask);
+  AddSync("GET", "/api/tasks", Access::kAuthenticated, &ApiRoutes::ListTasks);
+  AddSync("GET", "/api/tasks/{id}", Access::kAuthenticated, &ApiRoutes::GetTask);
+  AddSync("POST", "/api/tasks/{id}/cancel", Access::kAuthenticated, &ApiRoutes::CancelTask);
+  AddSync("PUT", "/api/tasks/{id}/session", Access::kAuthenticated, &ApiRoutes::SetSession);
+  AddSync("POST", "/api/tasks/{id}/progress", Access::kAuthenticated, &ApiRoutes::SetProgress);
+  AddSync("POST", "/api/tasks/{id}/finish", Access::kAuthenticated, &ApiRoutes::FinishTask);
+  AddSync("GET", "/api/tasks/{id}/session-logs", Access::kAuthenticated,
+          &ApiRoutes::ListSessionLogs);
+  AddSync("GET", "/cancelled-tasks", Access::kAuthenticated, &ApiRoutes::CancelledTasks);
+  AddSync("POST", "/api/session-logs", Access::kAuthenticated, &ApiRoutes::AddSessionLogs);
+  AddSync("POST", "/api/session-costs", Access::kAuthenticated, &ApiRoutes::AddSessionCost);
+  AddSync("GET", "/api/session-costs", Access::kAuthenticated, &ApiRoutes::ListSessionCosts);
+  router_.Add("GET", "/api/poll", Access::kAuthenticated,
+              [this](HttpRequest request, PathParams params) {
+                return Poll(std::move(request), std::move(params));
+              });
+}
+
+void ApiRoutes::AddSync(const char* method, const char* pattern, Access access, SyncHandler fn) {
+  // Not a coroutine lambda: it only forwards to the named coroutine RunSync (GCC 12 mishandles
+  // coroutine lambdas with captures).
+  router_.Add(method, pattern, access, [this, fn](HttpRequest request, PathParams params) {
+    return RunSync(this, fn, std::move(request), std::move(params));
+  });
+}
+
+asio::awaitable<HttpResponse> ApiRoutes::RunSync(ApiRoutes* self, SyncHandler fn,
+                                                 HttpRequest request, PathParams params) {
+  co_return (self->*fn)(request, params);
+}
+
+bool ApiRoutes::Authorized(const HttpRequest& request) const {
+  std::string_view header = request.Header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() < kBearer.size() || header.substr(0, kBearer.size()) != kBearer) return false;
+  return ConstantTimeEquals(header.substr(kBearer.size()), options_.api_key);
+}
+
+asio::awaitable<HttpResponse> ApiRoutes::Dispatch(HttpRequest request) {
+  auto match = router_.Find(request.method, request.path);
+  const bool is_public =
+      match.kind == http::Router::MatchKind::kFound && match.route->access == Access::kPublic;
+  // Unknown paths fail closed: without the key they are 401 like everything else.
+  if (!is_public && !Authorized(request)) co_return http::JsonError(401, "Unauthorized");
+  if (match.kind == http::Router::MatchKind::kNotFound) {
+    co_return http::JsonError(404, fmt::format("no route for {} {}", request.method, request.path));
+  }
+  if (match.kind == http::Router::MatchKind::kMethodNotAllowed) {
+    co_return http::JsonError(
+        405, fmt::format("method {} is not allowed on {}", request.method, request.path));
+  }
+  if (!is_public) {
+    if (std::string_view agent = request.Header("x-agent-id"); !agent.empty()) {
+      agents_.Heartbeat(std::string(agent));
+    }
+  }
+  co_return co_await match.route->handler(std::move(request), std::move(match.params));
+}
+
+HttpResponse ApiRoutes::Health(const HttpRequest&, const PathParams&) {
+  return Json(200, {{"status", "ok"}, {"version", SWARM_VERSION}});
+}
+
+HttpResponse ApiRoutes::RegisterAgent(const HttpRequest& request, const PathParams&) {
+  auto body = ParseJsonObject(request.body);
+  if (!body) return ErrorResponse(body.error());
+  std::string id(request.Header("x-agent-id"));
+  if (id.empty()) id = NewUuid();
+  auto registration = ParseRegisterAgent(*body, std::move(id));
+  if (!registration) return ErrorResponse(registration.error());
+  auto agent = agents_.Register(*registration);
+  if (!agent) return ErrorResponse(agent.error());
+  return Json(agent->created ? 201 : 200, ToJson(agent->agent));
+}
+
+HttpResponse ApiRoutes::ListAgents(const HttpRequest&, const PathParams&) {
+  auto agents = agents_.List();
+  if (!agents) return ErrorResponse(agents.error());
+  return Json(200, {{"agents", JsonArray(*agents)}});
+}
+
+HttpResponse ApiRoutes::GetAgent(const HttpRequest&, const PathParams& params) {
+  auto agent = agents_.Get(params.Get("id"));
+  if (!agent) return ErrorResponse(agent.error());
+  return Json(200, ToJson(*agent));
+}
+
+HttpResponse ApiRoutes::Ping(const HttpRequest& request, const PathParams&) {
+  auto id = RequireAgentId(request);
+  if (!id) return ErrorResponse(id.error());
+  auto agent = agents_.Ping(*id);
+  if (!agent) return ErrorResponse(agent.error());
+  return NoContent();
+}
+
+HttpResponse ApiRoutes::Close(const HttpRequest& request, const PathParams&) {
+  auto id = RequireAgentId(request);
+  if (!id) return ErrorResponse(id.error());
+  auto agent = agents_.Close(*id);
+  if (!agent) return ErrorResponse(agent.error());
+  return NoContent();
+}
+
+HttpResponse ApiRoutes::CreateTask(const HttpRequest& request, const PathParams&) {
+  auto body = ParseJsonObject(request.body);
+  if (!body) return ErrorResponse(body.error());
+  auto parsed = ParseCreateTask(*body);
+  if (!parsed) return ErrorResponse(parsed.error());
+  auto task = tasks_.Create(std::move(*parsed));
+  if (!task) return ErrorResponse(task.error());
+  return Json(201, ToJson(*task));
+}
+
+HttpResponse ApiRoutes::ListTasks(const HttpRequest& request, const PathParams&) {
+  auto filter = ParseTaskFilter(http::QueryParams::Parse(request.query));
+  if (!filter) return ErrorResponse(filter.error());
+  auto page = tasks_.List(*filter);
+  if (!page) return ErrorResponse(page.error());
+  return Json(200, {{"tasks", TaskList(page->tasks)}, {"total", page->total}});
+}
+
+HttpResponse ApiRoutes::GetTask(const HttpRequest& request, const PathParams& params) {
+  auto limit = ParseIntParam(http::QueryParams::Parse(request.query), "logsLimit", 1, 1000, 200);
+  if (!limit) return ErrorResponse(limit.error());
+  auto found = tasks_.Get(params.Get("id"), *limit);
+  if (!found) return ErrorResponse(found.error());
+  json body = ToJson(found->task);
+  body["logs"] = JsonArray(found->logs);
+  return Json(200, body);
+}
+
+HttpResponse ApiRoutes::CancelTask(const HttpRequest& request, const PathParams& params) {
+  auto body = OptionalBody(request);
+  if (!body) return ErrorResponse(body.error());
+  auto reason = ParseCancel(*body);
+  if (!reason) return ErrorResponse(reason.error());
+  auto task = tasks_.Cancel(params.Get("id"), *reason);
+  if (!task) return ErrorResponse(task.error());
+  return Json(200, {{"success", true}, {"task", ToJson(*task)}});
+}
+
+HttpResponse ApiRoutes::SetSession(const HttpRequest& request, const PathParams& params) {
+  auto body = ParseJsonObject(request.body);
+  if (!body) return ErrorResponse(body.error());
+  auto session = ParseSession(*body);
+  if (!session) return ErrorResponse(session.error());
+  auto task = tasks_.SetSession(params.Get("id"), *session);
+  if (!task) return ErrorResponse(task.error());
+  return Json(200, {{"success", true}, {"task", ToJson(*task)}});
+}
+
+HttpResponse ApiRoutes::SetProgress(const HttpRequest& request, const PathParams& params) {
+  auto body = ParseJsonObject(request.body);
+  if (!body) return ErrorResponse(body.error());
+  auto progress = ParseProgress(*body);
+  if (!progress) return ErrorResponse(progress.error());
+  std::optional<std::string> agent;
+  if (auto a = request.Header("x-agent-id"); !a.empty()) agent = std::string(a);
+  auto task = tasks_.SetProgress(params.Get("id"), *progress, agent);
+  if (!task) return ErrorResponse(task.error());
+  return Json(200, {{"success", true}});
+}
+
+HttpResponse ApiRoutes::FinishTask(const HttpRequest& request, const PathParams& params) {
+  auto agent = RequireAgentId(request);
+  if (!agent) return ErrorResponse(agent.error());
+  auto body = ParseJsonObject(request.body);
+  if (!body) return ErrorResponse(body.error());
+  auto finish = ParseFinish(*body);
+  if (!finish) return ErrorResponse(finish.error());
+  auto result = tasks_.Finish(params.Get("id"), *agent, *finish);
+  if (!result) return ErrorResponse(result.error());
+  switch (result->outcome) {
+    case FinishOutcome::kApplied:
+      return Json(200, {{"success", true}, {"task", ToJson(result->task)}});
+    case FinishOutcome::kAlreadyFinished:
+      return Json(200, {{"success", true},
+                        {"alreadyFinished", true},
+                        {"wasNoOp", true},
+                        {"task", ToJson(result->task)}});
+    case FinishOutcome::kConflict:
+      return Json(409,
+                  {{"success", false},
+                   {"alreadyFinished", true},
+                   {"error", fmt::format("task {} is already {}; the first terminal "
+                                         "result stands",
+                                         result->task.id, TaskStatusName(result->task.status))},
+                   {"task", ToJson(result->task)}});
+  }
+  return ErrorResponse({ErrorCode::kInternal, "unknown finish outcome"});
+}
+
+HttpResponse ApiRoutes::CancelledTasks(const HttpRequest& request, const PathParams&) {
+  auto agent = RequireAgentId(request);
+  if (!agent) return ErrorResponse(agent.error());
+  auto task_id = http::QueryParams::Parse(request.query).Get("taskId");
+  if (task_id && task_id->empty()) task_id.reset();
+  auto tasks = tasks_.CancelledTasks(*agent, task_id);
+  if (!tasks) return ErrorResponse(tasks.error());
+  json cancelled = json::array();
+  for (const auto& t : *tasks) {
+    cancelled.push_back(json{{"id", t.id},
+                             {"task", t.task},
+                             {"failureReason", t.failure_reason.value_or("")}});
+  }
+  return Json(200, {{"cancelled", cancelled}});
+}
+
+HttpResponse ApiRoutes::AddSessionLogs(const HttpRequest& request, const PathParams&) {
+  auto body = ParseJsonObject(request.body);
+  if (!body) return ErrorResponse(body.error());
+  auto batch = ParseSessionLogs(*body);
+  if (!batch) return ErrorResponse(batch.error());
+  auto count = tasks_.AppendSessionLogs(std::move(*batch));
+  if (!count) return ErrorResponse(count.error());
+  return Json(201, {{"success", true}, {"count", *count}});
+}
+
+HttpResponse ApiRoutes::ListSessionLogs(const HttpRequest& request, const PathParams& params) {
+  auto limit = ParseIntParam(http::QueryParams::Parse(request.query), "limit", 1, 1000, 1000);
+  if (!limit) return ErrorResponse(limit.error());
+  auto logs = tasks_.SessionLogs(params.Get("id"), *limit);
+  if (!logs) return ErrorResponse(logs.error());
+  return Json(200, {{"logs", JsonArray(*logs)}});
+}
+
+HttpResponse ApiRoutes::AddSessionCost(const HttpRequest& request, const PathParams&) {
+  auto body = ParseJsonObject(request.body);
+  if (!body) return ErrorResponse(body.error());
+  auto cost = ParseSessionCost(*body);
+  if (!cost) return ErrorResponse(cost.error());
+  auto stored = tasks_.AddSessionCost(std::move(*cost));
+  if (!stored) return ErrorResponse(stored.error());
+  return Json(201, {{"success", true}, {"cost", ToJson(*stored)}});
+}
+
+HttpResponse ApiRoutes::ListSessionCosts(const HttpRequest& request, const PathParams&) {
+  auto filter = ParseCostFilter(http::QueryParams::Parse(request.query));
+  if (!filter) return ErrorResponse(filter.error());
+  auto costs = tasks_.SessionCosts(*filter);
+  if (!costs) return ErrorResponse(costs.error());
+  return Json(200, {{"costs", JsonArray(*costs)}});
+}
+
+asio::awaitable<HttpResponse> ApiRoutes::Poll(HttpRequest request, PathParams) {
+  auto agent = RequireAgentId(request);
+  if (!agent) co_return ErrorResponse(agent.error());
+  auto wait = ParsePollWait(http::QueryParams::Parse(request.query), options_.max_poll_wait_s);
+  if (!wait) co_return ErrorResponse(wait.error());
+  const auto deadline = std::chrono::steady_clock::now() + *wait;
+  // Registered before the first claim attempt, so a task created in between still wakes us.
+  auto waiter = hub_.Register(*agent, co_await asio::this_coro::executor);
+  for (;;) {
+    auto claimed = tasks_.Claim(*agent);
+    if (!claimed) co_return ErrorResponse(claimed.error());
+    if (*claimed) co_return Json(200, {{"trigger", Trigger(**claimed)}});
+    if (hub_.stopping() || std::chrono::steady_clock::now() >= deadline) break;
+    co_await waiter->Wait(deadline);
+  }
+  co_return Json(200, {{"trigger", nullptr}});
+}
+
+}  // namespace swarm

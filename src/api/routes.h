@@ -1,0 +1,70 @@
+// The API's HTTP surface: the route table and the dispatch in front of it (auth, heartbeats,
+// 404/405). Handlers only translate between HTTP and the services.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include "api/agent_service.h"
+#include "api/poll_hub.h"
+#include "api/task_service.h"
+#include "http/message.h"
+#include "http/router.h"
+
+namespace swarm {
+
+struct RoutesOptions {
+  std::string api_key;             // the bearer key every non-public route requires
+  double max_poll_wait_s = 300.0;  // upper bound of GET /api/poll?wait=
+};
+
+class ApiRoutes {
+ public:
+  ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& tasks, PollHub& hub);
+  ApiRoutes(const ApiRoutes&) = delete;
+  ApiRoutes& operator=(const ApiRoutes&) = delete;
+
+  boost::asio::awaitable<http::HttpResponse> Dispatch(http::HttpRequest request);
+  const http::Router& router() const { return router_; }
+
+ private:
+  using SyncHandler = http::HttpResponse (ApiRoutes::*)(const http::HttpRequest&,
+                                                        const http::PathParams&);
+  void AddSync(const char* method, const char* pattern, http::Access access, SyncHandler fn);
+  static boost::asio::awaitable<http::HttpResponse> RunSync(ApiRoutes* self, SyncHandler fn,
+                                                            http::HttpRequest request,
+                                                            http::PathParams params);
+  bool Authorized(const http::HttpRequest& request) const;
+
+  http::HttpResponse Health(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse RegisterAgent(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse ListAgents(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse GetAgent(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse Ping(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse Close(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse CreateTask(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse ListTasks(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse GetTask(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse CancelTask(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse SetSession(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse SetProgress(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse FinishTask(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse CancelledTasks(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse AddSessionLogs(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse ListSessionLogs(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse AddSessionCost(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse ListSessionCosts(const http::HttpRequest&, const http::PathParams&);
+  boost::asio::awaitable<http::HttpResponse> Poll(http::HttpRequest request,
+                                                  http::PathParams params);
+
+  RoutesOptions options_;
+  AgentService& agents_;
+  TaskService& tasks_;
+  PollHub& hub_;
+  http::Router router_;
+};
+
+}  // namespace swarm

@@ -1,0 +1,200 @@
+#include "api/task_service.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/ids.h"
+
+namespace swarm {
+namespace {
+
+constexpr char kDefaultCompletedOutput[] = "Completed by runner wrapper (no explicit output)";
+constexpr char kDefaultFailureReason[] = "Process exited without explicit completion";
+constexpr char kDefaultCancelReason[] = "Cancelled by user";
+constexpr auto kRecentCancellations = std::chrono::minutes(5);
+
+// Whether a repeated finish asks for exactly what is already recorded.
+bool SameResult(const Task& task, const FinishRequest& request) {
+  if (task.status != request.status) return false;
+  if (request.status == TaskStatus::kCompleted) {
+    return !request.output || request.output == task.output;
+  }
+  return !request.failure_reason || request.failure_reason == task.failure_reason;
+}
+
+}  // namespace
+
+Result<Task> TaskService::Create(CreateTaskRequest request) {
+  NewTask& t = request.task;
+  t.id = NewUuid();
+  t.now = Now();
+  auto task = store_.CreateTask(t);
+  if (task) WakeClaimers(*task);
+  return task;
+}
+
+void TaskService::WakeClaimers(const Task& task) {
+  if (task.agent_id) {
+    hub_.NotifyAgent(*task.agent_id);
+  } else {
+    hub_.NotifyAll();
+  }
+}
+
+Result<TaskWithLogs> TaskService::Get(const std::string& id, int logs_limit) {
+  auto task = store_.GetTask(id);
+  if (!task) return tl::unexpected(task.error());
+  auto logs = store_.ListTaskLogs(id, logs_limit);
+  if (!logs) return tl::unexpected(logs.error());
+  return TaskWithLogs{std::move(*task), std::move(*logs)};
+}
+
+Result<TaskPage> TaskService::List(const TaskFilter& filter) { return store_.ListTasks(filter); }
+
+Result<Task> TaskService::Cancel(const std::string& id, const std::optional<std::string>& reason) {
+  TerminalUpdate update;
+  update.status = TaskStatus::kCancelled;
+  update.failure_reason = reason.value_or(kDefaultCancelReason);
+  update.now = Now();
+  auto result = store_.FinishTask(id, update);
+  if (!result) return tl::unexpected(result.error());
+  if (!result->applied) {
+    return BadRequest(fmt::format("task {} is already {} and cannot be cancelled", id,
+                                  TaskStatusName(result->task.status)));
+  }
+  // The agent's capacity is free again: it may have pending tasks waiting.
+  if (result->task.agent_id) hub_.NotifyAgent(*result->task.agent_id);
+  return std::move(result->task);
+}
+
+Result<std::optional<Task>> TaskService::Claim(const std::string& agent_id) {
+  auto agent = store_.GetAgent(agent_id);
+  if (!agent) return tl::unexpected(agent.error());
+  return store_.ClaimTask(agent_id, /*include_pool=*/!agent->is_lead, Now());
+}
+
+Result<Task> TaskService::SetSession(const std::string& id, const SessionRequest& session) {
+  return store_.SetTaskSession(id, session.session_id, session.provider, session.model, Now());
+}
+
+Result<Task> TaskService::SetProgress(const std::string& id, const std::string& progress,
+                                      const std::optional<std::string>& agent_id) {
+  return store_.SetTaskProgress(id, progress, agent_id, Now());
+}
+
+TerminalUpdate TaskService::Judge(const Task& task, const FinishRequest& request,
+                                  const std::string& agent) {
+  TerminalUpdate update;
+  update.status = request.status;
+  update.required_status = TaskStatus::kInProgress;
+  update.actor_agent_id = agent;
+  update.now = Now();
+  if (request.status == TaskStatus::kFailed) {
+    update.output = request.output;
+    update.failure_reason = request.failure_reason.value_or(kDefaultFailureReason);
+    return update;
+  }
+  update.output = request.output;
+  if (!task.output_schema) {
+    if (!update.output) update.output = kDefaultCompletedOutput;
+    return update;
+  }
+  auto fail = [&update](std::string reason) {
+    update.status = TaskStatus::kFailed;
+    update.failure_reason = std::move(reason);
+  };
+  if (!request.output) {
+    fail("output does not match outputSchema: no output was sent");
+    return update;
+  }
+  const auto value = nlohmann::json::parse(*request.output, nullptr, false);
+  if (value.is_discarded()) {
+    fail("output does not match outputSchema: output is not valid JSON");
+    return update;
+  }
+  auto schema = OutputSchema::Compile(nlohmann::json::parse(*task.output_schema));
+  if (!schema) {
+    fail("stored outputSchema cannot be used: " + schema.error().message);
+    return update;
+  }
+  if (auto mismatch = schema->Check(value)) {
+    fail("output does not match outputSchema: " + *mismatch);
+  }
+  return update;
+}
+
+Result<FinishResult> TaskService::Finish(const std::string& id, const std::string& agent_id,
+                                         const FinishRequest& request) {
+  auto task = store_.GetTask(id);
+  if (!task) return tl::unexpected(task.error());
+  if (task->agent_id != agent_id) {
+    return Forbidden(fmt::format("task {} is assigned to {}, not to agent {}", id,
+                                 task->agent_id ? "agent " + *task->agent_id : "no agent",
+                                 agent_id));
+  }
+  if (IsTerminal(task->status)) {
+    return FinishResult{
+        SameResult(*task, request) ? FinishOutcome::kAlreadyFinished : FinishOutcome::kConflict,
+        std::move(*task)};
+  }
+  if (task->status != TaskStatus::kInProgress) {
+    return Conflict(
+        fmt::format("task {} is {}, not in_progress: claim it with GET /api/poll "
+                    "before finishing it",
+                    id, TaskStatusName(task->status)));
+  }
+  auto result = store_.FinishTask(id, Judge(*task, request, agent_id));
+  if (!result) return tl::unexpected(result.error());
+  if (!result->applied) {
+    // Another terminal write (a cancel, the dead-worker monitor) landed first.
+    return FinishResult{SameResult(result->task, request) ? FinishOutcome::kAlreadyFinished
+                                                          : FinishOutcome::kConflict,
+                        std::move(result->task)};
+  }
+  hub_.NotifyAgent(agent_id);
+  return FinishResult{FinishOutcome::kApplied, std::move(result->task)};
+}
+
+Result<std::vector<Task>> TaskService::CancelledTasks(const std::string& agent_id,
+                                                      const std::optional<std::string>& task_id) {
+  if (task_id) {
+    auto task = store_.GetTask(*task_id);
+    if (!task) return tl::unexpected(task.error());
+    std::vector<Task> out;
+    if (task->status == TaskStatus::kCancelled) out.push_back(std::move(*task));
+    return out;
+  }
+  return store_.ListCancelledTasks(agent_id, FormatIsoTime(clock_.Now() - kRecentCancellations));
+}
+
+Result<int> TaskService::AppendSessionLogs(SessionLogBatch batch) {
+  if (batch.task_id) {
+    auto task = store_.GetTask(*batch.task_id);
+    if (!task) return tl::unexpected(task.error());
+  }
+  batch.created_at = Now();
+  return store_.AppendSessionLogs(batch);
+}
+
+Result<std::vector<SessionLog>> TaskService::SessionLogs(const std::string& task_id, int limit) {
+  auto task = store_.GetTask(task_id);
+  if (!task) return tl::unexpected(task.error());
+  return store_.ListSessionLogs(task_id, limit);
+}
+
+Result<SessionCost> TaskService::AddSessionCost(SessionCost cost) {
+  if (cost.task_id) {
+    auto task = store_.GetTask(*cost.task_id);
+    if (!task) return tl::unexpected(task.error());
+  }
+  cost.created_at = Now();
+  return store_.AddSessionCost(cost);
+}
+
+Result<std::vector<SessionCost>> TaskService::SessionCosts(const CostFilter& filter) {
+  return store_.ListSessionCosts(filter);
+}
+
+}  // namespace swarm

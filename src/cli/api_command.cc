@@ -1,0 +1,87 @@
+#include "cli/api_command.h"
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include <CLI/CLI.hpp>
+
+#include "api/api_server.h"
+#include "core/log.h"
+#include "core/redact.h"
+
+namespace swarm {
+namespace {
+
+std::string EnvOr(const char* name, std::string fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+struct ApiFlags {
+  ApiServerOptions options;
+  double worker_timeout_s = 60;
+  double read_timeout_s = 30;
+  double idle_timeout_s = 60;
+  double shutdown_grace_s = 10;
+  bool no_access_log = false;
+};
+
+}  // namespace
+
+void AddApiCommand(CLI::App& root) {
+  auto flags = std::make_shared<ApiFlags>();
+  auto* cmd = root.add_subcommand("api", "run the swarm API server");
+  ApiServerOptions& o = flags->options;
+  o.db_path = EnvOr("DATABASE_PATH", o.db_path);
+  cmd->add_option("--host", o.host, "address to listen on")->capture_default_str();
+  cmd->add_option("--port", o.port, "port to listen on (0: any free port)")
+      ->envname("PORT")
+      ->capture_default_str();
+  cmd->add_option("--db", o.db_path, "SQLite database file ($DATABASE_PATH)")
+      ->capture_default_str();
+  cmd->add_option("--threads", o.threads, "I/O threads (0: one per core, at least 2)")
+      ->check(CLI::Range(0, 256));
+  cmd->add_option("--body-limit", o.body_limit, "largest request body in bytes")
+      ->check(CLI::Range(1024, 1 << 30))
+      ->capture_default_str();
+  cmd->add_option("--worker-timeout", flags->worker_timeout_s,
+                  "seconds of silence after which a worker's in_progress tasks fail")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--read-timeout", flags->read_timeout_s, "seconds to receive a request")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout", flags->idle_timeout_s, "seconds a keep-alive may idle")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--shutdown-grace", flags->shutdown_grace_s,
+                  "seconds in-flight requests get after SIGTERM")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  cmd->add_flag("--no-access-log", flags->no_access_log, "do not log each request");
+  cmd->footer(
+      "The API key comes from $AGENT_SWARM_API_KEY, else $API_KEY; the server refuses to "
+      "start without one.");
+  cmd->callback([flags] {
+    using std::chrono::milliseconds;
+    auto to_ms = [](double s) { return milliseconds(static_cast<int64_t>(s * 1000)); };
+    ApiServerOptions options = flags->options;
+    options.api_key = EnvOr("AGENT_SWARM_API_KEY", EnvOr("API_KEY", ""));
+    options.worker_timeout = to_ms(flags->worker_timeout_s);
+    options.read_timeout = to_ms(flags->read_timeout_s);
+    options.idle_timeout = to_ms(flags->idle_timeout_s);
+    options.shutdown_grace = to_ms(flags->shutdown_grace_s);
+    options.access_log = !flags->no_access_log;
+    log::Init();
+    if (options.api_key.empty()) {
+      log::Error("no API key: set AGENT_SWARM_API_KEY (or API_KEY) before starting the API");
+      throw CLI::RuntimeError(2);
+    }
+    RegisterSecret(options.api_key);
+    const int status = RunApiServer(options);
+    if (status != 0) throw CLI::RuntimeError(status);
+  });
+}
+
+}  // namespace swarm

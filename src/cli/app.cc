@@ -1,0 +1,24 @@
+#include "cli/app.h"
+
+#include <CLI/CLI.hpp>
+
+#include "cli/api_command.h"
+#include "cli/client_commands.h"
+
+namespace swarm {
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"agent-swarm: a swarm API, its workers, and provider smoke tests"};
+  app.set_version_flag("--version", SWARM_VERSION);
+  app.require_subcommand(1);
+  AddApiCommand(app);
+  AddClientCommands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}
+
+}  // namespace swarm

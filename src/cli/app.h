@@ -1,0 +1,8 @@
+// The `agent-swarm` command line: one binary, one subcommand per role.
+#pragma once
+
+namespace swarm {
+
+int RunCli(int argc, char** argv);
+
+}  // namespace swarm

@@ -1,0 +1,79 @@
+#include "cli/views.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/table.h"
+
+namespace swarm {
+namespace {
+
+using nlohmann::json;
+
+// A field as text: strings as they are, null/absent as "-", anything else as JSON.
+std::string Text(const json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return "-";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+std::string Capacity(const json& agent) {
+  const json& c = agent.value("capacity", json::object());
+  return fmt::format("{}/{}", c.value("current", 0), c.value("max", 0));
+}
+
+}  // namespace
+
+std::string RenderTaskList(const json& reply) {
+  TextTable table({"ID", "STATUS", "AGENT", "PRI", "UPDATED", "TASK"}, 48);
+  const json& tasks = reply.value("tasks", json::array());
+  for (const auto& t : tasks) {
+    table.AddRow({Text(t, "id"), Text(t, "status"), Text(t, "agentId"), Text(t, "priority"),
+                  Text(t, "lastUpdatedAt"), Text(t, "task")});
+  }
+  return table.Render() +
+         fmt::format("{} of {} task(s)\n", tasks.size(), reply.value("total", tasks.size()));
+}
+
+std::string RenderTask(const json& t) {
+  std::string out;
+  for (const char* key : {"id", "status", "agentId", "source", "priority", "task", "output",
+                          "failureReason", "progress", "claudeSessionId", "provider", "model",
+                          "createdAt", "startedAt", "finishedAt"}) {
+    out += fmt::format("{:<16} {}\n", std::string(key) + ":", Text(t, key));
+  }
+  if (t.contains("outputSchema") && !t["outputSchema"].is_null()) {
+    out += fmt::format("{:<16} {}\n", "outputSchema:", t["outputSchema"].dump());
+  }
+  if (t.contains("logs") && t["logs"].is_array() && !t["logs"].empty()) {
+    TextTable logs({"TIME", "EVENT", "AGENT", "FROM", "TO"});
+    for (const auto& l : t["logs"]) {
+      logs.AddRow({Text(l, "createdAt"), Text(l, "eventType"), Text(l, "agentId"),
+                   Text(l, "oldValue"), Text(l, "newValue")});
+    }
+    out += "\n" + logs.Render();
+  }
+  return out;
+}
+
+std::string RenderAgentList(const json& reply) {
+  TextTable table({"ID", "NAME", "STATUS", "PROVIDER", "CAPACITY", "LAST ACTIVITY"});
+  const json& agents = reply.value("agents", json::array());
+  for (const auto& a : agents) {
+    table.AddRow({Text(a, "id"), Text(a, "name"), Text(a, "status"), Text(a, "harnessProvider"),
+                  Capacity(a), Text(a, "lastActivityAt")});
+  }
+  return table.Render() + fmt::format("{} agent(s)\n", agents.size());
+}
+
+std::string RenderAgent(const json& a) {
+  std::string out;
+  for (const char* key : {"id", "name", "status", "role", "isLead", "provider", "harnessProvider",
+                          "maxTasks", "lastActivityAt", "createdAt"}) {
+    out += fmt::format("{:<16} {}\n", std::string(key) + ":", Text(a, key));
+  }
+  out += fmt::format("{:<16} {}\n", "capacity:", Capacity(a));
+  return out;
+}
+
+}  // namespace swarm

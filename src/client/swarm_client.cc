@@ -1,0 +1,94 @@
+#include "client/swarm_client.h"
+
+#include <cctype>
+
+#include <fmt/format.h>
+
+namespace swarm {
+namespace {
+
+ErrorCode CodeForStatus(int status) {
+  switch (status) {
+    case 400:
+      return ErrorCode::kBadRequest;
+    case 401:
+      return ErrorCode::kUnauthorized;
+    case 403:
+      return ErrorCode::kForbidden;
+    case 404:
+      return ErrorCode::kNotFound;
+    case 409:
+      return ErrorCode::kConflict;
+    case 413:
+      return ErrorCode::kPayloadTooLarge;
+    case 502:
+    case 503:
+    case 504:
+      return ErrorCode::kUnavailable;
+    default:
+      return status >= 500 ? ErrorCode::kInternal : ErrorCode::kBadRequest;
+  }
+}
+
+std::string TrimSlash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+}  // namespace
+
+SwarmClient::SwarmClient(http::HttpClient& http, SwarmClientOptions options)
+    : http_(http), options_(std::move(options)) {
+  options_.base_url = TrimSlash(options_.base_url);
+}
+
+Result<ApiReply> SwarmClient::Call(const std::string& method, const std::string& path,
+                                   const std::optional<nlohmann::json>& body,
+                                   std::optional<std::chrono::milliseconds> timeout) {
+  http::ClientRequest request;
+  request.method = method;
+  request.url = options_.base_url + path;
+  request.timeout = timeout.value_or(options_.timeout);
+  if (!options_.api_key.empty()) {
+    request.headers.emplace_back("Authorization", "Bearer " + options_.api_key);
+  }
+  if (!options_.agent_id.empty()) request.headers.emplace_back("X-Agent-ID", options_.agent_id);
+  if (body) {
+    request.headers.emplace_back("Content-Type", "application/json");
+    request.body = body->dump();
+  }
+  auto response = http_.Send(request);
+  if (!response) return tl::unexpected(response.error());
+
+  ApiReply reply;
+  reply.status = response->status;
+  if (!response->body.empty()) {
+    reply.body = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+    if (reply.body.is_discarded()) {
+      return MakeError(CodeForStatus(response->status >= 400 ? response->status : 500),
+                       fmt::format("{} {}: HTTP {} with a body that is not JSON", method, path,
+                                   response->status));
+    }
+  }
+  if (response->status >= 200 && response->status < 300) return reply;
+  std::string message =
+      reply.body.is_object() && reply.body.contains("error") && reply.body["error"].is_string()
+          ? reply.body["error"].get<std::string>()
+          : "no error message";
+  return MakeError(CodeForStatus(response->status),
+                   fmt::format("HTTP {}: {}", response->status, message));
+}
+
+std::string UrlEncode(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+}  // namespace swarm

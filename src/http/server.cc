@@ -1,0 +1,480 @@
+#include "http/server.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <exception>
+#include <list>
+#include <mutex>
+#include <string_view>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace swarm::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using Clock = std::chrono::steady_clock;
+
+// Errors come back as values: a closed or timed-out connection is routine, not exceptional.
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+constexpr int kListenBacklog = 1024;
+// Beast's default (8 KiB) is tight for long bearer tokens; 16 KiB is still small enough that
+// a flood of header bytes costs little.
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+constexpr std::size_t kReadChunk = 16 * 1024;
+// A connection that once received a large body gives the memory back before idling.
+constexpr std::size_t kKeptBufferBytes = 64 * 1024;
+// After an error response on a request that was not read to its end, unread bytes in the
+// socket would make close() send a RST that can destroy the response before the client
+// reads it. So read and discard for a while first ("lingering close").
+constexpr auto kLingerTime = std::chrono::seconds(1);
+constexpr std::size_t kLingerBytes = 1 << 20;
+// A failing accept (out of file descriptors) is retried after a pause instead of spinning.
+constexpr auto kAcceptRetryPause = std::chrono::milliseconds(50);
+
+using BeastRequest = bhttp::request<bhttp::string_body>;
+using BeastResponse = bhttp::response<bhttp::string_body>;
+
+std::string ToString(beast::string_view s) { return std::string(s.data(), s.size()); }
+
+void ToLowerInPlace(std::string& s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
+void ToUpperInPlace(std::string& s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+}
+
+std::string RemoteAddress(const tcp::socket& socket) {
+  error_code ec;
+  tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return {};
+  asio::ip::address address = peer.address();
+  // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d; log them as a.b.c.d.
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  return address.to_string();
+}
+
+// The target split at '?': {path, query}.
+std::pair<std::string_view, std::string_view> SplitTarget(beast::string_view target) {
+  std::string_view t(target.data(), target.size());
+  std::size_t q = t.find('?');
+  if (q == std::string_view::npos) return {t, {}};
+  return {t.substr(0, q), t.substr(q + 1)};
+}
+
+HttpRequest ToHttpRequest(BeastRequest& msg, const std::string& remote) {
+  HttpRequest r;
+  r.method = ToString(msg.method_string());
+  ToUpperInPlace(r.method);
+  auto [path, query] = SplitTarget(msg.target());
+  r.path = path;
+  r.query = query;
+  for (const auto& field : msg) {
+    std::string name = ToString(field.name_string());
+    ToLowerInPlace(name);
+    r.headers.emplace_back(std::move(name), ToString(field.value()));
+  }
+  r.body = std::move(msg.body());
+  r.remote = remote;
+  return r;
+}
+
+// Headers that decide where the message ends belong to the server, never to a handler.
+bool IsFramingHeader(std::string_view name) {
+  auto iequals = [name](std::string_view other) {
+    return beast::iequals(beast::string_view(name.data(), name.size()),
+                          beast::string_view(other.data(), other.size()));
+  };
+  return iequals("content-length") || iequals("transfer-encoding") || iequals("connection");
+}
+
+BeastResponse ToBeastResponse(HttpResponse r, unsigned version, bool keep_alive, bool head) {
+  // Informational statuses cannot end an exchange and out-of-range ones cannot be written.
+  if (r.status < 200 || r.status > 599) r = JsonError(500, "internal error");
+  BeastResponse res;
+  res.version(version);
+  res.result(static_cast<unsigned>(r.status));
+  if (!r.content_type.empty()) res.set(bhttp::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers) {
+    if (!IsFramingHeader(name)) res.insert(name, value);
+  }
+  res.keep_alive(keep_alive);
+  if (r.status == 204 || r.status == 304) {
+    r.body.clear();  // these statuses carry no body by definition
+  }
+  if (head) {
+    // The length the GET would have, with no body after the header.
+    if (r.status != 204 && r.status != 304) res.content_length(r.body.size());
+  } else {
+    res.body() = std::move(r.body);
+    res.prepare_payload();
+  }
+  return res;
+}
+
+bool Expects100Continue(const BeastRequest& msg) {
+  if (msg.version() < 11) return false;
+  auto it = msg.find(bhttp::field::expect);
+  return it != msg.end() && beast::iequals(it->value(), "100-continue");
+}
+
+// The status for a failed request read, or 0 when the connection should just close (the
+// peer left, a timeout, shutdown).
+int StatusForReadError(const error_code& ec) {
+  if (ec == bhttp::error::body_limit) return 413;
+  if (ec == bhttp::error::header_limit) return 431;
+  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+      ec == bhttp::error::short_read) {
+    return 0;
+  }
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) return 400;
+  return 0;
+}
+
+std::string MessageForReadError(const error_code& ec, const ServerOptions& options) {
+  if (ec == bhttp::error::body_limit) {
+    return "request body is larger than the " + std::to_string(options.body_limit) + "-byte limit";
+  }
+  if (ec == bhttp::error::header_limit) {
+    return "request header is larger than the " + std::to_string(kHeaderLimit) + "-byte limit";
+  }
+  return "malformed HTTP request: " + ec.message();
+}
+
+struct Connection : std::enable_shared_from_this<Connection> {
+  explicit Connection(tcp::socket socket)
+      : executor(socket.get_executor()), stream(std::move(socket)) {}
+
+  const asio::any_io_executor executor;  // the connection's strand
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;  // reused by every request on the connection
+  std::string remote;
+  // On the strand only: true while waiting for the first bytes of a request, the state in
+  // which shutdown may close the connection without losing anything.
+  bool idle = false;
+  std::list<Connection*>::iterator registry_pos;  // guarded by Impl::mu
+};
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(asio::io_context& io_context, ServerOptions opts, Handler h, AccessLogger log)
+      : io(io_context),
+        options(std::move(opts)),
+        handler(std::move(h)),
+        access_log(std::move(log)),
+        acceptor(asio::make_strand(io_context)) {}
+
+  Result<uint16_t> Listen();
+  void BeginShutdown();
+  void StartConnection(tcp::socket socket);
+  void Unregister(Connection& conn);
+  void Log(const AccessRecord& record) const;
+
+  static asio::awaitable<void> AcceptLoop(std::shared_ptr<Impl> self);
+  static asio::awaitable<void> Serve(std::shared_ptr<Impl> self, std::shared_ptr<Connection> conn);
+  asio::awaitable<bool> ServeRequests(Connection& conn);
+
+  asio::io_context& io;
+  const ServerOptions options;
+  const Handler handler;
+  const AccessLogger access_log;
+  tcp::acceptor acceptor;  // used on its own strand once the accept loop runs
+  std::atomic<uint16_t> port{0};
+  std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> open{0};
+  std::mutex mu;
+  std::list<Connection*> connections;  // guarded by mu; each is alive while listed
+};
+
+Result<uint16_t> HttpServer::Impl::Listen() {
+  {
+    std::lock_guard lock(mu);
+    if (stopping) return Unavailable("the HTTP server is shutting down");
+    if (acceptor.is_open()) return Internal("the HTTP server is already listening");
+
+    const std::string where = options.host + ":" + std::to_string(options.port);
+    error_code ec;
+    tcp::endpoint endpoint;
+    asio::ip::address address = asio::ip::make_address(options.host, ec);
+    if (!ec) {
+      endpoint = tcp::endpoint(address, options.port);
+    } else {
+      // A host name such as "localhost": take its first address.
+      tcp::resolver resolver(io);
+      auto results =
+          resolver.resolve(options.host, std::to_string(options.port), tcp::resolver::passive, ec);
+      if (ec || results.empty()) {
+        return Unavailable("cannot listen on " + where + ": cannot resolve the host: " +
+                           (ec ? ec.message() : std::string("no address")));
+      }
+      endpoint = results.begin()->endpoint();
+    }
+
+    const char* step = "open";
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) {
+      step = "set SO_REUSEADDR";
+      acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+      step = "bind";
+      acceptor.bind(endpoint, ec);
+    }
+    if (!ec) {
+      step = "listen";
+      acceptor.listen(kListenBacklog, ec);
+    }
+    tcp::endpoint bound;
+    if (!ec) {
+      step = "read the bound address";
+      bound = acceptor.local_endpoint(ec);
+    }
+    if (ec) {
+      error_code ignored;
+      acceptor.close(ignored);
+      return Unavailable("cannot listen on " + where + ": " + step + ": " + ec.message());
+    }
+    port = bound.port();
+  }
+  asio::co_spawn(acceptor.get_executor(), AcceptLoop(shared_from_this()),
+                 [](std::exception_ptr) {});
+  return port.load();
+}
+
+void HttpServer::Impl::BeginShutdown() {
+  std::vector<std::shared_ptr<Connection>> live;
+  {
+    std::lock_guard lock(mu);
+    if (stopping.exchange(true)) return;
+    live.reserve(connections.size());
+    // Listed connections are alive: their coroutine holds them until it unregisters.
+    for (Connection* c : connections) live.push_back(c->shared_from_this());
+  }
+  // The acceptor and each connection belong to their strands: act there, not here.
+  asio::post(acceptor.get_executor(), [self = shared_from_this()] {
+    error_code ignored;
+    self->acceptor.close(ignored);
+  });
+  for (auto& conn : live) {
+    asio::post(conn->executor, [conn] {
+      // A connection inside a request is left alone: it sees `stopping` when it responds.
+      if (conn->idle) conn->stream.close();
+    });
+  }
+}
+
+void HttpServer::Impl::StartConnection(tcp::socket socket) {
+  error_code ignored;
+  // Responses are written in one go; Nagle would only delay them.
+  socket.set_option(tcp::no_delay(true), ignored);
+  auto conn = std::make_shared<Connection>(std::move(socket));
+  conn->remote = RemoteAddress(conn->stream.socket());
+  {
+    std::lock_guard lock(mu);
+    if (stopping) return;  // the socket closes with `conn`
+    conn->registry_pos = connections.insert(connections.end(), conn.get());
+    ++open;
+  }
+  asio::co_spawn(conn->executor, Serve(shared_from_this(), conn), [](std::exception_ptr) {});
+}
+
+void HttpServer::Impl::Unregister(Connection& conn) {
+  std::lock_guard lock(mu);
+  connections.erase(conn.registry_pos);
+  --open;
+}
+
+void HttpServer::Impl::Log(const AccessRecord& record) const {
+  if (!access_log) return;
+  try {
+    access_log(record);
+  } catch (...) {
+    // A failing log sink must not take the connection down with it.
+  }
+}
+
+asio::awaitable<void> HttpServer::Impl::AcceptLoop(std::shared_ptr<Impl> self) {
+  for (;;) {
+    tcp::socket socket(asio::make_strand(self->io));
+    auto [ec] = co_await self->acceptor.async_accept(socket, kUseTuple);
+    if (ec) {
+      if (self->stopping || !self->acceptor.is_open() || ec == asio::error::operation_aborted) {
+        co_return;
+      }
+      asio::steady_timer pause(co_await asio::this_coro::executor, kAcceptRetryPause);
+      co_await pause.async_wait(kUseTuple);
+      continue;
+    }
+    self->StartConnection(std::move(socket));
+  }
+}
+
+asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Impl> self,
+                                              std::shared_ptr<Connection> conn) {
+  bool linger = false;
+  try {
+    linger = co_await self->ServeRequests(*conn);
+  } catch (...) {
+    // Only allocation failures can get here; drop the connection, keep the process.
+  }
+  error_code ignored;
+  conn->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  if (linger && conn->stream.socket().is_open()) {
+    conn->stream.expires_after(kLingerTime);
+    std::size_t drained = 0;
+    while (drained < kLingerBytes) {
+      conn->buffer.clear();
+      auto [ec, n] =
+          co_await conn->stream.async_read_some(conn->buffer.prepare(kReadChunk), kUseTuple);
+      if (ec) break;
+      drained += n;
+    }
+  }
+  conn->stream.close();
+  self->Unregister(*conn);
+}
+
+// Serves requests until the connection should close. Returns true when the close should
+// linger because the last request may not have been read to its end.
+asio::awaitable<bool> HttpServer::Impl::ServeRequests(Connection& conn) {
+  const auto write_timeout = options.read_timeout;
+  for (bool first = true;; first = false) {
+    // Wait for the first bytes of a request. This is the one state in which shutdown closes
+    // the connection; the first request on a new connection gets read_timeout for all of it.
+    bool deadline_set = false;
+    if (conn.buffer.size() == 0) {
+      if (stopping) co_return false;
+      if (conn.buffer.capacity() > kKeptBufferBytes) conn.buffer.shrink_to_fit();
+      conn.stream.expires_after(first ? options.read_timeout : options.idle_timeout);
+      deadline_set = first;
+      conn.idle = true;
+      auto [ec, n] = co_await conn.stream.async_read_some(
+          conn.buffer.prepare(beast::read_size(conn.buffer, kReadChunk)), kUseTuple);
+      conn.idle = false;
+      if (ec) co_return false;  // the peer left, idle timeout, or shutdown
+      conn.buffer.commit(n);
+    }
+    const auto start = Clock::now();
+    if (!deadline_set) conn.stream.expires_after(options.read_timeout);
+
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(static_cast<std::uint64_t>(options.body_limit));
+    auto [read_ec, header_bytes] =
+        co_await bhttp::async_read_header(conn.stream, conn.buffer, parser, kUseTuple);
+    (void)header_bytes;
+    if (!read_ec && !parser.is_done()) {
+      if (Expects100Continue(parser.get())) {
+        // Clients that ask first (curl does for large bodies) would otherwise wait a second.
+        bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
+        auto [ec, n] = co_await bhttp::async_write(conn.stream, go_on, kUseTuple);
+        if (ec) co_return false;
+      }
+      auto [ec, n] = co_await bhttp::async_read(conn.stream, conn.buffer, parser, kUseTuple);
+      read_ec = ec;
+    }
+
+    AccessRecord record;
+    if (access_log) {
+      // The request line is known whenever the parser got past it, even on errors.
+      record.method = ToString(parser.get().method_string());
+      ToUpperInPlace(record.method);
+      record.path = SplitTarget(parser.get().target()).first;
+      auto agent = parser.get().find("X-Agent-ID");
+      if (agent != parser.get().end()) record.agent_id = ToString(agent->value());
+      record.remote = conn.remote;
+    }
+
+    if (read_ec) {
+      const int status = StatusForReadError(read_ec);
+      if (status == 0) co_return false;
+      BeastResponse res =
+          ToBeastResponse(JsonError(status, MessageForReadError(read_ec, options)), 11,
+                          /*keep_alive=*/false, /*head=*/false);
+      conn.stream.expires_after(write_timeout);
+      auto [ec, n] = co_await bhttp::async_write(conn.stream, res, kUseTuple);
+      record.status = status;
+      record.response_bytes = res.body().size();
+      record.duration_us =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+      Log(record);
+      co_return !ec;
+    }
+
+    BeastRequest& msg = parser.get();
+    const bool client_keep_alive = msg.keep_alive();
+    const unsigned version = msg.version();
+    const bool head = msg.method() == bhttp::verb::head;
+
+    // A handler may wait for minutes (long-poll): no deadline while it runs.
+    conn.stream.expires_never();
+    HttpResponse response;
+    try {
+      response = co_await handler(ToHttpRequest(msg, conn.remote));
+    } catch (...) {
+      response = JsonError(500, "internal error");
+    }
+
+    const bool keep_alive = client_keep_alive && !stopping;
+    BeastResponse res = ToBeastResponse(std::move(response), version, keep_alive, head);
+    const std::size_t body_bytes = head ? 0 : res.body().size();
+    conn.stream.expires_after(write_timeout);
+    auto [write_ec, written] = co_await bhttp::async_write(conn.stream, res, kUseTuple);
+    (void)written;
+    record.status = static_cast<int>(res.result_int());
+    record.response_bytes = body_bytes;
+    record.duration_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+    // Logged even when the peer left before the write: the request was still handled.
+    Log(record);
+    if (write_ec || !keep_alive) co_return false;
+  }
+}
+
+HttpServer::HttpServer(asio::io_context& io, ServerOptions options, Handler handler,
+                       AccessLogger access_log)
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler),
+                                   std::move(access_log))) {}
+
+HttpServer::~HttpServer() { impl_->BeginShutdown(); }
+
+Result<uint16_t> HttpServer::Listen() { return impl_->Listen(); }
+
+uint16_t HttpServer::port() const { return impl_->port.load(); }
+
+void HttpServer::BeginShutdown() { impl_->BeginShutdown(); }
+
+std::size_t HttpServer::open_connections() const { return impl_->open.load(); }
+
+}  // namespace swarm::http

@@ -1,0 +1,1098 @@
+#include "store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+#include "core/ids.h"
+#include "store/migrations.h"
+#include "store/migrator.h"
+
+namespace swarm {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// SQL. Column lists are shared between statements so that every row decoder reads one layout.
+
+// A NUL-terminated string built at compile time from string literals.
+template <std::size_t N>
+struct SqlText {
+  std::array<char, N> text{};
+  constexpr operator std::string_view() const { return {text.data(), N - 1}; }
+};
+
+template <std::size_t... N>
+constexpr auto Concat(const char (&... parts)[N]) {
+  SqlText<(N + ...) - sizeof...(N) + 1> out;
+  std::size_t pos = 0;
+  auto append = [&](const char* part, std::size_t size) {
+    for (std::size_t i = 0; i + 1 < size; ++i) out.text[pos++] = part[i];
+  };
+  (append(parts, N), ...);
+  out.text[pos] = '\0';
+  return out;
+}
+
+constexpr char kBeginImmediate[] = "BEGIN IMMEDIATE";
+constexpr char kBeginRead[] = "BEGIN";
+constexpr char kCommit[] = "COMMIT";
+constexpr char kRollback[] = "ROLLBACK";
+
+// Read in this order by TaskFromRow.
+constexpr char kTaskColumns[] =
+    "id, agent_id, creator_agent_id, task, status, source, task_type, tags, priority, "
+    "output_schema, output, failure_reason, progress, session_id, provider, model, created_at, "
+    "last_updated_at, started_at, finished_at";
+
+// Read in this order by AgentFromRow. active_tasks is derived, never stored.
+constexpr char kAgentColumns[] =
+    "id, name, is_lead, status, description, role, capabilities, max_tasks, provider, "
+    "harness_provider, last_activity_at, created_at, last_updated_at, "
+    "(SELECT COUNT(*) FROM tasks WHERE tasks.agent_id = agents.id "
+    "AND tasks.status = 'in_progress')";
+
+// Read in this order by CostFromRow.
+constexpr char kCostColumns[] =
+    "id, session_id, task_id, agent_id, total_cost_usd, input_tokens, output_tokens, "
+    "cache_read_tokens, cache_write_tokens, reasoning_output_tokens, duration_ms, num_turns, "
+    "model, provider, is_error, cost_source, created_at";
+
+// An agent coming back from offline: busy when it still holds in_progress tasks, else idle.
+constexpr char kRevivedStatus[] =
+    "CASE WHEN EXISTS (SELECT 1 FROM tasks WHERE tasks.agent_id = agents.id AND "
+    "tasks.status = 'in_progress') THEN 'busy' ELSE 'idle' END";
+
+constexpr auto kSelectAgent = Concat("SELECT ", kAgentColumns, " FROM agents WHERE id = ?");
+constexpr auto kListAgents =
+    Concat("SELECT ", kAgentColumns, " FROM agents ORDER BY created_at, rowid");
+constexpr char kInsertAgent[] =
+    "INSERT INTO agents (id, name, is_lead, status, description, role, capabilities, max_tasks, "
+    "provider, harness_provider, last_activity_at, created_at, last_updated_at) "
+    "VALUES (?1, ?2, ?3, 'idle', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10)";
+// Optional fields given as NULL keep their stored value.
+constexpr auto kReregisterAgent = Concat(
+    "UPDATE agents SET status = CASE WHEN status = 'offline' THEN ", kRevivedStatus,
+    " ELSE status END, max_tasks = COALESCE(?2, max_tasks), provider = COALESCE(?3, provider), "
+    "harness_provider = COALESCE(?4, harness_provider), role = COALESCE(?5, role), "
+    "description = COALESCE(?6, description), capabilities = COALESCE(?7, capabilities), "
+    "last_activity_at = ?8, last_updated_at = ?8 "
+    "WHERE id = ?1");
+constexpr char kSetAgentStatus[] =
+    "UPDATE agents SET status = ?2, last_updated_at = ?3 WHERE id = ?1";
+// A heartbeat: only a status change counts as an update of the row.
+constexpr auto kTouchAgent = Concat(
+    "UPDATE agents SET last_activity_at = ?2, "
+    "last_updated_at = CASE WHEN status = 'offline' THEN ?2 ELSE last_updated_at END, "
+    "status = CASE WHEN status = 'offline' THEN ",
+    kRevivedStatus, " ELSE status END WHERE id = ?1");
+constexpr char kAgentCapacity[] =
+    "SELECT max_tasks, (SELECT COUNT(*) FROM tasks WHERE tasks.agent_id = agents.id "
+    "AND tasks.status = 'in_progress') FROM agents WHERE id = ?";
+constexpr char kMarkAgentBusy[] =
+    "UPDATE agents SET status = 'busy', last_updated_at = ?2 WHERE id = ?1 AND status <> 'busy'";
+constexpr char kIdleAgentIfFree[] =
+    "UPDATE agents SET status = 'idle', last_updated_at = ?2 "
+    "WHERE id = ?1 AND status = 'busy' AND NOT EXISTS (SELECT 1 FROM tasks "
+    "WHERE tasks.agent_id = agents.id AND tasks.status = 'in_progress')";
+constexpr char kSetAgentOffline[] =
+    "UPDATE agents SET status = 'offline', last_updated_at = ?2 WHERE id = ?1";
+
+constexpr auto kInsertTask = Concat(
+    "INSERT INTO tasks (id, agent_id, creator_agent_id, task, status, source, task_type, tags, "
+    "priority, output_schema, model, created_at, last_updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) RETURNING ",
+    kTaskColumns);
+constexpr auto kSelectTask = Concat("SELECT ", kTaskColumns, " FROM tasks WHERE id = ?");
+constexpr char kSelectTaskState[] = "SELECT status, agent_id FROM tasks WHERE id = ?";
+// Best first; rowid makes ties deterministic. Both use the tasks_claim index.
+constexpr char kNextPendingTask[] =
+    "SELECT id, status FROM tasks WHERE status = 'pending' AND agent_id = ? "
+    "ORDER BY priority DESC, created_at, rowid LIMIT 1";
+constexpr char kNextPoolTask[] =
+    "SELECT id, status FROM tasks WHERE status = 'unassigned' AND agent_id IS NULL "
+    "ORDER BY priority DESC, created_at, rowid LIMIT 1";
+constexpr auto kStartTask = Concat(
+    "UPDATE tasks SET status = 'in_progress', agent_id = ?2, started_at = ?3, "
+    "last_updated_at = ?3 WHERE id = ?1 RETURNING ",
+    kTaskColumns);
+constexpr auto kSetTaskSession = Concat(
+    "UPDATE tasks SET session_id = ?2, provider = COALESCE(?3, provider), "
+    "model = COALESCE(?4, model), last_updated_at = ?5 WHERE id = ?1 RETURNING ",
+    kTaskColumns);
+constexpr auto kSetTaskProgress = Concat(
+    "UPDATE tasks SET progress = ?2, last_updated_at = ?3 WHERE id = ?1 RETURNING ", kTaskColumns);
+// The first terminal write wins: the condition is checked by the UPDATE itself.
+constexpr char kFinishTask[] =
+    "UPDATE tasks SET status = ?2, output = COALESCE(?3, output), "
+    "failure_reason = COALESCE(?4, failure_reason), finished_at = ?5, last_updated_at = ?5 "
+    "WHERE id = ?1 AND status NOT IN ('completed', 'failed', 'cancelled') "
+    "AND (?6 IS NULL OR status = ?6)";
+constexpr auto kFailAgentTasks = Concat(
+    "UPDATE tasks SET status = 'failed', failure_reason = ?2, finished_at = ?3, "
+    "last_updated_at = ?3 WHERE agent_id = ?1 AND status = 'in_progress' RETURNING ",
+    kTaskColumns);
+constexpr char kAgentsWithActiveTasks[] =
+    "SELECT DISTINCT agent_id FROM tasks WHERE status = 'in_progress' AND agent_id IS NOT NULL "
+    "ORDER BY agent_id";
+constexpr auto kListCancelledTasks =
+    Concat("SELECT ", kTaskColumns,
+           " FROM tasks WHERE agent_id = ? AND status = 'cancelled' AND finished_at >= ? "
+           "ORDER BY finished_at, rowid");
+// ListTasks is assembled from these around a WHERE clause built from the filter.
+constexpr auto kListTasksHead =
+    Concat("SELECT ", kTaskColumns,
+           ", (SELECT SUM(session_costs.total_cost_usd) FROM session_costs "
+           "WHERE session_costs.task_id = tasks.id) FROM tasks");
+constexpr char kListTasksTail[] =
+    " ORDER BY last_updated_at DESC, priority DESC, rowid DESC LIMIT ? OFFSET ?";
+constexpr char kCountTasksHead[] = "SELECT COUNT(*) FROM tasks";
+
+constexpr char kInsertLog[] =
+    "INSERT INTO agent_logs (id, event_type, agent_id, task_id, old_value, new_value, metadata, "
+    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr char kListTaskLogs[] =
+    "SELECT id, event_type, agent_id, task_id, old_value, new_value, metadata, created_at "
+    "FROM agent_logs WHERE task_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?";
+
+constexpr char kMaxLineNumber[] =
+    "SELECT COALESCE(MAX(line_number), 0) FROM session_logs "
+    "WHERE task_id IS ? AND session_id = ?";
+constexpr char kInsertSessionLog[] =
+    "INSERT INTO session_logs (id, task_id, session_id, iteration, cli, content, line_number, "
+    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr char kListSessionLogs[] =
+    "SELECT id, task_id, session_id, iteration, cli, content, line_number, created_at "
+    "FROM session_logs WHERE task_id = ? ORDER BY line_number, created_at, rowid LIMIT ?";
+
+constexpr auto kInsertSessionCost =
+    Concat("INSERT INTO session_costs (", kCostColumns,
+           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+constexpr auto kListCostsHead = Concat("SELECT ", kCostColumns, " FROM session_costs");
+constexpr char kListCostsTail[] = " ORDER BY created_at DESC, rowid DESC LIMIT ?";
+
+// Dynamically built statements (ListTasks with IN lists) are cached up to this many per
+// connection; past it they are prepared for one use, so odd filters cannot grow memory.
+constexpr std::size_t kMaxCachedStatements = 128;
+constexpr int kBusyTimeoutMs = 5000;
+
+// SQLite reads a negative LIMIT as "no limit".
+int64_t SqlLimit(int limit) { return limit > 0 ? limit : -1; }
+
+bool IsInMemory(const std::string& path) { return path.empty() || path == ":memory:"; }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Connections and statements.
+
+namespace sqlite_detail {
+
+// Holds a prepared statement for one use: on destruction it is reset, which ends its implicit
+// read transaction so a pooled reader never pins an old WAL snapshot, and its bindings cleared.
+class ScopedStatement {
+ public:
+  explicit ScopedStatement(SQLite::Statement& cached) : stmt_(&cached) {}
+  explicit ScopedStatement(std::unique_ptr<SQLite::Statement> once)
+      : once_(std::move(once)), stmt_(once_.get()) {}
+  ~ScopedStatement() {
+    stmt_->tryReset();
+    try {
+      stmt_->clearBindings();
+    } catch (const SQLite::Exception&) {
+      // sqlite3_clear_bindings cannot fail; nothing to do.
+    }
+  }
+  ScopedStatement(const ScopedStatement&) = delete;
+  ScopedStatement& operator=(const ScopedStatement&) = delete;
+
+  SQLite::Statement& operator*() const { return *stmt_; }
+  SQLite::Statement* operator->() const { return stmt_; }
+
+ private:
+  std::unique_ptr<SQLite::Statement> once_;
+  SQLite::Statement* stmt_;
+};
+
+class Connection {
+ public:
+  Connection(const std::string& path, int flags)
+      // NOMUTEX: the store's own locking gives each connection to one thread at a time.
+      : db_(path, flags | SQLite::OPEN_NOMUTEX) {}
+
+  SQLite::Database& db() { return db_; }
+
+  // The cached prepared statement for `sql` (compiled on first use).
+  ScopedStatement Prepare(std::string_view sql) {
+    if (auto it = cache_.find(sql); it != cache_.end()) return ScopedStatement(*it->second);
+    std::string key(sql);
+    auto stmt = std::make_unique<SQLite::Statement>(db_, key);
+    if (cache_.size() >= kMaxCachedStatements) return ScopedStatement(std::move(stmt));
+    SQLite::Statement& cached = *stmt;
+    cache_.emplace(std::move(key), std::move(stmt));
+    return ScopedStatement(cached);
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+
+  SQLite::Database db_;  // declared first: statements are finalized before it closes
+  std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>, Hash, std::equal_to<>> cache_;
+};
+
+}  // namespace sqlite_detail
+
+namespace {
+
+using sqlite_detail::Connection;
+using sqlite_detail::ScopedStatement;
+
+// An explicit transaction on one connection: rolled back unless committed.
+class Transaction {
+ public:
+  Transaction(Connection& conn, std::string_view begin_sql) : conn_(conn) {
+    conn_.Prepare(begin_sql)->exec();
+  }
+  ~Transaction() {
+    if (committed_) return;
+    // A failed statement may already have ended the transaction.
+    if (sqlite3_get_autocommit(conn_.db().getHandle())) return;
+    try {
+      conn_.Prepare(kRollback)->exec();
+    } catch (const SQLite::Exception&) {
+      // Nothing more to do: the connection rolls back when it closes.
+    }
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  void Commit() {
+    conn_.Prepare(kCommit)->exec();
+    committed_ = true;
+  }
+
+ private:
+  Connection& conn_;
+  bool committed_ = false;
+};
+
+// --- binding ---
+// Deliberately no bool overload: a string literal would convert to bool before std::string.
+
+void Bind(SQLite::Statement& s, int i, const std::string& v) { s.bind(i, v); }
+void Bind(SQLite::Statement& s, int i, const char* v) { s.bind(i, v); }
+void Bind(SQLite::Statement& s, int i, int v) { s.bind(i, v); }
+void Bind(SQLite::Statement& s, int i, int64_t v) { s.bind(i, v); }
+void Bind(SQLite::Statement& s, int i, double v) { s.bind(i, v); }
+template <typename T>
+void Bind(SQLite::Statement& s, int i, const std::optional<T>& v) {
+  if (v) {
+    Bind(s, i, *v);
+  } else {
+    s.bind(i);  // NULL
+  }
+}
+
+// Binds the arguments to parameters 1, 2, ... in order.
+template <typename... Args>
+void BindAll(SQLite::Statement& s, const Args&... args) {
+  int i = 0;
+  (Bind(s, ++i, args), ...);
+}
+
+// --- decoding ---
+
+// Reads the columns of the current row left to right.
+class Row {
+ public:
+  explicit Row(const SQLite::Statement& s) : s_(s) {}
+  std::string Text() { return s_.getColumn(i_++).getString(); }
+  std::optional<std::string> OptText() {
+    SQLite::Column c = s_.getColumn(i_++);
+    if (c.isNull()) return std::nullopt;
+    return c.getString();
+  }
+  int Int() { return s_.getColumn(i_++).getInt(); }
+  int64_t Int64() { return s_.getColumn(i_++).getInt64(); }
+  std::optional<int64_t> OptInt64() {
+    SQLite::Column c = s_.getColumn(i_++);
+    if (c.isNull()) return std::nullopt;
+    return c.getInt64();
+  }
+  double Double() { return s_.getColumn(i_++).getDouble(); }
+  std::optional<double> OptDouble() {
+    SQLite::Column c = s_.getColumn(i_++);
+    if (c.isNull()) return std::nullopt;
+    return c.getDouble();
+  }
+
+ private:
+  const SQLite::Statement& s_;
+  int i_ = 0;
+};
+
+std::string EncodeStringArray(const std::vector<std::string>& values) {
+  return nlohmann::json(values).dump();
+}
+
+// Lenient: a value that is not a JSON array of strings reads as empty rather than failing the
+// whole read.
+std::vector<std::string> DecodeStringArray(const std::string& text) {
+  std::vector<std::string> out;
+  const auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_array()) return out;
+  for (const auto& item : json) {
+    if (item.is_string()) out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+TaskStatus DecodeTaskStatus(const std::string& text) {
+  if (auto status = ParseTaskStatus(text)) return *status;
+  throw std::runtime_error("unknown task status '" + text + "' in the database");
+}
+
+AgentStatus DecodeAgentStatus(const std::string& text) {
+  if (auto status = ParseAgentStatus(text)) return *status;
+  throw std::runtime_error("unknown agent status '" + text + "' in the database");
+}
+
+// Decodes kTaskColumns; leaves `row` positioned after them.
+Task TaskFromRow(Row& row) {
+  Task t;
+  t.id = row.Text();
+  t.agent_id = row.OptText();
+  t.creator_agent_id = row.OptText();
+  t.task = row.Text();
+  t.status = DecodeTaskStatus(row.Text());
+  t.source = row.Text();
+  t.task_type = row.OptText();
+  t.tags = DecodeStringArray(row.Text());
+  t.priority = row.Int();
+  t.output_schema = row.OptText();
+  t.output = row.OptText();
+  t.failure_reason = row.OptText();
+  t.progress = row.OptText();
+  t.session_id = row.OptText();
+  t.provider = row.OptText();
+  t.model = row.OptText();
+  t.created_at = row.Text();
+  t.last_updated_at = row.Text();
+  t.started_at = row.OptText();
+  t.finished_at = row.OptText();
+  return t;
+}
+
+Task TaskFromRow(const SQLite::Statement& s) {
+  Row row(s);
+  return TaskFromRow(row);
+}
+
+Agent AgentFromRow(const SQLite::Statement& s) {
+  Row row(s);
+  Agent a;
+  a.id = row.Text();
+  a.name = row.Text();
+  a.is_lead = row.Int() != 0;
+  a.status = DecodeAgentStatus(row.Text());
+  a.description = row.OptText();
+  a.role = row.OptText();
+  a.capabilities = DecodeStringArray(row.Text());
+  a.max_tasks = row.Int();
+  a.provider = row.OptText();
+  a.harness_provider = row.OptText();
+  a.last_activity_at = row.OptText();
+  a.created_at = row.Text();
+  a.last_updated_at = row.Text();
+  a.active_tasks = row.Int();
+  return a;
+}
+
+AgentLog LogFromRow(const SQLite::Statement& s) {
+  Row row(s);
+  AgentLog log;
+  log.id = row.Text();
+  log.event_type = row.Text();
+  log.agent_id = row.OptText();
+  log.task_id = row.OptText();
+  log.old_value = row.OptText();
+  log.new_value = row.OptText();
+  log.metadata = row.OptText();
+  log.created_at = row.Text();
+  return log;
+}
+
+SessionLog SessionLogFromRow(const SQLite::Statement& s) {
+  Row row(s);
+  SessionLog log;
+  log.id = row.Text();
+  log.task_id = row.OptText();
+  log.session_id = row.Text();
+  log.iteration = row.Int();
+  log.cli = row.Text();
+  log.content = row.Text();
+  log.line_number = row.Int64();
+  log.created_at = row.Text();
+  return log;
+}
+
+SessionCost CostFromRow(const SQLite::Statement& s) {
+  Row row(s);
+  SessionCost c;
+  c.id = row.Text();
+  c.session_id = row.Text();
+  c.task_id = row.OptText();
+  c.agent_id = row.Text();
+  c.total_cost_usd = row.Double();
+  c.input_tokens = row.Int64();
+  c.output_tokens = row.Int64();
+  c.cache_read_tokens = row.Int64();
+  c.cache_write_tokens = row.Int64();
+  c.reasoning_output_tokens = row.Int64();
+  c.duration_ms = row.OptInt64();
+  c.num_turns = row.OptInt64();
+  c.model = row.OptText();
+  c.provider = row.OptText();
+  c.is_error = row.Int() != 0;
+  c.cost_source = row.Text();
+  c.created_at = row.Text();
+  return c;
+}
+
+// --- error handling ---
+
+// Runs `body`, turning any exception into an Error: nothing thrown by SQLiteCpp, nlohmann or
+// the standard library leaves the store.
+template <typename R, typename F>
+R Guard(std::string_view op, F&& body) {
+  try {
+    return body();
+  } catch (const SQLite::Exception& e) {
+    return tl::unexpected(ErrorFromSqlite(e, op));
+  } catch (const std::exception& e) {
+    return Internal(fmt::format("store failure while {}: {}", op, e.what()));
+  }
+}
+
+tl::unexpected<Error> TaskNotFound(const std::string& id) {
+  return NotFound(fmt::format("task {} not found", id));
+}
+tl::unexpected<Error> AgentNotFound(const std::string& id) {
+  return NotFound(fmt::format("agent {} not found", id));
+}
+
+// --- statement helpers shared by several methods ---
+
+struct LogEntry {
+  const char* event_type;
+  std::optional<std::string> agent_id;
+  std::optional<std::string> task_id;
+  std::optional<std::string> old_value;
+  std::optional<std::string> new_value;
+  const std::string& now;
+};
+
+void InsertLog(Connection& c, const LogEntry& e) {
+  auto s = c.Prepare(kInsertLog);
+  BindAll(*s, NewUuid(), e.event_type, e.agent_id, e.task_id, e.old_value, e.new_value,
+          std::optional<std::string>(), e.now);
+  s->exec();
+}
+
+Result<Agent> SelectAgent(Connection& c, const std::string& id) {
+  auto s = c.Prepare(kSelectAgent);
+  BindAll(*s, id);
+  if (!s->executeStep()) return AgentNotFound(id);
+  return AgentFromRow(*s);
+}
+
+Result<Task> SelectTask(Connection& c, const std::string& id) {
+  auto s = c.Prepare(kSelectTask);
+  BindAll(*s, id);
+  if (!s->executeStep()) return TaskNotFound(id);
+  return TaskFromRow(*s);
+}
+
+// Runs an `UPDATE ... RETURNING <task columns>` on one task; kNotFound when no row matched.
+template <typename... Args>
+Result<Task> UpdateTaskReturning(Connection& c, std::string_view sql, const std::string& id,
+                                 const Args&... args) {
+  auto s = c.Prepare(sql);
+  BindAll(*s, id, args...);
+  if (!s->executeStep()) return TaskNotFound(id);
+  return TaskFromRow(*s);
+}
+
+std::vector<Task> CollectTasks(SQLite::Statement& s) {
+  std::vector<Task> tasks;
+  while (s.executeStep()) tasks.push_back(TaskFromRow(s));
+  return tasks;
+}
+
+struct ClaimCandidate {
+  std::string id;
+  std::string status;  // its status before the claim, for the lifecycle log
+};
+
+std::optional<ClaimCandidate> FirstCandidate(Connection& c, std::string_view sql,
+                                             const std::optional<std::string>& agent_id) {
+  auto s = c.Prepare(sql);
+  if (agent_id) BindAll(*s, *agent_id);
+  if (!s->executeStep()) return std::nullopt;
+  return ClaimCandidate{s->getColumn(0).getString(), s->getColumn(1).getString()};
+}
+
+// --- dynamic WHERE clauses ---
+
+std::string Placeholders(std::size_t n) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < n; ++i) out += i == 0 ? "?" : ", ?";
+  return out + ")";
+}
+
+// The distinct values, sorted: the SQL text then depends only on how many there are, which
+// keeps the statement cache small.
+std::vector<std::string> Distinct(std::vector<std::string> values) {
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  return values;
+}
+
+// A filter as SQL: " WHERE a AND b ..." plus the values for its placeholders, in order.
+struct WhereClause {
+  std::string sql;
+  std::vector<std::string> values;
+
+  void Add(std::string_view condition) {
+    sql += sql.empty() ? " WHERE " : " AND ";
+    sql += condition;
+  }
+  void AddIn(std::string_view column, std::vector<std::string> in) {
+    if (in.empty()) return;
+    Add(fmt::format("{} IN {}", column, Placeholders(in.size())));
+    values.insert(values.end(), in.begin(), in.end());
+  }
+  void AddEquals(std::string_view column, const std::optional<std::string>& value) {
+    if (!value) return;
+    Add(fmt::format("{} = ?", column));
+    values.push_back(*value);
+  }
+  // Binds the values to parameters 1..n and returns the next free index.
+  int Bind(SQLite::Statement& s) const {
+    int i = 0;
+    for (const std::string& v : values) s.bind(++i, v);
+    return i + 1;
+  }
+};
+
+WhereClause TaskWhere(const TaskFilter& filter) {
+  std::vector<std::string> statuses;
+  for (TaskStatus status : filter.statuses) statuses.emplace_back(TaskStatusName(status));
+  WhereClause where;
+  where.AddIn("status", Distinct(std::move(statuses)));
+  where.AddEquals("agent_id", filter.agent_id);
+  where.AddIn("source", Distinct(filter.sources));
+  return where;
+}
+
+void ConfigureConnection(SQLite::Database& db) {
+  db.exec(fmt::format("PRAGMA busy_timeout = {}", kBusyTimeoutMs));
+  db.exec("PRAGMA foreign_keys = ON");
+}
+
+// WAL lets readers run beside the writer; synchronous=NORMAL in WAL mode still never loses a
+// committed transaction when the process dies (only an OS crash can roll back the last ones).
+Result<void> ConfigureWriter(SQLite::Database& db, bool in_memory) {
+  ConfigureConnection(db);
+  const std::string mode = db.execAndGet("PRAGMA journal_mode = WAL").getString();
+  if (mode != "wal" && !(in_memory && mode == "memory")) {
+    return Unavailable(
+        fmt::format("cannot put the database in WAL mode (journal_mode is {})", mode));
+  }
+  db.exec("PRAGMA synchronous = NORMAL");
+  return {};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Opening, pooling, transactions.
+
+// Borrows a reader connection for one method: a pooled read-only connection, or, for an
+// in-memory database, the writer connection under the writer lock.
+class SqliteStore::ReaderLease {
+ public:
+  explicit ReaderLease(SqliteStore& store) : store_(store) {
+    if (store_.shared_connection_) {
+      writer_lock_ = std::unique_lock(store_.writer_mu_);
+      conn_ = store_.writer_.get();
+      return;
+    }
+    std::unique_lock lock(store_.pool_mu_);
+    store_.pool_cv_.wait(lock, [this] {
+      return !store_.idle_readers_.empty() || store_.open_readers_ < store_.max_readers_;
+    });
+    if (!store_.idle_readers_.empty()) {
+      pooled_ = std::move(store_.idle_readers_.back());
+      store_.idle_readers_.pop_back();
+    } else {
+      ++store_.open_readers_;
+      lock.unlock();  // opening a file takes a while; others may use the pool meanwhile
+      try {
+        pooled_ = store_.OpenReader();
+      } catch (...) {
+        lock.lock();
+        --store_.open_readers_;
+        store_.pool_cv_.notify_one();
+        throw;
+      }
+    }
+    conn_ = pooled_.get();
+  }
+  ~ReaderLease() {
+    if (!pooled_) return;
+    {
+      std::lock_guard lock(store_.pool_mu_);
+      store_.idle_readers_.push_back(std::move(pooled_));
+    }
+    store_.pool_cv_.notify_one();
+  }
+  ReaderLease(const ReaderLease&) = delete;
+  ReaderLease& operator=(const ReaderLease&) = delete;
+
+  Connection& conn() const { return *conn_; }
+
+ private:
+  SqliteStore& store_;
+  std::unique_lock<std::mutex> writer_lock_;
+  std::unique_ptr<Connection> pooled_;
+  Connection* conn_ = nullptr;
+};
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+  return Open(path, SqliteStoreOptions{});
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                       const SqliteStoreOptions& options) {
+  const bool in_memory = IsInMemory(path);
+  return Guard<Result<std::unique_ptr<SqliteStore>>>(
+      fmt::format("opening {}", path), [&]() -> Result<std::unique_ptr<SqliteStore>> {
+        auto writer =
+            std::make_unique<Connection>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        if (auto configured = ConfigureWriter(writer->db(), in_memory); !configured) {
+          return tl::unexpected(configured.error());
+        }
+        // Migration bookkeeping is the one place the store reads the clock itself.
+        const std::string now = FormatIsoTime(std::chrono::system_clock::now());
+        if (auto migrated = ApplyMigrations(writer->db(), EmbeddedMigrations(), now); !migrated) {
+          return tl::unexpected(migrated.error());
+        }
+        return std::unique_ptr<SqliteStore>(
+            new SqliteStore(path, in_memory, std::move(writer), options));
+      });
+}
+
+SqliteStore::SqliteStore(std::string path, bool shared_connection,
+                         std::unique_ptr<Connection> writer, const SqliteStoreOptions& options)
+    : path_(std::move(path)),
+      shared_connection_(shared_connection),
+      max_readers_(std::max(1, options.max_readers)),
+      writer_(std::move(writer)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+std::unique_ptr<SqliteStore::Connection> SqliteStore::OpenReader() const {
+  auto reader = std::make_unique<Connection>(path_, SQLite::OPEN_READONLY);
+  ConfigureConnection(reader->db());
+  return reader;
+}
+
+template <typename F>
+auto SqliteStore::Write(std::string_view op, F&& body) {
+  using R = std::invoke_result_t<F&, Connection&>;
+  return Guard<R>(op, [&]() -> R {
+    std::lock_guard lock(writer_mu_);
+    Transaction txn(*writer_, kBeginImmediate);
+    R result = body(*writer_);
+    if (result) txn.Commit();
+    return result;
+  });
+}
+
+template <typename F>
+auto SqliteStore::Read(std::string_view op, F&& body) {
+  using R = std::invoke_result_t<F&, Connection&>;
+  return Guard<R>(op, [&]() -> R {
+    ReaderLease lease(*this);
+    return body(lease.conn());
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agents.
+
+Result<UpsertedAgent> SqliteStore::UpsertAgent(const AgentRegistration& reg,
+                                               const std::string& now) {
+  // An empty capability list counts as "not given": the registration has no other way to say.
+  std::optional<std::string> capabilities;
+  if (!reg.capabilities.empty()) capabilities = EncodeStringArray(reg.capabilities);
+  return Write("registering an agent", [&](Connection& c) -> Result<UpsertedAgent> {
+    bool created = false;
+    {
+      auto update = c.Prepare(kReregisterAgent);
+      BindAll(*update, reg.id, reg.max_tasks, reg.provider, reg.harness_provider, reg.role,
+              reg.description, capabilities, now);
+      created = update->exec() == 0;
+    }
+    if (created) {
+      auto insert = c.Prepare(kInsertAgent);
+      BindAll(*insert, reg.id, reg.name, reg.is_lead ? 1 : 0, reg.description, reg.role,
+              capabilities.value_or("[]"), reg.max_tasks.value_or(1), reg.provider,
+              reg.harness_provider, now);
+      insert->exec();
+    }
+    auto agent = SelectAgent(c, reg.id);
+    if (!agent) return tl::unexpected(agent.error());
+    return UpsertedAgent{std::move(*agent), created};
+  });
+}
+
+Result<Agent> SqliteStore::GetAgent(const std::string& id) {
+  return Read("reading an agent", [&](Connection& c) { return SelectAgent(c, id); });
+}
+
+Result<std::vector<Agent>> SqliteStore::ListAgents() {
+  return Read("listing agents", [&](Connection& c) -> Result<std::vector<Agent>> {
+    auto s = c.Prepare(kListAgents);
+    std::vector<Agent> agents;
+    while (s->executeStep()) agents.push_back(AgentFromRow(*s));
+    return agents;
+  });
+}
+
+Result<Agent> SqliteStore::SetAgentStatus(const std::string& id, AgentStatus status,
+                                          const std::string& now) {
+  return Write("setting an agent's status", [&](Connection& c) -> Result<Agent> {
+    {
+      auto s = c.Prepare(kSetAgentStatus);
+      BindAll(*s, id, AgentStatusName(status), now);
+      if (s->exec() == 0) return AgentNotFound(id);
+    }
+    return SelectAgent(c, id);
+  });
+}
+
+Result<Agent> SqliteStore::TouchAgent(const std::string& id, const std::string& now) {
+  return Write("recording agent activity", [&](Connection& c) -> Result<Agent> {
+    {
+      auto s = c.Prepare(kTouchAgent);
+      BindAll(*s, id, now);
+      if (s->exec() == 0) return AgentNotFound(id);
+    }
+    return SelectAgent(c, id);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tasks.
+
+Result<Task> SqliteStore::CreateTask(const NewTask& t) {
+  std::optional<std::string> agent_id = t.agent_id;
+  if (agent_id && agent_id->empty()) agent_id.reset();
+  const char* status = TaskStatusName(agent_id ? TaskStatus::kPending : TaskStatus::kUnassigned);
+  return Write("creating a task", [&](Connection& c) -> Result<Task> {
+    Task task;
+    {
+      auto insert = c.Prepare(kInsertTask);
+      BindAll(*insert, t.id, agent_id, t.creator_agent_id, t.task, status, t.source, t.task_type,
+              EncodeStringArray(t.tags), t.priority, t.output_schema, t.model, t.now);
+      try {
+        insert->executeStep();
+      } catch (const SQLite::Exception& e) {
+        if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY) {
+          return Conflict(fmt::format("task {} already exists", t.id));
+        }
+        throw;
+      }
+      task = TaskFromRow(*insert);
+    }
+    InsertLog(c, {"task_created", t.creator_agent_id, t.id, std::nullopt, status, t.now});
+    return task;
+  });
+}
+
+Result<Task> SqliteStore::GetTask(const std::string& id) {
+  return Read("reading a task", [&](Connection& c) { return SelectTask(c, id); });
+}
+
+Result<TaskPage> SqliteStore::ListTasks(const TaskFilter& filter) {
+  const WhereClause where = TaskWhere(filter);
+  const int offset = std::max(0, filter.offset);
+  return Read("listing tasks", [&](Connection& c) -> Result<TaskPage> {
+    // The page and its total come from one snapshot.
+    Transaction snapshot(c, kBeginRead);
+    TaskPage page;
+    {
+      auto s =
+          c.Prepare(std::string(std::string_view(kListTasksHead)) + where.sql + kListTasksTail);
+      const int next = where.Bind(*s);
+      s->bind(next, SqlLimit(filter.limit));
+      s->bind(next + 1, offset);
+      while (s->executeStep()) {
+        Row row(*s);
+        Task task = TaskFromRow(row);
+        task.total_cost_usd = row.OptDouble();
+        page.tasks.push_back(std::move(task));
+      }
+    }
+    // A short page that is not past the end already tells the total; count only otherwise.
+    const bool short_page = filter.limit <= 0 || static_cast<int>(page.tasks.size()) < filter.limit;
+    if (short_page && (offset == 0 || !page.tasks.empty())) {
+      page.total = offset + static_cast<int64_t>(page.tasks.size());
+    } else {
+      auto count = c.Prepare(kCountTasksHead + where.sql);
+      where.Bind(*count);
+      count->executeStep();
+      page.total = count->getColumn(0).getInt64();
+    }
+    snapshot.Commit();
+    return page;
+  });
+}
+
+Result<std::optional<Task>> SqliteStore::ClaimTask(const std::string& agent_id, bool include_pool,
+                                                   const std::string& now) {
+  using Claim = std::optional<Task>;
+  return Write("claiming a task", [&](Connection& c) -> Result<Claim> {
+    {
+      auto capacity = c.Prepare(kAgentCapacity);
+      BindAll(*capacity, agent_id);
+      if (!capacity->executeStep()) return AgentNotFound(agent_id);
+      const int max_tasks = capacity->getColumn(0).getInt();
+      const int active = capacity->getColumn(1).getInt();
+      if (active >= max_tasks) return Claim();
+    }
+    std::optional<ClaimCandidate> next = FirstCandidate(c, kNextPendingTask, agent_id);
+    if (!next && include_pool) next = FirstCandidate(c, kNextPoolTask, std::nullopt);
+    if (!next) return Claim();
+
+    auto task = UpdateTaskReturning(c, kStartTask, next->id, agent_id, now);
+    if (!task) return tl::unexpected(task.error());
+    {
+      auto busy = c.Prepare(kMarkAgentBusy);
+      BindAll(*busy, agent_id, now);
+      busy->exec();
+    }
+    InsertLog(c, {"task_claimed", agent_id, next->id, std::nullopt, std::nullopt, now});
+    InsertLog(c, {"task_status_change", agent_id, next->id, next->status,
+                  TaskStatusName(TaskStatus::kInProgress), now});
+    return Claim(std::move(*task));
+  });
+}
+
+Result<Task> SqliteStore::SetTaskSession(const std::string& task_id, const std::string& session_id,
+                                         const std::optional<std::string>& provider,
+                                         const std::optional<std::string>& model,
+                                         const std::string& now) {
+  return Write("setting a task's session", [&](Connection& c) -> Result<Task> {
+    auto task = UpdateTaskReturning(c, kSetTaskSession, task_id, session_id, provider, model, now);
+    if (!task) return task;
+    InsertLog(c, {"task_session", task->agent_id, task_id, std::nullopt, session_id, now});
+    return task;
+  });
+}
+
+Result<Task> SqliteStore::SetTaskProgress(const std::string& task_id, const std::string& progress,
+                                          const std::optional<std::string>& agent_id,
+                                          const std::string& now) {
+  return Write("setting a task's progress", [&](Connection& c) -> Result<Task> {
+    auto task = UpdateTaskReturning(c, kSetTaskProgress, task_id, progress, now);
+    if (!task) return task;
+    InsertLog(c, {"task_progress", agent_id, task_id, std::nullopt, progress, now});
+    return task;
+  });
+}
+
+Result<TerminalResult> SqliteStore::FinishTask(const std::string& task_id,
+                                               const TerminalUpdate& update) {
+  if (!IsTerminal(update.status)) {
+    return BadRequest(fmt::format("cannot finish task {} with non-terminal status {}", task_id,
+                                  TaskStatusName(update.status)));
+  }
+  std::optional<std::string> required;
+  if (update.required_status) required = TaskStatusName(*update.required_status);
+  return Write("finishing a task", [&](Connection& c) -> Result<TerminalResult> {
+    std::string old_status;
+    std::optional<std::string> holder;
+    {
+      auto state = c.Prepare(kSelectTaskState);
+      BindAll(*state, task_id);
+      if (!state->executeStep()) return TaskNotFound(task_id);
+      Row row(*state);
+      old_status = row.Text();
+      holder = row.OptText();
+    }
+    bool applied = false;
+    {
+      auto finish = c.Prepare(kFinishTask);
+      BindAll(*finish, task_id, TaskStatusName(update.status), update.output, update.failure_reason,
+              update.now, required);
+      applied = finish->exec() > 0;
+    }
+    if (applied) {
+      InsertLog(c, {"task_status_change", update.actor_agent_id, task_id, old_status,
+                    TaskStatusName(update.status), update.now});
+      if (holder) {
+        auto idle = c.Prepare(kIdleAgentIfFree);
+        BindAll(*idle, *holder, update.now);
+        idle->exec();
+      }
+    }
+    auto task = SelectTask(c, task_id);
+    if (!task) return tl::unexpected(task.error());
+    return TerminalResult{std::move(*task), applied};
+  });
+}
+
+Result<std::vector<Task>> SqliteStore::FailAgentTasks(const std::string& agent_id,
+                                                      const std::string& reason,
+                                                      const std::string& now) {
+  return Write("failing an agent's tasks", [&](Connection& c) -> Result<std::vector<Task>> {
+    std::vector<Task> failed;
+    {
+      auto s = c.Prepare(kFailAgentTasks);
+      BindAll(*s, agent_id, reason, now);
+      failed = CollectTasks(*s);
+    }
+    bool agent_known = false;
+    {
+      auto offline = c.Prepare(kSetAgentOffline);
+      BindAll(*offline, agent_id, now);
+      agent_known = offline->exec() > 0;
+    }
+    // Tasks held under an unregistered id are still failed; only "nothing at all" is an error.
+    if (!agent_known && failed.empty()) return AgentNotFound(agent_id);
+    // RETURNING gives no order; report the tasks oldest first.
+    std::sort(failed.begin(), failed.end(), [](const Task& a, const Task& b) {
+      return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+    });
+    for (const Task& task : failed) {
+      InsertLog(c,
+                {"task_status_change", agent_id, task.id, TaskStatusName(TaskStatus::kInProgress),
+                 TaskStatusName(TaskStatus::kFailed), now});
+    }
+    return failed;
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::AgentsWithActiveTasks() {
+  return Read("listing busy agents", [&](Connection& c) -> Result<std::vector<std::string>> {
+    auto s = c.Prepare(kAgentsWithActiveTasks);
+    std::vector<std::string> ids;
+    while (s->executeStep()) ids.push_back(s->getColumn(0).getString());
+    return ids;
+  });
+}
+
+Result<std::vector<Task>> SqliteStore::ListCancelledTasks(const std::string& agent_id,
+                                                          const std::string& since) {
+  return Read("listing cancelled tasks", [&](Connection& c) -> Result<std::vector<Task>> {
+    auto s = c.Prepare(kListCancelledTasks);
+    BindAll(*s, agent_id, since);
+    return CollectTasks(*s);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logs and costs.
+
+Result<std::vector<AgentLog>> SqliteStore::ListTaskLogs(const std::string& task_id, int limit) {
+  return Read("listing task logs", [&](Connection& c) -> Result<std::vector<AgentLog>> {
+    auto s = c.Prepare(kListTaskLogs);
+    BindAll(*s, task_id, SqlLimit(limit));
+    std::vector<AgentLog> logs;
+    while (s->executeStep()) logs.push_back(LogFromRow(*s));
+    return logs;
+  });
+}
+
+Result<int> SqliteStore::AppendSessionLogs(const SessionLogBatch& batch) {
+  if (batch.lines.empty()) return 0;
+  return Write("appending session logs", [&](Connection& c) -> Result<int> {
+    int64_t line_number = 0;
+    {
+      auto max = c.Prepare(kMaxLineNumber);
+      BindAll(*max, batch.task_id, batch.session_id);
+      max->executeStep();
+      line_number = max->getColumn(0).getInt64();
+    }
+    auto insert = c.Prepare(kInsertSessionLog);
+    for (const std::string& line : batch.lines) {
+      BindAll(*insert, NewUuid(), batch.task_id, batch.session_id, batch.iteration, batch.cli, line,
+              ++line_number, batch.created_at);
+      insert->exec();
+      insert->reset();
+    }
+    return static_cast<int>(batch.lines.size());
+  });
+}
+
+Result<std::vector<SessionLog>> SqliteStore::ListSessionLogs(const std::string& task_id,
+                                                             int limit) {
+  return Read("listing session logs", [&](Connection& c) -> Result<std::vector<SessionLog>> {
+    auto s = c.Prepare(kListSessionLogs);
+    BindAll(*s, task_id, SqlLimit(limit));
+    std::vector<SessionLog> logs;
+    while (s->executeStep()) logs.push_back(SessionLogFromRow(*s));
+    return logs;
+  });
+}
+
+Result<SessionCost> SqliteStore::AddSessionCost(const SessionCost& cost) {
+  SessionCost stored = cost;
+  if (stored.id.empty()) stored.id = NewUuid();
+  return Write("recording a session cost", [&](Connection& c) -> Result<SessionCost> {
+    auto s = c.Prepare(kInsertSessionCost);
+    BindAll(*s, stored.id, stored.session_id, stored.task_id, stored.agent_id,
+            stored.total_cost_usd, stored.input_tokens, stored.output_tokens,
+            stored.cache_read_tokens, stored.cache_write_tokens, stored.reasoning_output_tokens,
+            stored.duration_ms, stored.num_turns, stored.model, stored.provider,
+            stored.is_error ? 1 : 0, stored.cost_source, stored.created_at);
+    s->exec();
+    return stored;
+  });
+}
+
+Result<std::vector<SessionCost>> SqliteStore::ListSessionCosts(const CostFilter& filter) {
+  WhereClause where;
+  where.AddEquals("task_id", filter.task_id);
+  where.AddEquals("agent_id", filter.agent_id);
+  return Read("listing session costs", [&](Connection& c) -> Result<std::vector<SessionCost>> {
+    auto s = c.Prepare(std::string(std::string_view(kListCostsHead)) + where.sql + kListCostsTail);
+    s->bind(where.Bind(*s), SqlLimit(filter.limit));
+    std::vector<SessionCost> costs;
+    while (s->executeStep()) costs.push_back(CostFromRow(*s));
+    return costs;
+  });
+}
+
+}  // namespace swarm

@@ -1,0 +1,64 @@
+// Test support: runs a program as a child process with its own environment, output going to
+// files, and bounded waits. Secrets go in through `env`, never argv.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace swarm::testing_support {
+
+struct ChildSpec {
+  std::vector<std::string> argv;            // argv[0] is the program path
+  std::map<std::string, std::string> env;   // added to (and overriding) a minimal environment
+  std::string stdout_path = "/dev/null";
+  std::string stderr_path = "/dev/null";
+};
+
+class ChildProcess {
+ public:
+  explicit ChildProcess(const ChildSpec& spec);  // throws std::runtime_error if spawn fails
+  ~ChildProcess();                               // SIGKILLs a child still running
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void Signal(int signal);
+  // The exit status (or 128+signal), or nullopt if still running after `timeout`.
+  std::optional<int> Wait(std::chrono::milliseconds timeout);
+  bool running();
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+// Runs a command to completion (bounded), capturing stdout and stderr.
+struct CommandResult {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env,
+                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// A fresh directory under the test temp dir, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::string ReadFile(const std::string& path);
+
+}  // namespace swarm::testing_support
