@@ -20,6 +20,7 @@
 #include "api/task_service.h"
 #include "api/worker_monitor.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "http/server.h"
 #include "store/sqlite_store.h"
 
@@ -85,7 +86,7 @@ asio::awaitable<void> DrainLoop(http::HttpServer* server, asio::io_context* io,
 }
 
 void LogAccess(const http::AccessRecord& r) {
-  nlohmann::json line = {{"ts", FormatIsoTime(std::chrono::system_clock::now())},
+  nlohmann::ordered_json line = {{"ts", FormatIsoTime(std::chrono::system_clock::now())},
                          {"level", "info"},
                          {"msg", "access"},
                          {"method", r.method},
@@ -95,7 +96,8 @@ void LogAccess(const http::AccessRecord& r) {
                          {"us", r.duration_us},
                          {"remote", r.remote}};
   if (!r.agent_id.empty()) line["agentId"] = r.agent_id;
-  spdlog::info("{}", line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  spdlog::info("{}",
+               Redact(line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)));
 }
 
 }  // namespace

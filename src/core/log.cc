@@ -15,7 +15,7 @@ void Write(spdlog::level::level_enum level, const char* name, std::string_view m
       {"ts", FormatIsoTime(std::chrono::system_clock::now())}, {"level", name}, {"msg", msg}};
   if (fields.is_object()) line.update(fields);
   spdlog::log(level, "{}",
-              Redact(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+              Redact(line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)));
 }
 
 }  // namespace

@@ -246,6 +246,12 @@ class ServerTest : public ::testing::Test {
   void Start(ServerOptions options = SmallOptions()) {
     server_ = std::make_unique<TestServer>(options, TestHandler{state_}, TestLogger{state_});
   }
+  void TearDown() override {
+    // The /wait handler's timer and strand must go before the io_context does.
+    std::lock_guard lock(state_->mu);
+    state_->waiter.reset();
+    state_->waiter_executor = {};
+  }
   uint16_t port() const { return server_->port(); }
   std::string Url(const std::string& target) const { return server_->Url(target); }
 
