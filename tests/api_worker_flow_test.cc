@@ -120,6 +120,7 @@ TEST_F(WorkerFlowTest, SmokeWorkerRoundTrip) {
   EXPECT_EQ(got.body["claudeSessionId"], "sess-123");
   EXPECT_EQ(got.body["provider"], "codex");
   EXPECT_EQ(got.body["progress"], "thinking");
+  EXPECT_DOUBLE_EQ(got.body["totalCostUsd"].get<double>(), 0.0123);
   std::vector<std::string> events;
   for (const auto& l : got.body["logs"]) events.push_back(l["eventType"]);
   for (const char* e : {"task_created", "task_claimed", "task_session", "task_progress"}) {

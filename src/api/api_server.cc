@@ -4,7 +4,6 @@
 #include <thread>
 #include <vector>
 
-#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -20,7 +19,6 @@
 #include "api/task_service.h"
 #include "api/worker_monitor.h"
 #include "core/log.h"
-#include "core/redact.h"
 #include "http/server.h"
 #include "store/sqlite_store.h"
 
@@ -96,8 +94,7 @@ void LogAccess(const http::AccessRecord& r) {
                          {"us", r.duration_us},
                          {"remote", r.remote}};
   if (!r.agent_id.empty()) line["agentId"] = r.agent_id;
-  spdlog::info("{}",
-               Redact(line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)));
+  log::Access(line);
 }
 
 }  // namespace
@@ -158,7 +155,7 @@ int RunApiServer(const ApiServerOptions& options) {
   io.run();
   for (auto& t : pool) t.join();
   store->reset();  // closes the database before we say so
-  log::Info("stopped");
+  log::Info("stopped");  // flushes the buffered access lines too
   return 0;
 }
 

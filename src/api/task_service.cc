@@ -48,6 +48,18 @@ Result<TaskWithLogs> TaskService::Get(const std::string& id, int logs_limit) {
   if (!task) return tl::unexpected(task.error());
   auto logs = store_.ListTaskLogs(id, logs_limit);
   if (!logs) return tl::unexpected(logs.error());
+  // The cost a worker reported, so one GET shows the whole result (upstream leaves it to the
+  // list route; an extra field keeps its clients working).
+  CostFilter costs_of_task;
+  costs_of_task.task_id = id;
+  costs_of_task.limit = 1000;
+  auto costs = store_.ListSessionCosts(costs_of_task);
+  if (!costs) return tl::unexpected(costs.error());
+  if (!costs->empty()) {
+    double total = 0;
+    for (const auto& c : *costs) total += c.total_cost_usd;
+    task->total_cost_usd = total;
+  }
   return TaskWithLogs{std::move(*task), std::move(*logs)};
 }
 

@@ -36,7 +36,7 @@ struct Task {
   std::string last_updated_at;
   std::optional<std::string> started_at;
   std::optional<std::string> finished_at;
-  std::optional<double> total_cost_usd;  // filled by list queries only
+  std::optional<double> total_cost_usd;  // sum of session costs; filled by list and get
 };
 
 }  // namespace swarm

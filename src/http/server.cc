@@ -53,9 +53,10 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kKeptBufferBytes = 64 * 1024;
 // After an error response on a request that was not read to its end, unread bytes in the
 // socket would make close() send a RST that can destroy the response before the client
-// reads it. So read and discard for a while first ("lingering close").
-constexpr auto kLingerTime = std::chrono::seconds(1);
-constexpr std::size_t kLingerBytes = 1 << 20;
+// reads it (curl then reports "broken pipe" instead of the 413). So read and discard until
+// the client closes, for a bounded time ("lingering close", as nginx does). Only time is
+// bounded: a byte limit would reset clients that are still sending a large body.
+constexpr auto kLingerTime = std::chrono::seconds(2);
 // A failing accept (out of file descriptors) is retried after a pause instead of spinning.
 constexpr auto kAcceptRetryPause = std::chrono::milliseconds(50);
 
@@ -346,19 +347,18 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Impl> self,
   try {
     linger = co_await self->ServeRequests(*conn);
   } catch (...) {
-    // Only allocation failures can get here; drop the connection, keep the process.
+    // Only unexpected library failures (allocation) get here: drop the connection, never the
+    // process.
   }
   error_code ignored;
   conn->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   if (linger && conn->stream.socket().is_open()) {
     conn->stream.expires_after(kLingerTime);
-    std::size_t drained = 0;
-    while (drained < kLingerBytes) {
+    for (;;) {
       conn->buffer.clear();
       auto [ec, n] =
           co_await conn->stream.async_read_some(conn->buffer.prepare(kReadChunk), kUseTuple);
-      if (ec) break;
-      drained += n;
+      if (ec) break;  // the client closed, or the lingering time is up
     }
   }
   conn->stream.close();
@@ -366,7 +366,7 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Impl> self,
 }
 
 // Serves requests until the connection should close. Returns true when the close should
-// linger because the last request may not have been read to its end.
+// linger because the client may have sent bytes that were not read.
 asio::awaitable<bool> HttpServer::Impl::ServeRequests(Connection& conn) {
   const auto write_timeout = options.read_timeout;
   for (bool first = true;; first = false) {
@@ -458,7 +458,10 @@ asio::awaitable<bool> HttpServer::Impl::ServeRequests(Connection& conn) {
         std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
     // Logged even when the peer left before the write: the request was still handled.
     Log(record);
-    if (write_ec || !keep_alive) co_return false;
+    if (write_ec) co_return false;
+    // Bytes already sent for a request we will not serve (pipelined before the close) must
+    // be drained, or the close resets the connection under the response.
+    if (!keep_alive) co_return conn.buffer.size() > 0;
   }
 }
 

@@ -588,8 +588,8 @@ TEST_F(ServerTest, ShutdownFinishesInFlightRequestsAndClosesIdleOnes) {
 
   server_->server().BeginShutdown();
 
-  // The idle connection goes at once, well before the sleeping handler ends.
-  EXPECT_TRUE(idle.WaitClosed(250ms));
+  // The idle connection goes at once.
+  EXPECT_TRUE(idle.WaitClosed(1s));  // idle_timeout is 5 s: this is the shutdown
   auto r = busy.ReadResponse();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200);

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <stdexcept>
+#include <thread>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
@@ -53,6 +55,7 @@ constexpr char kBeginImmediate[] = "BEGIN IMMEDIATE";
 constexpr char kBeginRead[] = "BEGIN";
 constexpr char kCommit[] = "COMMIT";
 constexpr char kRollback[] = "ROLLBACK";
+constexpr char kTouchSchema[] = "SELECT COUNT(*) FROM sqlite_master";
 
 // Read in this order by TaskFromRow.
 constexpr char kTaskColumns[] =
@@ -190,6 +193,8 @@ constexpr char kListCostsTail[] = " ORDER BY created_at DESC, rowid DESC LIMIT ?
 // connection; past it they are prepared for one use, so odd filters cannot grow memory.
 constexpr std::size_t kMaxCachedStatements = 128;
 constexpr int kBusyTimeoutMs = 5000;
+// A WAL that grew under load is truncated back to this size once a checkpoint lets it restart.
+constexpr int64_t kWalSizeLimitBytes = 64 << 20;
 
 // SQLite reads a negative LIMIT as "no limit".
 int64_t SqlLimit(int limit) { return limit > 0 ? limit : -1; }
@@ -258,10 +263,88 @@ class Connection {
   std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>, Hash, std::equal_to<>> cache_;
 };
 
+// Copies the WAL back into the database file mostly on its own thread and connection.
+// SQLite's automatic checkpoint copies every frame inside the commit that crosses the
+// threshold, fsyncs included, while the store's writer lock is held. Here a commit past the
+// threshold only signals, and PASSIVE checkpoints run beside the writes and reads that follow.
+//
+// Under sustained writes that alone never lets the WAL shrink: SQLite rewinds the WAL only
+// when a write transaction starts with every frame already copied, and a concurrent writer
+// keeps appending. So a commit that finds the WAL at twice the threshold catches up itself,
+// on the writer connection: by then the background runs have copied nearly everything, and
+// the next transaction rewinds the WAL.
+class Checkpointer {
+ public:
+  Checkpointer(const std::string& path, int threshold_pages)
+      : conn_(path, SQLite::OPEN_READWRITE), threshold_pages_(threshold_pages) {
+    // A connection learns that the file is in WAL mode only when it first reads it; until
+    // then a checkpoint request on it silently does nothing.
+    conn_.db().exec(kTouchSchema);
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Checkpointer() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+  Checkpointer(const Checkpointer&) = delete;
+  Checkpointer& operator=(const Checkpointer&) = delete;
+
+  // A sqlite3_wal_hook callback: runs on the writing thread after every commit, with the WAL
+  // size in pages. Registering it also turns SQLite's automatic checkpoint off.
+  static int OnCommit(void* self, sqlite3* writer, const char* /*schema*/, int wal_pages) {
+    auto* checkpointer = static_cast<Checkpointer*>(self);
+    if (wal_pages >= 2 * checkpointer->threshold_pages_) {
+      // Busy (the background run holds the checkpoint lock) is fine: the next commit retries.
+      sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else {
+      checkpointer->Request(wal_pages);
+    }
+    return SQLITE_OK;
+  }
+
+ private:
+  void Request(int wal_pages) {
+    if (wal_pages < threshold_pages_ || requested_.load(std::memory_order_relaxed)) return;
+    {
+      std::lock_guard lock(mu_);
+      requested_ = true;
+    }
+    cv_.notify_one();
+  }
+
+  void Run() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return requested_ || stop_; });
+      if (stop_) return;
+      lock.unlock();
+      // PASSIVE never waits for readers or the writer. Frames it cannot copy yet (a reader
+      // still needs them) are copied by a later run: the next commit asks again.
+      sqlite3_wal_checkpoint_v2(conn_.db().getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                nullptr);
+      lock.lock();
+      requested_ = false;
+    }
+  }
+
+  Connection conn_;  // used by thread_ only
+  const int threshold_pages_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<bool> requested_{false};  // set under mu_; read without it as a fast path
+  bool stop_ = false;                   // guarded by mu_
+  std::thread thread_;
+};
+
 }  // namespace sqlite_detail
 
 namespace {
 
+using sqlite_detail::Checkpointer;
 using sqlite_detail::Connection;
 using sqlite_detail::ScopedStatement;
 
@@ -628,6 +711,7 @@ Result<void> ConfigureWriter(SQLite::Database& db, bool in_memory) {
         fmt::format("cannot put the database in WAL mode (journal_mode is {})", mode));
   }
   db.exec("PRAGMA synchronous = NORMAL");
+  db.exec(fmt::format("PRAGMA journal_size_limit = {}", kWalSizeLimitBytes));
   return {};
 }
 
@@ -706,19 +790,34 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
         if (auto migrated = ApplyMigrations(writer->db(), EmbeddedMigrations(), now); !migrated) {
           return tl::unexpected(migrated.error());
         }
+        std::unique_ptr<Checkpointer> checkpointer;
+        if (!in_memory && options.checkpoint_pages > 0) {
+          checkpointer = std::make_unique<Checkpointer>(path, options.checkpoint_pages);
+        }
         return std::unique_ptr<SqliteStore>(
-            new SqliteStore(path, in_memory, std::move(writer), options));
+            new SqliteStore(path, in_memory, std::move(writer), std::move(checkpointer), options));
       });
 }
 
 SqliteStore::SqliteStore(std::string path, bool shared_connection,
-                         std::unique_ptr<Connection> writer, const SqliteStoreOptions& options)
+                         std::unique_ptr<Connection> writer,
+                         std::unique_ptr<Checkpointer> checkpointer,
+                         const SqliteStoreOptions& options)
     : path_(std::move(path)),
       shared_connection_(shared_connection),
       max_readers_(std::max(1, options.max_readers)),
-      writer_(std::move(writer)) {}
+      writer_(std::move(writer)),
+      checkpointer_(std::move(checkpointer)) {
+  if (checkpointer_) {
+    sqlite3_wal_hook(writer_->db().getHandle(), &Checkpointer::OnCommit, checkpointer_.get());
+  }
+}
 
-SqliteStore::~SqliteStore() = default;
+SqliteStore::~SqliteStore() {
+  // Unhook before the checkpointer goes; the writer, closed last, checkpoints what is left.
+  if (checkpointer_) sqlite3_wal_hook(writer_->db().getHandle(), nullptr, nullptr);
+  checkpointer_.reset();
+}
 
 std::unique_ptr<SqliteStore::Connection> SqliteStore::OpenReader() const {
   auto reader = std::make_unique<Connection>(path_, SQLite::OPEN_READONLY);

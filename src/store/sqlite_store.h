@@ -5,7 +5,9 @@
 // applied atomically, also against other processes using the same file. Read-only methods use a
 // small pool of read-only connections, which WAL lets run alongside the writer. A read statement
 // is reset as soon as its method returns, so it never pins an old snapshot: a read issued after
-// a write returned sees that write. Each connection caches its prepared statements.
+// a write returned sees that write. Each connection caches its prepared statements. WAL
+// checkpoints (the only fsyncs) run on a background thread with a connection of their own, so
+// they never hold up a write transaction.
 //
 // Thread-safe: any method may be called from any thread. The store must outlive every call.
 #pragma once
@@ -23,13 +25,17 @@
 namespace swarm {
 
 namespace sqlite_detail {
-class Connection;  // one SQLite connection with its statement cache; see sqlite_store.cc
+class Connection;    // one SQLite connection with its statement cache; see sqlite_store.cc
+class Checkpointer;  // the background WAL checkpoint thread; see sqlite_store.cc
 }  // namespace sqlite_detail
 
 struct SqliteStoreOptions {
   // Most read-only connections open at once; readers beyond that wait for one to be free.
   // Connections are opened on demand.
   int max_readers = 4;
+  // WAL size, in pages, past which a background thread checkpoints it back into the database
+  // file. 0 leaves checkpoints to SQLite, inside the commit that crosses 1000 pages.
+  int checkpoint_pages = 1000;
 };
 
 class SqliteStore final : public Store {
@@ -87,6 +93,7 @@ class SqliteStore final : public Store {
   class ReaderLease;
 
   SqliteStore(std::string path, bool shared_connection, std::unique_ptr<Connection> writer,
+              std::unique_ptr<sqlite_detail::Checkpointer> checkpointer,
               const SqliteStoreOptions& options);
 
   // Runs `body(Connection&)` on the writer connection inside BEGIN IMMEDIATE; commits when it
@@ -104,7 +111,8 @@ class SqliteStore final : public Store {
   const int max_readers_;
 
   std::mutex writer_mu_;
-  std::unique_ptr<Connection> writer_;  // guarded by writer_mu_
+  std::unique_ptr<Connection> writer_;  // guarded by writer_mu_; the last connection closed
+  std::unique_ptr<sqlite_detail::Checkpointer> checkpointer_;  // null for in-memory databases
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;

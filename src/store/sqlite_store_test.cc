@@ -1,6 +1,9 @@
 #include "store/sqlite_store.h"
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -67,6 +70,13 @@ CostFilter Costs(std::optional<std::string> task_id, std::optional<std::string> 
   filter.agent_id = std::move(agent_id);
   filter.limit = limit;
   return filter;
+}
+
+SqliteStoreOptions Options(int max_readers, int checkpoint_pages = 1000) {
+  SqliteStoreOptions options;
+  options.max_readers = max_readers;
+  options.checkpoint_pages = checkpoint_pages;
+  return options;
 }
 
 class SqliteStoreTest : public testing::Test {
@@ -188,6 +198,53 @@ TEST_F(SqliteStoreTest, DataSurvivesCloseAndReopen) {
   EXPECT_EQ(agent.max_tasks, 2);
   EXPECT_EQ(agent.active_tasks, 1);
   EXPECT_EQ(LogEvents("t1").size(), 3u);
+}
+
+// synchronous=NORMAL in WAL mode: a commit that returned survives the process being killed.
+TEST_F(SqliteStoreTest, CommittedWritesSurviveKill9) {
+  store_.reset();  // no SQLite connection or store thread may cross the fork
+  const pid_t child = fork();
+  ASSERT_NE(child, -1);
+  if (child == 0) {
+    auto store = SqliteStore::Open(path_);
+    NewTask t = MakeTask("survivor", 1);
+    if (!store || !(*store)->CreateTask(t)) _exit(1);
+    kill(getpid(), SIGKILL);
+    _exit(2);  // not reached
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited with " << WEXITSTATUS(status);
+  EXPECT_EQ(WTERMSIG(status), SIGKILL);
+  Reopen();
+  EXPECT_EQ(Get("survivor").task, "task survivor");
+  EXPECT_EQ(LogEvents("survivor").size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, BackgroundCheckpointCopiesTheWalIntoTheDatabase) {
+  Reopen(Options(2, /*checkpoint_pages=*/16));
+  const auto initial_size = std::filesystem::file_size(path_);
+  for (int i = 0; i < 300; ++i) Create(fmt::format("t{}", i), std::nullopt, 50, i);
+  // The checkpoint runs on its own thread; give it time on a loaded machine.
+  for (int i = 0; i < 500 && std::filesystem::file_size(path_) == initial_size; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GT(std::filesystem::file_size(path_), initial_size);
+  for (int i = 0; i < 300; i += 37)
+    EXPECT_EQ(Get(fmt::format("t{}", i)).status, TaskStatus::kUnassigned);
+  Reopen();
+  auto page = store_->ListTasks({});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->total, 300);
+}
+
+TEST_F(SqliteStoreTest, WorksWithSqliteOwnCheckpoints) {
+  Reopen(Options(2, /*checkpoint_pages=*/0));
+  for (int i = 0; i < 200; ++i) Create(fmt::format("t{}", i), std::nullopt, 50, i);
+  Reopen();
+  auto page = store_->ListTasks({});
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->total, 200);
 }
 
 TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerBinary) {
@@ -1048,7 +1105,7 @@ TEST_F(SqliteStoreTest, ALockedDatabaseIsUnavailableNotAnException) {
 }
 
 TEST_F(SqliteStoreTest, ReadsSeeWritesThatReturned) {
-  Reopen({.max_readers = 3});
+  Reopen(Options(3));
   Register("a1", 1000);
   for (int i = 0; i < 200; ++i) {
     const std::string id = fmt::format("t{}", i);
@@ -1114,7 +1171,7 @@ TEST_F(SqliteStoreTest, ConcurrentClaimsTakeEachTaskExactlyOnce) {
 }
 
 TEST_F(SqliteStoreTest, ConcurrentCreatesAndReadsWithOneReader) {
-  Reopen({.max_readers = 1});
+  Reopen(Options(1));
   constexpr int kThreads = 4;
   constexpr int kPerThread = 100;
   std::atomic<int> errors{0};
