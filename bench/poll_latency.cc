@@ -45,16 +45,15 @@ int main(int argc, char** argv) {
   swarm::http::CurlHttpClient http;
   SwarmClient producer(http, {base, key, "", std::chrono::seconds(10)});
   SwarmClient worker(http, {base, key, "bench-poller", std::chrono::seconds(10)});
-  if (auto r = worker.Call("POST", "/api/agents", nlohmann::json{{"name", "bench-poller"}});
-      !r) {
+  if (auto r = worker.Call("POST", "/api/agents", nlohmann::json{{"name", "bench-poller"}}); !r) {
     std::cerr << "register: " << r.error().message << "\n";
     return 1;
   }
 
   std::mutex mu;
   std::condition_variable cv;
-  int round = -1;          // the round the poller should run
-  int delivered = -1;      // the last round it finished
+  int round = -1;      // the round the poller should run
+  int delivered = -1;  // the last round it finished
   Steady::time_point delivered_at;
   std::string delivered_id;
   bool failed = false;
@@ -70,8 +69,7 @@ int main(int argc, char** argv) {
       std::lock_guard lock(mu);
       if (!r || r->body["trigger"].is_null()) {
         failed = true;
-        std::cerr << "poll " << i << ": " << (r ? "no task within 5 s" : r.error().message)
-                  << "\n";
+        std::cerr << "poll " << i << ": " << (r ? "no task within 5 s" : r.error().message) << "\n";
       } else {
         delivered_id = r->body["trigger"]["taskId"];
       }
@@ -92,10 +90,10 @@ int main(int argc, char** argv) {
     // Give the poll time to reach the server and park.
     std::this_thread::sleep_for(std::chrono::milliseconds(3));
     const auto sent = Steady::now();
-    auto created = producer.Call("POST", "/api/tasks",
-                                 nlohmann::json{{"task", "latency probe"},
-                                                {"agentId", "bench-poller"},
-                                                {"source", "bench"}});
+    auto created = producer.Call(
+        "POST", "/api/tasks",
+        nlohmann::json{
+            {"task", "latency probe"}, {"agentId", "bench-poller"}, {"source", "bench"}});
     if (!created) {
       std::cerr << "create: " << created.error().message << "\n";
       failed = true;

@@ -91,8 +91,8 @@ int main(int argc, char** argv) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     const int port = FreePort();
-    std::vector<std::string> args = {bin,    "api",  "--port", std::to_string(port),
-                                     "--db", (dir / "swarm.sqlite").string()};
+    std::vector<std::string> args = {
+        bin, "api", "--port", std::to_string(port), "--db", (dir / "swarm.sqlite").string()};
     std::vector<char*> argv_c;
     for (auto& a : args) argv_c.push_back(a.data());
     argv_c.push_back(nullptr);
@@ -128,10 +128,11 @@ int main(int argc, char** argv) {
     waitpid(pid, nullptr, 0);
     std::filesystem::remove_all(dir);
   }
-  nlohmann::json out = {{"runs", runs},
-                        {"start_to_healthy_ms_median", Median(start_ms)},
-                        {"start_to_healthy_ms_max", *std::max_element(start_ms.begin(), start_ms.end())},
-                        {"idle_rss_mb_median", Median(rss_mb)}};
+  nlohmann::json out = {
+      {"runs", runs},
+      {"start_to_healthy_ms_median", Median(start_ms)},
+      {"start_to_healthy_ms_max", *std::max_element(start_ms.begin(), start_ms.end())},
+      {"idle_rss_mb_median", Median(rss_mb)}};
   std::cout << out.dump() << "\n";
   return 0;
 }

@@ -50,9 +50,9 @@ TEST_F(AuthTest, EveryNonPublicRouteRequiresTheKey) {
   int checked = 0;
   for (const auto& route : routes) {
     const std::string path = Concrete(route);
-    for (const std::string& key : {std::string(), std::string("wrong-key"),
-                                   std::string(kTestApiKey) + "x",
-                                   std::string(kTestApiKey).substr(1)}) {
+    for (const std::string& key :
+         {std::string(), std::string("wrong-key"), std::string(kTestApiKey) + "x",
+          std::string(kTestApiKey).substr(1)}) {
       TestApi client(api_.url(), key);
       Reply r = client.Send(route.method, path, R"({"task":"x","name":"y"})", "agent-1");
       if (route.access == http::Access::kPublic) {

@@ -64,9 +64,9 @@ TEST_F(BadInputTest, MissingTask) {
 }
 
 TEST_F(BadInputTest, InvalidOutputSchema) {
-  for (const json& schema : {json::parse(R"({"type":"text"})"),
-                             json::parse(R"({"required":"reply"})"), json("not a schema"),
-                             json::parse(R"({"properties":{"reply":3}})")}) {
+  for (const json& schema :
+       {json::parse(R"({"type":"text"})"), json::parse(R"({"required":"reply"})"),
+        json("not a schema"), json::parse(R"({"properties":{"reply":3}})")}) {
     Reply r = api.Post("/api/tasks", {{"task", "x"}, {"outputSchema", schema}});
     EXPECT_EQ(r.status, 400) << schema.dump();
     EXPECT_NE(Error(r).find("outputSchema"), std::string::npos) << Error(r);
@@ -89,8 +89,7 @@ TEST_F(BadInputTest, UnknownIdsAre404) {
   EXPECT_EQ(Error(api.Get("/api/tasks/no-such-task")), "task no-such-task not found");
   EXPECT_EQ(api.Get("/api/agents/no-such-agent").status, 404);
   EXPECT_EQ(api.Post("/api/tasks/no-such-task/cancel", json::object()).status, 404);
-  EXPECT_EQ(api.Post("/api/tasks/no-such-task/finish", {{"status", "completed"}}, "a").status,
-            404);
+  EXPECT_EQ(api.Post("/api/tasks/no-such-task/finish", {{"status", "completed"}}, "a").status, 404);
   EXPECT_EQ(api.Send("PUT", "/api/tasks/nope/session", R"({"claudeSessionId":"s"})").status, 404);
   EXPECT_EQ(api.Post("/api/tasks/nope/progress", {{"progress", "p"}}).status, 404);
   EXPECT_EQ(api.Get("/api/tasks/nope/session-logs").status, 404);
@@ -99,9 +98,12 @@ TEST_F(BadInputTest, UnknownIdsAre404) {
 }
 
 TEST_F(BadInputTest, MissingAgentHeader) {
-  for (auto [method, path] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "/api/poll"}, {"POST", "/ping"}, {"POST", "/close"},
-           {"POST", "/api/tasks/x/finish"}, {"GET", "/cancelled-tasks"}}) {
+  for (auto [method, path] :
+       std::vector<std::pair<std::string, std::string>>{{"GET", "/api/poll"},
+                                                        {"POST", "/ping"},
+                                                        {"POST", "/close"},
+                                                        {"POST", "/api/tasks/x/finish"},
+                                                        {"GET", "/cancelled-tasks"}}) {
     Reply r = api.Send(method, path, method == "POST" ? R"({"status":"completed"})" : "");
     EXPECT_EQ(r.status, 400) << method << " " << path;
     EXPECT_EQ(Error(r), "Missing X-Agent-ID header");
@@ -119,11 +121,11 @@ TEST_F(BadInputTest, FinishFromAnotherAgentIsForbidden) {
 
 TEST_F(BadInputTest, FinishTwiceFirstWins) {
   const std::string id = ClaimedTask("w");
-  Reply first = api.Post("/api/tasks/" + id + "/finish",
-                         {{"status", "completed"}, {"output", "first"}}, "w");
+  Reply first =
+      api.Post("/api/tasks/" + id + "/finish", {{"status", "completed"}, {"output", "first"}}, "w");
   ASSERT_EQ(first.status, 200);
-  Reply same = api.Post("/api/tasks/" + id + "/finish",
-                        {{"status", "completed"}, {"output", "first"}}, "w");
+  Reply same =
+      api.Post("/api/tasks/" + id + "/finish", {{"status", "completed"}, {"output", "first"}}, "w");
   EXPECT_EQ(same.status, 200);
   EXPECT_EQ(same.body["alreadyFinished"], true);
   Reply other = api.Post("/api/tasks/" + id + "/finish",
@@ -177,18 +179,19 @@ TEST_F(BadInputTest, SessionLogAndCostValidation) {
   EXPECT_EQ(Error(api.Post("/api/session-logs", {{"sessionId", "s"}, {"lines", json::array()}})),
             "lines must have at least 1 item(s)");
   EXPECT_EQ(Error(api.Post("/api/session-logs", {{"lines", {"x"}}})), "sessionId is required");
-  EXPECT_EQ(api.Post("/api/session-logs", {{"sessionId", "s"}, {"taskId", "nope"}, {"lines", {"x"}}})
-                .status,
-            404);
+  EXPECT_EQ(
+      api.Post("/api/session-logs", {{"sessionId", "s"}, {"taskId", "nope"}, {"lines", {"x"}}})
+          .status,
+      404);
   EXPECT_EQ(Error(api.Post("/api/session-costs", {{"sessionId", "s"}, {"agentId", "a"}})),
             "totalCostUsd is required");
   EXPECT_EQ(Error(api.Post("/api/session-costs",
                            {{"sessionId", "s"}, {"agentId", "a"}, {"totalCostUsd", "1"}})),
             "totalCostUsd must be a number");
-  EXPECT_EQ(api.Post("/api/session-costs",
-                     {{"sessionId", "s"}, {"agentId", "a"}, {"totalCostUsd", -1}})
-                .status,
-            400);
+  EXPECT_EQ(
+      api.Post("/api/session-costs", {{"sessionId", "s"}, {"agentId", "a"}, {"totalCostUsd", -1}})
+          .status,
+      400);
 }
 
 TEST_F(BadInputTest, ServerStaysUpAfterGarbage) {

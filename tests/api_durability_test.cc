@@ -53,8 +53,7 @@ TEST(Durability, EveryAcknowledgedTaskSurvivesKill9) {
     ASSERT_EQ(r.status, 200) << "task " << id << " got a 201 but is gone after restart";
     EXPECT_EQ(r.body["status"], "unassigned");
   }
-  EXPECT_GE(client.Get("/api/tasks?limit=1").body["total"].get<std::size_t>(),
-            acknowledged.size());
+  EXPECT_GE(client.Get("/api/tasks?limit=1").body["total"].get<std::size_t>(), acknowledged.size());
 }
 
 TEST(Durability, VanishedWorkerTasksFailAndAgentGoesOffline) {
@@ -124,8 +123,7 @@ TEST(Durability, SigtermEndsLongPollsAndExitsCleanly) {
 
 TEST(Durability, RefusesToStartWithoutAKey) {
   TempDir dir;
-  auto r = RunCommand({AgentSwarmBinary(), "api", "--port", "0", "--db", dir.File("x.sqlite")},
-                      {});
+  auto r = RunCommand({AgentSwarmBinary(), "api", "--port", "0", "--db", dir.File("x.sqlite")}, {});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("AGENT_SWARM_API_KEY"), std::string::npos) << r.err;
 }

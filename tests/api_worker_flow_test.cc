@@ -25,8 +25,7 @@ class WorkerFlowTest : public ::testing::Test {
 
 // Long-polls for `agent` in the background; the future gives the reply and when it arrived.
 std::future<std::pair<Reply, Steady::time_point>> PollAsync(const TestApi& api,
-                                                            const std::string& agent,
-                                                            int wait_s) {
+                                                            const std::string& agent, int wait_s) {
   return std::async(std::launch::async, [&api, agent, wait_s] {
     Reply r = api.Send("GET", "/api/poll?wait=" + std::to_string(wait_s), "", agent,
                        std::chrono::seconds(wait_s + 10));
@@ -78,11 +77,10 @@ TEST_F(WorkerFlowTest, SmokeWorkerRoundTrip) {
   EXPECT_EQ(busy.body["status"], "busy");
   EXPECT_EQ(busy.body["capacity"]["available"], 0);
 
-  Reply session = worker.Send("PUT", "/api/tasks/" + id + "/session",
-                              json({{"claudeSessionId", "sess-123"}, {"provider", "codex"},
-                                    {"model", "gpt-5"}})
-                                  .dump(),
-                              "smoke-x");
+  Reply session = worker.Send(
+      "PUT", "/api/tasks/" + id + "/session",
+      json({{"claudeSessionId", "sess-123"}, {"provider", "codex"}, {"model", "gpt-5"}}).dump(),
+      "smoke-x");
   ASSERT_EQ(session.status, 200) << session.raw;
   Reply progress =
       worker.Post("/api/tasks/" + id + "/progress", {{"progress", "thinking"}}, "smoke-x");
@@ -107,9 +105,9 @@ TEST_F(WorkerFlowTest, SmokeWorkerRoundTrip) {
                            "smoke-x");
   ASSERT_EQ(cost.status, 201) << cost.raw;
 
-  Reply finished = worker.Post("/api/tasks/" + id + "/finish",
-                               {{"status", "completed"}, {"output", R"({"reply":"pong"})"}},
-                               "smoke-x");
+  Reply finished =
+      worker.Post("/api/tasks/" + id + "/finish",
+                  {{"status", "completed"}, {"output", R"({"reply":"pong"})"}}, "smoke-x");
   ASSERT_EQ(finished.status, 200) << finished.raw;
   EXPECT_EQ(finished.body["task"]["status"], "completed");
 
@@ -146,9 +144,9 @@ TEST_F(WorkerFlowTest, SmokeWorkerRoundTrip) {
   Reply polled2 = worker.Send("GET", "/api/poll?wait=5", "", "smoke-x");
   ASSERT_EQ(polled2.body["trigger"]["taskId"], second["id"]) << polled2.raw;
   const std::string id2 = second["id"];
-  Reply finished2 = worker.Post("/api/tasks/" + id2 + "/finish",
-                                {{"status", "completed"}, {"output", R"({"reply":"ping"})"}},
-                                "smoke-x");
+  Reply finished2 =
+      worker.Post("/api/tasks/" + id2 + "/finish",
+                  {{"status", "completed"}, {"output", R"({"reply":"ping"})"}}, "smoke-x");
   ASSERT_EQ(finished2.status, 200) << finished2.raw;
   Reply got2 = client_.Get("/api/tasks/" + id2);
   EXPECT_EQ(got2.body["status"], "failed");

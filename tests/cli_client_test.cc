@@ -11,8 +11,7 @@ using nlohmann::json;
 
 class CliClientTest : public ::testing::Test {
  protected:
-  CommandResult Cli(std::vector<std::string> args,
-                    std::map<std::string, std::string> env = {}) {
+  CommandResult Cli(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
     args.insert(args.begin(), AgentSwarmBinary());
     if (!env.count("NO_DEFAULTS")) {
       env.emplace("MCP_BASE_URL", api_.url());

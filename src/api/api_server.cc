@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "api/agent_service.h"
+#include "api/create_batcher.h"
 #include "api/heartbeats.h"
 #include "api/poll_hub.h"
 #include "api/routes.h"
@@ -30,13 +31,15 @@ namespace asio = boost::asio;
 // Everything the running server shares between its threads.
 struct Runtime {
   Runtime(Store& store, const ApiServerOptions& options)
-      : agents(store, clock, heartbeats),
-        tasks(store, clock, hub),
+      : batcher(store),
+        agents(store, clock, heartbeats),
+        tasks(store, clock, hub, &batcher),
         monitor(store, clock, heartbeats, hub, options.worker_timeout),
         routes(RoutesOptions{options.api_key}, agents, tasks, hub) {}
 
   SystemClock clock;
   PollHub hub;
+  CreateBatcher batcher;
   Heartbeats heartbeats;
   AgentService agents;
   TaskService tasks;
@@ -85,14 +88,14 @@ asio::awaitable<void> DrainLoop(http::HttpServer* server, asio::io_context* io,
 
 void LogAccess(const http::AccessRecord& r) {
   nlohmann::ordered_json line = {{"ts", FormatIsoTime(std::chrono::system_clock::now())},
-                         {"level", "info"},
-                         {"msg", "access"},
-                         {"method", r.method},
-                         {"path", r.path},
-                         {"status", r.status},
-                         {"bytes", r.response_bytes},
-                         {"us", r.duration_us},
-                         {"remote", r.remote}};
+                                 {"level", "info"},
+                                 {"msg", "access"},
+                                 {"method", r.method},
+                                 {"path", r.path},
+                                 {"status", r.status},
+                                 {"bytes", r.response_bytes},
+                                 {"us", r.duration_us},
+                                 {"remote", r.remote}};
   if (!r.agent_id.empty()) line["agentId"] = r.agent_id;
   log::Access(line);
 }
@@ -154,7 +157,8 @@ int RunApiServer(const ApiServerOptions& options) {
   for (int i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : pool) t.join();
-  store->reset();  // closes the database before we say so
+  rt.batcher.Stop();     // before the io_context goes: it posts completions there
+  store->reset();        // closes the database before we say so
   log::Info("stopped");  // flushes the buffered access lines too
   return 0;
 }

@@ -84,7 +84,10 @@ ApiRoutes::ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& t
   AddSync("GET", "/api/agents/{id}", Access::kAuthenticated, &ApiRoutes::GetAgent);
   AddSync("POST", "/ping", Access::kAuthenticated, &ApiRoutes::Ping);
   AddSync("POST", "/close", Access::kAuthenticated, &ApiRoutes::Close);
-  AddSync("POST", "/api/tasks", Access::kAuthenticated, &ApiRoutes::CreateTask);
+  router_.Add("POST", "/api/tasks", Access::kAuthenticated,
+              [this](HttpRequest request, PathParams params) {
+                return CreateTask(std::move(request), std::move(params));
+              });
   AddSync("GET", "/api/tasks", Access::kAuthenticated, &ApiRoutes::ListTasks);
   AddSync("GET", "/api/tasks/{id}", Access::kAuthenticated, &ApiRoutes::GetTask);
   AddSync("POST", "/api/tasks/{id}/cancel", Access::kAuthenticated, &ApiRoutes::CancelTask);
@@ -188,14 +191,14 @@ HttpResponse ApiRoutes::Close(const HttpRequest& request, const PathParams&) {
   return NoContent();
 }
 
-HttpResponse ApiRoutes::CreateTask(const HttpRequest& request, const PathParams&) {
+asio::awaitable<HttpResponse> ApiRoutes::CreateTask(HttpRequest request, PathParams) {
   auto body = ParseJsonObject(request.body);
-  if (!body) return ErrorResponse(body.error());
+  if (!body) co_return ErrorResponse(body.error());
   auto parsed = ParseCreateTask(*body);
-  if (!parsed) return ErrorResponse(parsed.error());
-  auto task = tasks_.Create(std::move(*parsed));
-  if (!task) return ErrorResponse(task.error());
-  return Json(201, ToJson(*task));
+  if (!parsed) co_return ErrorResponse(parsed.error());
+  auto task = co_await tasks_.Create(std::move(*parsed));
+  if (!task) co_return ErrorResponse(task.error());
+  co_return Json(201, ToJson(*task));
 }
 
 HttpResponse ApiRoutes::ListTasks(const HttpRequest& request, const PathParams&) {
@@ -286,9 +289,8 @@ HttpResponse ApiRoutes::CancelledTasks(const HttpRequest& request, const PathPar
   if (!tasks) return ErrorResponse(tasks.error());
   json cancelled = json::array();
   for (const auto& t : *tasks) {
-    cancelled.push_back(json{{"id", t.id},
-                             {"task", t.task},
-                             {"failureReason", t.failure_reason.value_or("")}});
+    cancelled.push_back(
+        json{{"id", t.id}, {"task", t.task}, {"failureReason", t.failure_reason.value_or("")}});
   }
   return Json(200, {{"cancelled", cancelled}});
 }

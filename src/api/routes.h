@@ -45,7 +45,8 @@ class ApiRoutes {
   http::HttpResponse GetAgent(const http::HttpRequest&, const http::PathParams&);
   http::HttpResponse Ping(const http::HttpRequest&, const http::PathParams&);
   http::HttpResponse Close(const http::HttpRequest&, const http::PathParams&);
-  http::HttpResponse CreateTask(const http::HttpRequest&, const http::PathParams&);
+  boost::asio::awaitable<http::HttpResponse> CreateTask(http::HttpRequest request,
+                                                        http::PathParams params);
   http::HttpResponse ListTasks(const http::HttpRequest&, const http::PathParams&);
   http::HttpResponse GetTask(const http::HttpRequest&, const http::PathParams&);
   http::HttpResponse CancelTask(const http::HttpRequest&, const http::PathParams&);

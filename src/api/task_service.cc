@@ -26,13 +26,18 @@ bool SameResult(const Task& task, const FinishRequest& request) {
 
 }  // namespace
 
-Result<Task> TaskService::Create(CreateTaskRequest request) {
+boost::asio::awaitable<Result<Task>> TaskService::Create(CreateTaskRequest request) {
   NewTask& t = request.task;
   t.id = NewUuid();
   t.now = Now();
-  auto task = store_.CreateTask(t);
+  Result<Task> task = Internal("task not created");
+  if (batcher_) {
+    task = co_await batcher_->Create(std::move(t));
+  } else {
+    task = store_.CreateTask(t);
+  }
   if (task) WakeClaimers(*task);
-  return task;
+  co_return task;
 }
 
 void TaskService::WakeClaimers(const Task& task) {
@@ -43,24 +48,8 @@ void TaskService::WakeClaimers(const Task& task) {
   }
 }
 
-Result<TaskWithLogs> TaskService::Get(const std::string& id, int logs_limit) {
-  auto task = store_.GetTask(id);
-  if (!task) return tl::unexpected(task.error());
-  auto logs = store_.ListTaskLogs(id, logs_limit);
-  if (!logs) return tl::unexpected(logs.error());
-  // The cost a worker reported, so one GET shows the whole result (upstream leaves it to the
-  // list route; an extra field keeps its clients working).
-  CostFilter costs_of_task;
-  costs_of_task.task_id = id;
-  costs_of_task.limit = 1000;
-  auto costs = store_.ListSessionCosts(costs_of_task);
-  if (!costs) return tl::unexpected(costs.error());
-  if (!costs->empty()) {
-    double total = 0;
-    for (const auto& c : *costs) total += c.total_cost_usd;
-    task->total_cost_usd = total;
-  }
-  return TaskWithLogs{std::move(*task), std::move(*logs)};
+Result<TaskDetail> TaskService::Get(const std::string& id, int logs_limit) {
+  return store_.GetTaskDetail(id, logs_limit);
 }
 
 Result<TaskPage> TaskService::List(const TaskFilter& filter) { return store_.ListTasks(filter); }

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/awaitable.hpp>
+
+#include "api/create_batcher.h"
 #include "api/poll_hub.h"
 #include "api/requests.h"
 #include "core/clock.h"
@@ -16,11 +19,6 @@
 #include "store/store.h"
 
 namespace swarm {
-
-struct TaskWithLogs {
-  Task task;
-  std::vector<AgentLog> logs;  // newest first
-};
 
 enum class FinishOutcome {
   kApplied,          // this call's result was written
@@ -35,11 +33,12 @@ struct FinishResult {
 
 class TaskService {
  public:
-  TaskService(Store& store, const Clock& clock, PollHub& hub)
-      : store_(store), clock_(clock), hub_(hub) {}
+  // With a batcher, creations share commits; without one, each commits on its own.
+  TaskService(Store& store, const Clock& clock, PollHub& hub, CreateBatcher* batcher = nullptr)
+      : store_(store), clock_(clock), hub_(hub), batcher_(batcher) {}
 
-  Result<Task> Create(CreateTaskRequest request);
-  Result<TaskWithLogs> Get(const std::string& id, int logs_limit);
+  boost::asio::awaitable<Result<Task>> Create(CreateTaskRequest request);
+  Result<TaskDetail> Get(const std::string& id, int logs_limit);
   Result<TaskPage> List(const TaskFilter& filter);
   // kBadRequest when the task is already terminal.
   Result<Task> Cancel(const std::string& id, const std::optional<std::string>& reason);
@@ -74,6 +73,7 @@ class TaskService {
   Store& store_;
   const Clock& clock_;
   PollHub& hub_;
+  CreateBatcher* batcher_;
 };
 
 }  // namespace swarm

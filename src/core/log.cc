@@ -42,9 +42,8 @@ class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
 void Write(spdlog::level::level_enum level, const char* name, std::string_view msg,
            nlohmann::json fields) {
   // Ordered, so every line starts with ts, level, msg whatever the fields are.
-  nlohmann::ordered_json line = {{"ts", FormatIsoTime(std::chrono::system_clock::now())},
-                                 {"level", name},
-                                 {"msg", msg}};
+  nlohmann::ordered_json line = {
+      {"ts", FormatIsoTime(std::chrono::system_clock::now())}, {"level", name}, {"msg", msg}};
   if (fields.is_object()) {
     for (auto& [key, value] : fields.items()) line[key] = std::move(value);
   }

@@ -165,6 +165,7 @@ constexpr auto kListTasksHead =
 constexpr char kListTasksTail[] =
     " ORDER BY last_updated_at DESC, priority DESC, rowid DESC LIMIT ? OFFSET ?";
 constexpr char kCountTasksHead[] = "SELECT COUNT(*) FROM tasks";
+constexpr char kSumTaskCosts[] = "SELECT SUM(total_cost_usd) FROM session_costs WHERE task_id = ?";
 
 constexpr char kInsertLog[] =
     "INSERT INTO agent_logs (id, event_type, agent_id, task_id, old_value, new_value, metadata, "
@@ -914,33 +915,73 @@ Result<Agent> SqliteStore::TouchAgent(const std::string& id, const std::string& 
 // ---------------------------------------------------------------------------------------------
 // Tasks.
 
-Result<Task> SqliteStore::CreateTask(const NewTask& t) {
+namespace {
+
+// Inserts one task and its "task_created" log inside the caller's write transaction.
+Result<Task> InsertTask(Connection& c, const NewTask& t) {
   std::optional<std::string> agent_id = t.agent_id;
   if (agent_id && agent_id->empty()) agent_id.reset();
   const char* status = TaskStatusName(agent_id ? TaskStatus::kPending : TaskStatus::kUnassigned);
-  return Write("creating a task", [&](Connection& c) -> Result<Task> {
-    Task task;
-    {
-      auto insert = c.Prepare(kInsertTask);
-      BindAll(*insert, t.id, agent_id, t.creator_agent_id, t.task, status, t.source, t.task_type,
-              EncodeStringArray(t.tags), t.priority, t.output_schema, t.model, t.now);
-      try {
-        insert->executeStep();
-      } catch (const SQLite::Exception& e) {
-        if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY) {
-          return Conflict(fmt::format("task {} already exists", t.id));
-        }
-        throw;
+  Task task;
+  {
+    auto insert = c.Prepare(kInsertTask);
+    BindAll(*insert, t.id, agent_id, t.creator_agent_id, t.task, status, t.source, t.task_type,
+            EncodeStringArray(t.tags), t.priority, t.output_schema, t.model, t.now);
+    try {
+      insert->executeStep();
+    } catch (const SQLite::Exception& e) {
+      if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return Conflict(fmt::format("task {} already exists", t.id));
       }
-      task = TaskFromRow(*insert);
+      throw;
     }
-    InsertLog(c, {"task_created", t.creator_agent_id, t.id, std::nullopt, status, t.now});
-    return task;
+    task = TaskFromRow(*insert);
+  }
+  InsertLog(c, {"task_created", t.creator_agent_id, t.id, std::nullopt, status, t.now});
+  return task;
+}
+
+}  // namespace
+
+Result<Task> SqliteStore::CreateTask(const NewTask& t) {
+  return Write("creating a task", [&](Connection& c) { return InsertTask(c, t); });
+}
+
+Result<std::vector<Task>> SqliteStore::CreateTasks(const std::vector<NewTask>& tasks) {
+  return Write("creating tasks", [&](Connection& c) -> Result<std::vector<Task>> {
+    std::vector<Task> created;
+    created.reserve(tasks.size());
+    for (const NewTask& t : tasks) {
+      auto task = InsertTask(c, t);
+      if (!task) return tl::unexpected(task.error());
+      created.push_back(std::move(*task));
+    }
+    return created;
   });
 }
 
 Result<Task> SqliteStore::GetTask(const std::string& id) {
   return Read("reading a task", [&](Connection& c) { return SelectTask(c, id); });
+}
+
+Result<TaskDetail> SqliteStore::GetTaskDetail(const std::string& id, int logs_limit) {
+  return Read("reading a task", [&](Connection& c) -> Result<TaskDetail> {
+    // One read transaction instead of three: the task, its logs and its cost agree, and the
+    // WAL read lock is taken once.
+    Transaction snapshot(c, kBeginRead);
+    auto task = SelectTask(c, id);
+    if (!task) return tl::unexpected(task.error());
+    TaskDetail detail{std::move(*task), {}};
+    {
+      auto s = c.Prepare(kSumTaskCosts);
+      BindAll(*s, id);
+      if (s->executeStep()) detail.task.total_cost_usd = Row(*s).OptDouble();
+    }
+    auto s = c.Prepare(kListTaskLogs);
+    BindAll(*s, id, SqlLimit(logs_limit));
+    while (s->executeStep()) detail.logs.push_back(LogFromRow(*s));
+    return detail;
+  });
 }
 
 Result<TaskPage> SqliteStore::ListTasks(const TaskFilter& filter) {

@@ -62,7 +62,9 @@ class SqliteStore final : public Store {
 
   // --- tasks ---
   Result<Task> CreateTask(const NewTask& task) override;
+  Result<std::vector<Task>> CreateTasks(const std::vector<NewTask>& tasks) override;
   Result<Task> GetTask(const std::string& id) override;
+  Result<TaskDetail> GetTaskDetail(const std::string& id, int logs_limit) override;
   Result<TaskPage> ListTasks(const TaskFilter& filter) override;
   Result<std::optional<Task>> ClaimTask(const std::string& agent_id, bool include_pool,
                                         const std::string& now) override;

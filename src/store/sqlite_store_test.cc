@@ -470,6 +470,56 @@ TEST_F(SqliteStoreTest, TaskWithoutAgentGoesToThePool) {
   EXPECT_FALSE(Get("t1").agent_id);
 }
 
+TEST_F(SqliteStoreTest, CreateTasksWritesTheWholeBatch) {
+  Register("w");
+  NewTask pooled = MakeTask("b1", 1);
+  NewTask assigned = MakeTask("b2", 2);
+  assigned.agent_id = "w";
+  auto created = store_->CreateTasks({pooled, assigned});
+  ASSERT_TRUE(created) << created.error().message;
+  ASSERT_EQ(created->size(), 2u);
+  EXPECT_EQ((*created)[0].status, TaskStatus::kUnassigned);
+  EXPECT_EQ((*created)[1].status, TaskStatus::kPending);
+  EXPECT_EQ(store_->GetTask("b2")->agent_id, "w");
+  auto logs = store_->ListTaskLogs("b1", 10);
+  ASSERT_TRUE(logs);
+  ASSERT_EQ(logs->size(), 1u);
+  EXPECT_EQ((*logs)[0].event_type, "task_created");
+}
+
+TEST_F(SqliteStoreTest, CreateTasksIsAllOrNothing) {
+  Create("dup");
+  auto created = store_->CreateTasks({MakeTask("fresh", 1), MakeTask("dup", 2)});
+  ASSERT_FALSE(created);
+  EXPECT_EQ(created.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(store_->GetTask("fresh").error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(SqliteStoreTest, GetTaskDetailHasLogsNewestFirstAndTheCostSum) {
+  Register("w");
+  Create("t", "w");
+  ASSERT_EQ(Claim("w"), "t");
+  auto bare = store_->GetTaskDetail("t", 10);
+  ASSERT_TRUE(bare) << bare.error().message;
+  EXPECT_EQ(bare->task.total_cost_usd, std::nullopt);
+  ASSERT_GE(bare->logs.size(), 2u);
+  EXPECT_EQ(bare->logs.back().event_type, "task_created");
+  for (double usd : {0.25, 0.5}) {
+    SessionCost cost;
+    cost.session_id = "s";
+    cost.task_id = "t";
+    cost.agent_id = "w";
+    cost.total_cost_usd = usd;
+    cost.created_at = At(5);
+    ASSERT_TRUE(store_->AddSessionCost(cost));
+  }
+  auto detail = store_->GetTaskDetail("t", 1);
+  ASSERT_TRUE(detail);
+  EXPECT_EQ(detail->task.total_cost_usd, 0.75);
+  EXPECT_EQ(detail->logs.size(), 1u);
+  EXPECT_EQ(store_->GetTaskDetail("nope", 10).error().code, ErrorCode::kNotFound);
+}
+
 TEST_F(SqliteStoreTest, CreateTaskLogsTaskCreated) {
   NewTask t = MakeTask("t1", 4);
   t.creator_agent_id = "lead";

@@ -68,6 +68,12 @@ struct TerminalResult {
   bool applied = false;  // false: the condition did not hold, nothing was written
 };
 
+// A task as GET /api/tasks/{id} shows it, read from one snapshot.
+struct TaskDetail {
+  Task task;                   // total_cost_usd: the sum of its session costs, if any
+  std::vector<AgentLog> logs;  // newest first
+};
+
 struct CostFilter {
   std::optional<std::string> task_id;
   std::optional<std::string> agent_id;
@@ -95,7 +101,12 @@ class Store {
   // --- tasks ---
   // Inserts the task and its "task_created" lifecycle log.
   virtual Result<Task> CreateTask(const NewTask& task) = 0;
+  // Inserts all the tasks and their "task_created" logs in one transaction (group commit:
+  // N creations pay for one commit). All or nothing.
+  virtual Result<std::vector<Task>> CreateTasks(const std::vector<NewTask>& tasks) = 0;
   virtual Result<Task> GetTask(const std::string& id) = 0;  // kNotFound
+  // The task, its newest `logs_limit` lifecycle logs and its cost, in one read.
+  virtual Result<TaskDetail> GetTaskDetail(const std::string& id, int logs_limit) = 0;
   virtual Result<TaskPage> ListTasks(const TaskFilter& filter) = 0;
   // The atomic claim behind GET /api/poll. If the agent is registered and holds fewer
   // in_progress tasks than its max_tasks, moves the best claimable task to in_progress for

@@ -59,7 +59,9 @@ Reply TestApi::Send(const std::string& method, const std::string& path, const st
 
 Reply TestApi::Register(const std::string& agent_id, int max_tasks) const {
   return Post("/api/agents",
-              {{"name", agent_id}, {"role", "worker"}, {"maxTasks", max_tasks},
+              {{"name", agent_id},
+               {"role", "worker"},
+               {"maxTasks", max_tasks},
                {"harness_provider", "claude"}},
               agent_id);
 }

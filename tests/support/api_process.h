@@ -50,8 +50,8 @@ class TestApi {
       : base_url_(std::move(base_url)), key_(std::move(key)) {}
 
   Reply Send(const std::string& method, const std::string& path, const std::string& body = "",
-             const std::string& agent_id = "", std::chrono::milliseconds timeout =
-                                                   std::chrono::seconds(30)) const;
+             const std::string& agent_id = "",
+             std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
   Reply Post(const std::string& path, const nlohmann::json& body,
              const std::string& agent_id = "") const {
     return Send("POST", path, body.dump(), agent_id);

@@ -13,8 +13,8 @@
 namespace swarm::testing_support {
 
 struct ChildSpec {
-  std::vector<std::string> argv;            // argv[0] is the program path
-  std::map<std::string, std::string> env;   // added to (and overriding) a minimal environment
+  std::vector<std::string> argv;           // argv[0] is the program path
+  std::map<std::string, std::string> env;  // added to (and overriding) a minimal environment
   std::string stdout_path = "/dev/null";
   std::string stderr_path = "/dev/null";
 };
