@@ -19,6 +19,7 @@
 #include "api/routes.h"
 #include "api/task_service.h"
 #include "api/worker_monitor.h"
+#include "core/json_writer.h"
 #include "core/log.h"
 #include "http/server.h"
 #include "store/sqlite_store.h"
@@ -87,17 +88,20 @@ asio::awaitable<void> DrainLoop(http::HttpServer* server, asio::io_context* io,
 }
 
 void LogAccess(const http::AccessRecord& r) {
-  nlohmann::ordered_json line = {{"ts", FormatIsoTime(std::chrono::system_clock::now())},
-                                 {"level", "info"},
-                                 {"msg", "access"},
-                                 {"method", r.method},
-                                 {"path", r.path},
-                                 {"status", r.status},
-                                 {"bytes", r.response_bytes},
-                                 {"us", r.duration_us},
-                                 {"remote", r.remote}};
-  if (!r.agent_id.empty()) line["agentId"] = r.agent_id;
-  log::Access(line);
+  JsonWriter w;
+  w.BeginObject()
+      .Field("ts", FormatIsoTime(std::chrono::system_clock::now()))
+      .Field("level", "info")
+      .Field("msg", "access")
+      .Field("method", r.method)
+      .Field("path", r.path)
+      .Field("status", int64_t{r.status})
+      .Field("bytes", static_cast<int64_t>(r.response_bytes))
+      .Field("us", r.duration_us)
+      .Field("remote", r.remote);
+  if (!r.agent_id.empty()) w.Field("agentId", r.agent_id);
+  w.EndObject();
+  log::Access(w.str());
 }
 
 }  // namespace

@@ -2,120 +2,131 @@
 
 #include <algorithm>
 
-#include <nlohmann/json.hpp>
-
 namespace swarm {
 namespace {
 
-using nlohmann::json;
-
-template <typename T>
-json OrNull(const std::optional<T>& v) {
-  return v ? json(*v) : json(nullptr);
-}
-
-// A stored JSON document (outputSchema) goes out as JSON, not as a string of JSON.
-json EmbeddedJson(const std::optional<std::string>& text) {
-  if (!text) return nullptr;
-  json value = json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  return value.is_discarded() ? json(*text) : value;
+void OptionalInt(JsonWriter& w, std::string_view key, const std::optional<int64_t>& v) {
+  w.Key(key);
+  if (v) {
+    w.Int(*v);
+  } else {
+    w.Null();
+  }
 }
 
 }  // namespace
 
-json ToJson(const Task& t) {
-  json j = {
-      {"id", t.id},
-      {"agentId", OrNull(t.agent_id)},
-      {"creatorAgentId", OrNull(t.creator_agent_id)},
-      {"task", t.task},
-      {"status", TaskStatusName(t.status)},
-      {"source", t.source},
-      {"taskType", OrNull(t.task_type)},
-      {"tags", t.tags},
-      {"priority", t.priority},
-      {"outputSchema", EmbeddedJson(t.output_schema)},
-      {"output", OrNull(t.output)},
-      {"failureReason", OrNull(t.failure_reason)},
-      {"progress", OrNull(t.progress)},
-      {"claudeSessionId", OrNull(t.session_id)},
-      {"provider", OrNull(t.provider)},
-      {"model", OrNull(t.model)},
-      {"createdAt", t.created_at},
-      {"lastUpdatedAt", t.last_updated_at},
-      {"startedAt", OrNull(t.started_at)},
-      {"finishedAt", OrNull(t.finished_at)},
-  };
-  if (t.total_cost_usd) j["totalCostUsd"] = *t.total_cost_usd;
-  return j;
+void WriteTaskFields(JsonWriter& w, const Task& t) {
+  w.Field("id", t.id)
+      .Field("agentId", t.agent_id)
+      .Field("creatorAgentId", t.creator_agent_id)
+      .Field("task", t.task)
+      .Field("status", TaskStatusName(t.status))
+      .Field("source", t.source)
+      .Field("taskType", t.task_type);
+  w.Key("tags").BeginArray();
+  for (const auto& tag : t.tags) w.String(tag);
+  w.EndArray();
+  w.Field("priority", int64_t{t.priority});
+  // Stored as the JSON text it arrived as (checked to be a valid schema): goes out as JSON.
+  w.Key("outputSchema");
+  if (t.output_schema) {
+    w.Raw(*t.output_schema);
+  } else {
+    w.Null();
+  }
+  w.Field("output", t.output)
+      .Field("failureReason", t.failure_reason)
+      .Field("progress", t.progress)
+      .Field("claudeSessionId", t.session_id)
+      .Field("provider", t.provider)
+      .Field("model", t.model)
+      .Field("createdAt", t.created_at)
+      .Field("lastUpdatedAt", t.last_updated_at)
+      .Field("startedAt", t.started_at)
+      .Field("finishedAt", t.finished_at);
+  if (t.total_cost_usd) w.Key("totalCostUsd").Double(*t.total_cost_usd);
 }
 
-json ToJson(const Agent& a) {
+void WriteTask(JsonWriter& w, const Task& task) {
+  w.BeginObject();
+  WriteTaskFields(w, task);
+  w.EndObject();
+}
+
+void WriteAgent(JsonWriter& w, const Agent& a) {
   const int available = std::max(0, a.max_tasks - a.active_tasks);
-  return {
-      {"id", a.id},
-      {"name", a.name},
-      {"isLead", a.is_lead},
-      {"status", AgentStatusName(a.status)},
-      {"description", OrNull(a.description)},
-      {"role", OrNull(a.role)},
-      {"capabilities", a.capabilities},
-      {"maxTasks", a.max_tasks},
-      {"provider", OrNull(a.provider)},
-      {"harnessProvider", OrNull(a.harness_provider)},
-      {"lastActivityAt", OrNull(a.last_activity_at)},
-      {"createdAt", a.created_at},
-      {"lastUpdatedAt", a.last_updated_at},
-      {"capacity", {{"current", a.active_tasks}, {"max", a.max_tasks}, {"available", available}}},
-  };
+  w.BeginObject()
+      .Field("id", a.id)
+      .Field("name", a.name)
+      .Field("isLead", a.is_lead)
+      .Field("status", AgentStatusName(a.status))
+      .Field("description", a.description)
+      .Field("role", a.role);
+  w.Key("capabilities").BeginArray();
+  for (const auto& c : a.capabilities) w.String(c);
+  w.EndArray();
+  w.Field("maxTasks", int64_t{a.max_tasks})
+      .Field("provider", a.provider)
+      .Field("harnessProvider", a.harness_provider)
+      .Field("lastActivityAt", a.last_activity_at)
+      .Field("createdAt", a.created_at)
+      .Field("lastUpdatedAt", a.last_updated_at);
+  w.Key("capacity")
+      .BeginObject()
+      .Field("current", int64_t{a.active_tasks})
+      .Field("max", int64_t{a.max_tasks})
+      .Field("available", int64_t{available})
+      .EndObject();
+  w.EndObject();
 }
 
-json ToJson(const AgentLog& l) {
-  return {
-      {"id", l.id},
-      {"eventType", l.event_type},
-      {"agentId", OrNull(l.agent_id)},
-      {"taskId", OrNull(l.task_id)},
-      {"oldValue", OrNull(l.old_value)},
-      {"newValue", OrNull(l.new_value)},
-      {"metadata", OrNull(l.metadata)},
-      {"createdAt", l.created_at},
-  };
+void WriteAgentLog(JsonWriter& w, const AgentLog& l) {
+  w.BeginObject()
+      .Field("id", l.id)
+      .Field("eventType", l.event_type)
+      .Field("agentId", l.agent_id)
+      .Field("taskId", l.task_id)
+      .Field("oldValue", l.old_value)
+      .Field("newValue", l.new_value)
+      .Field("metadata", l.metadata)
+      .Field("createdAt", l.created_at)
+      .EndObject();
 }
 
-json ToJson(const SessionLog& l) {
-  return {
-      {"id", l.id},
-      {"taskId", OrNull(l.task_id)},
-      {"sessionId", l.session_id},
-      {"iteration", l.iteration},
-      {"cli", l.cli},
-      {"content", l.content},
-      {"lineNumber", l.line_number},
-      {"createdAt", l.created_at},
-  };
+void WriteSessionLog(JsonWriter& w, const SessionLog& l) {
+  w.BeginObject()
+      .Field("id", l.id)
+      .Field("taskId", l.task_id)
+      .Field("sessionId", l.session_id)
+      .Field("iteration", int64_t{l.iteration})
+      .Field("cli", l.cli)
+      .Field("content", l.content)
+      .Field("lineNumber", l.line_number)
+      .Field("createdAt", l.created_at)
+      .EndObject();
 }
 
-json ToJson(const SessionCost& c) {
-  return {
-      {"id", c.id},
-      {"sessionId", c.session_id},
-      {"taskId", OrNull(c.task_id)},
-      {"agentId", c.agent_id},
-      {"totalCostUsd", c.total_cost_usd},
-      {"inputTokens", c.input_tokens},
-      {"outputTokens", c.output_tokens},
-      {"cacheReadTokens", c.cache_read_tokens},
-      {"cacheWriteTokens", c.cache_write_tokens},
-      {"reasoningOutputTokens", c.reasoning_output_tokens},
-      {"durationMs", OrNull(c.duration_ms)},
-      {"numTurns", OrNull(c.num_turns)},
-      {"model", OrNull(c.model)},
-      {"provider", OrNull(c.provider)},
-      {"isError", c.is_error},
-      {"costSource", c.cost_source},
-      {"createdAt", c.created_at},
-  };
+void WriteSessionCost(JsonWriter& w, const SessionCost& c) {
+  w.BeginObject()
+      .Field("id", c.id)
+      .Field("sessionId", c.session_id)
+      .Field("taskId", c.task_id)
+      .Field("agentId", c.agent_id);
+  w.Key("totalCostUsd").Double(c.total_cost_usd);
+  w.Field("inputTokens", c.input_tokens)
+      .Field("outputTokens", c.output_tokens)
+      .Field("cacheReadTokens", c.cache_read_tokens)
+      .Field("cacheWriteTokens", c.cache_write_tokens)
+      .Field("reasoningOutputTokens", c.reasoning_output_tokens);
+  OptionalInt(w, "durationMs", c.duration_ms);
+  OptionalInt(w, "numTurns", c.num_turns);
+  w.Field("model", c.model)
+      .Field("provider", c.provider)
+      .Field("isError", c.is_error)
+      .Field("costSource", c.cost_source)
+      .Field("createdAt", c.created_at)
+      .EndObject();
 }
 
 }  // namespace swarm

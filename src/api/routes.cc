@@ -57,21 +57,39 @@ bool ConstantTimeEquals(std::string_view given, std::string_view expected) {
   return diff == 0;
 }
 
-json TaskList(const std::vector<Task>& tasks) {
-  json out = json::array();
-  for (const auto& t : tasks) out.push_back(ToJson(t));
-  return out;
+HttpResponse Written(int status, JsonWriter& w) {
+  HttpResponse r;
+  r.status = status;
+  r.body = w.Take();
+  return r;
 }
 
+// {"success":true,"task":{…}}, the reply of the task-changing routes.
+HttpResponse TaskEnvelope(const Task& task) {
+  JsonWriter w;
+  w.BeginObject().Field("success", true).Key("task");
+  WriteTask(w, task);
+  w.EndObject();
+  return Written(200, w);
+}
+
+// A single record as the whole body.
 template <typename T>
-json JsonArray(const std::vector<T>& items) {
-  json out = json::array();
-  for (const auto& item : items) out.push_back(ToJson(item));
-  return out;
+HttpResponse Record(int status, const T& record, void (*write)(JsonWriter&, const T&)) {
+  JsonWriter w;
+  write(w, record);
+  return Written(status, w);
 }
 
-json Trigger(const Task& task) {
-  return {{"type", "task_assigned"}, {"taskId", task.id}, {"task", ToJson(task)}};
+// {"<key>": [records…]}
+template <typename T>
+HttpResponse RecordList(std::string_view key, const std::vector<T>& items,
+                        void (*write)(JsonWriter&, const T&)) {
+  JsonWriter w;
+  w.BeginObject().Key(key);
+  WriteArray(w, items, write);
+  w.EndObject();
+  return Written(200, w);
 }
 
 }  // namespace
@@ -160,19 +178,19 @@ HttpResponse ApiRoutes::RegisterAgent(const HttpRequest& request, const PathPara
   if (!registration) return ErrorResponse(registration.error());
   auto agent = agents_.Register(*registration);
   if (!agent) return ErrorResponse(agent.error());
-  return Json(agent->created ? 201 : 200, ToJson(agent->agent));
+  return Record(agent->created ? 201 : 200, agent->agent, WriteAgent);
 }
 
 HttpResponse ApiRoutes::ListAgents(const HttpRequest&, const PathParams&) {
   auto agents = agents_.List();
   if (!agents) return ErrorResponse(agents.error());
-  return Json(200, {{"agents", JsonArray(*agents)}});
+  return RecordList("agents", *agents, WriteAgent);
 }
 
 HttpResponse ApiRoutes::GetAgent(const HttpRequest&, const PathParams& params) {
   auto agent = agents_.Get(params.Get("id"));
   if (!agent) return ErrorResponse(agent.error());
-  return Json(200, ToJson(*agent));
+  return Record(200, *agent, WriteAgent);
 }
 
 HttpResponse ApiRoutes::Ping(const HttpRequest& request, const PathParams&) {
@@ -198,7 +216,7 @@ asio::awaitable<HttpResponse> ApiRoutes::CreateTask(HttpRequest request, PathPar
   if (!parsed) co_return ErrorResponse(parsed.error());
   auto task = co_await tasks_.Create(std::move(*parsed));
   if (!task) co_return ErrorResponse(task.error());
-  co_return Json(201, ToJson(*task));
+  co_return Record(201, *task, WriteTask);
 }
 
 HttpResponse ApiRoutes::ListTasks(const HttpRequest& request, const PathParams&) {
@@ -206,7 +224,11 @@ HttpResponse ApiRoutes::ListTasks(const HttpRequest& request, const PathParams&)
   if (!filter) return ErrorResponse(filter.error());
   auto page = tasks_.List(*filter);
   if (!page) return ErrorResponse(page.error());
-  return Json(200, {{"tasks", TaskList(page->tasks)}, {"total", page->total}});
+  JsonWriter w;
+  w.BeginObject().Key("tasks");
+  WriteArray(w, page->tasks, WriteTask);
+  w.Field("total", page->total).EndObject();
+  return Written(200, w);
 }
 
 HttpResponse ApiRoutes::GetTask(const HttpRequest& request, const PathParams& params) {
@@ -214,9 +236,13 @@ HttpResponse ApiRoutes::GetTask(const HttpRequest& request, const PathParams& pa
   if (!limit) return ErrorResponse(limit.error());
   auto found = tasks_.Get(params.Get("id"), *limit);
   if (!found) return ErrorResponse(found.error());
-  json body = ToJson(found->task);
-  body["logs"] = JsonArray(found->logs);
-  return Json(200, body);
+  JsonWriter w;
+  w.BeginObject();
+  WriteTaskFields(w, found->task);
+  w.Key("logs");
+  WriteArray(w, found->logs, WriteAgentLog);
+  w.EndObject();
+  return Written(200, w);
 }
 
 HttpResponse ApiRoutes::CancelTask(const HttpRequest& request, const PathParams& params) {
@@ -226,7 +252,7 @@ HttpResponse ApiRoutes::CancelTask(const HttpRequest& request, const PathParams&
   if (!reason) return ErrorResponse(reason.error());
   auto task = tasks_.Cancel(params.Get("id"), *reason);
   if (!task) return ErrorResponse(task.error());
-  return Json(200, {{"success", true}, {"task", ToJson(*task)}});
+  return TaskEnvelope(*task);
 }
 
 HttpResponse ApiRoutes::SetSession(const HttpRequest& request, const PathParams& params) {
@@ -236,7 +262,7 @@ HttpResponse ApiRoutes::SetSession(const HttpRequest& request, const PathParams&
   if (!session) return ErrorResponse(session.error());
   auto task = tasks_.SetSession(params.Get("id"), *session);
   if (!task) return ErrorResponse(task.error());
-  return Json(200, {{"success", true}, {"task", ToJson(*task)}});
+  return TaskEnvelope(*task);
 }
 
 HttpResponse ApiRoutes::SetProgress(const HttpRequest& request, const PathParams& params) {
@@ -260,24 +286,21 @@ HttpResponse ApiRoutes::FinishTask(const HttpRequest& request, const PathParams&
   if (!finish) return ErrorResponse(finish.error());
   auto result = tasks_.Finish(params.Get("id"), *agent, *finish);
   if (!result) return ErrorResponse(result.error());
-  switch (result->outcome) {
-    case FinishOutcome::kApplied:
-      return Json(200, {{"success", true}, {"task", ToJson(result->task)}});
-    case FinishOutcome::kAlreadyFinished:
-      return Json(200, {{"success", true},
-                        {"alreadyFinished", true},
-                        {"wasNoOp", true},
-                        {"task", ToJson(result->task)}});
-    case FinishOutcome::kConflict:
-      return Json(409,
-                  {{"success", false},
-                   {"alreadyFinished", true},
-                   {"error", fmt::format("task {} is already {}; the first terminal "
-                                         "result stands",
-                                         result->task.id, TaskStatusName(result->task.status))},
-                   {"task", ToJson(result->task)}});
+  if (result->outcome == FinishOutcome::kApplied) return TaskEnvelope(result->task);
+  // Already terminal: the same result again is a no-op, a different one loses to the first.
+  const bool conflict = result->outcome == FinishOutcome::kConflict;
+  JsonWriter w;
+  w.BeginObject().Field("success", !conflict).Field("alreadyFinished", true);
+  if (conflict) {
+    w.Field("error", fmt::format("task {} is already {}; the first terminal result stands",
+                                 result->task.id, TaskStatusName(result->task.status)));
+  } else {
+    w.Field("wasNoOp", true);
   }
-  return ErrorResponse({ErrorCode::kInternal, "unknown finish outcome"});
+  w.Key("task");
+  WriteTask(w, result->task);
+  w.EndObject();
+  return Written(conflict ? 409 : 200, w);
 }
 
 HttpResponse ApiRoutes::CancelledTasks(const HttpRequest& request, const PathParams&) {
@@ -287,12 +310,17 @@ HttpResponse ApiRoutes::CancelledTasks(const HttpRequest& request, const PathPar
   if (task_id && task_id->empty()) task_id.reset();
   auto tasks = tasks_.CancelledTasks(*agent, task_id);
   if (!tasks) return ErrorResponse(tasks.error());
-  json cancelled = json::array();
+  JsonWriter w;
+  w.BeginObject().Key("cancelled").BeginArray();
   for (const auto& t : *tasks) {
-    cancelled.push_back(
-        json{{"id", t.id}, {"task", t.task}, {"failureReason", t.failure_reason.value_or("")}});
+    w.BeginObject()
+        .Field("id", t.id)
+        .Field("task", t.task)
+        .Field("failureReason", t.failure_reason)
+        .EndObject();
   }
-  return Json(200, {{"cancelled", cancelled}});
+  w.EndArray().EndObject();
+  return Written(200, w);
 }
 
 HttpResponse ApiRoutes::AddSessionLogs(const HttpRequest& request, const PathParams&) {
@@ -310,7 +338,7 @@ HttpResponse ApiRoutes::ListSessionLogs(const HttpRequest& request, const PathPa
   if (!limit) return ErrorResponse(limit.error());
   auto logs = tasks_.SessionLogs(params.Get("id"), *limit);
   if (!logs) return ErrorResponse(logs.error());
-  return Json(200, {{"logs", JsonArray(*logs)}});
+  return RecordList("logs", *logs, WriteSessionLog);
 }
 
 HttpResponse ApiRoutes::AddSessionCost(const HttpRequest& request, const PathParams&) {
@@ -320,7 +348,11 @@ HttpResponse ApiRoutes::AddSessionCost(const HttpRequest& request, const PathPar
   if (!cost) return ErrorResponse(cost.error());
   auto stored = tasks_.AddSessionCost(std::move(*cost));
   if (!stored) return ErrorResponse(stored.error());
-  return Json(201, {{"success", true}, {"cost", ToJson(*stored)}});
+  JsonWriter w;
+  w.BeginObject().Field("success", true).Key("cost");
+  WriteSessionCost(w, *stored);
+  w.EndObject();
+  return Written(201, w);
 }
 
 HttpResponse ApiRoutes::ListSessionCosts(const HttpRequest& request, const PathParams&) {
@@ -328,7 +360,7 @@ HttpResponse ApiRoutes::ListSessionCosts(const HttpRequest& request, const PathP
   if (!filter) return ErrorResponse(filter.error());
   auto costs = tasks_.SessionCosts(*filter);
   if (!costs) return ErrorResponse(costs.error());
-  return Json(200, {{"costs", JsonArray(*costs)}});
+  return RecordList("costs", *costs, WriteSessionCost);
 }
 
 asio::awaitable<HttpResponse> ApiRoutes::Poll(HttpRequest request, PathParams) {
@@ -342,7 +374,14 @@ asio::awaitable<HttpResponse> ApiRoutes::Poll(HttpRequest request, PathParams) {
   for (;;) {
     auto claimed = tasks_.Claim(*agent);
     if (!claimed) co_return ErrorResponse(claimed.error());
-    if (*claimed) co_return Json(200, {{"trigger", Trigger(**claimed)}});
+    if (*claimed) {
+      JsonWriter w;
+      w.BeginObject().Key("trigger").BeginObject();
+      w.Field("type", "task_assigned").Field("taskId", (*claimed)->id).Key("task");
+      WriteTask(w, **claimed);
+      w.EndObject().EndObject();
+      co_return Written(200, w);
+    }
     if (hub_.stopping() || std::chrono::steady_clock::now() >= deadline) break;
     co_await waiter->Wait(deadline);
   }

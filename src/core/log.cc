@@ -73,9 +73,6 @@ void Error(std::string_view msg, nlohmann::json fields) {
   Write(spdlog::level::err, "error", msg, std::move(fields));
 }
 
-void Access(const nlohmann::ordered_json& line) {
-  spdlog::info("{}",
-               Redact(line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace)));
-}
+void Access(std::string_view line) { spdlog::info("{}", Redact(std::string(line))); }
 
 }  // namespace swarm::log

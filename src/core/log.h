@@ -20,6 +20,6 @@ void Warn(std::string_view msg, nlohmann::json fields = nlohmann::json::object()
 void Error(std::string_view msg, nlohmann::json fields = nlohmann::json::object());
 
 // One access-log line, already a JSON object; buffered.
-void Access(const nlohmann::ordered_json& line);
+void Access(std::string_view line);
 
 }  // namespace swarm::log
