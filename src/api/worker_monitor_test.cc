@@ -1,0 +1,109 @@
+#include "api/worker_monitor.h"
+
+#include <gtest/gtest.h>
+
+#include "store/sqlite_store.h"
+
+namespace swarm {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// The monitor over a real (in-memory) store with a clock the test moves: no sleeping.
+class WorkerMonitorTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = SqliteStore::Open(":memory:");
+    ASSERT_TRUE(opened) << opened.error().message;
+    store_ = std::move(*opened);
+    monitor_ = std::make_unique<WorkerMonitor>(*store_, clock_, heartbeats_, hub_, seconds(10));
+  }
+
+  // Registers `agent`, gives it a task and lets it claim the task; returns the task id.
+  std::string Working(const std::string& agent) {
+    AgentRegistration reg;
+    reg.id = agent;
+    reg.name = agent;
+    EXPECT_TRUE(store_->UpsertAgent(reg, Now()));
+    NewTask t;
+    t.id = "task-of-" + agent;
+    t.agent_id = agent;
+    t.task = "work";
+    t.now = Now();
+    EXPECT_TRUE(store_->CreateTask(t));
+    auto claimed = store_->ClaimTask(agent, true, Now());
+    EXPECT_TRUE(claimed && *claimed);
+    heartbeats_.Beat(agent, clock_.Now());
+    return t.id;
+  }
+  std::string Now() { return FormatIsoTime(clock_.Now()); }
+  TaskStatus StatusOf(const std::string& id) { return store_->GetTask(id)->status; }
+
+  ManualClock clock_{TimePoint(seconds(1'800'000'000))};
+  Heartbeats heartbeats_;
+  PollHub hub_;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<WorkerMonitor> monitor_;
+};
+
+TEST_F(WorkerMonitorTest, SilentWorkerPastTheTimeoutIsLost) {
+  const std::string task = Working("ghost");
+  clock_.Advance(seconds(9));
+  ASSERT_TRUE(monitor_->Sweep());
+  EXPECT_EQ(StatusOf(task), TaskStatus::kInProgress);  // not yet
+
+  clock_.Advance(seconds(2));
+  auto failed = monitor_->Sweep();
+  ASSERT_TRUE(failed);
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ(StatusOf(task), TaskStatus::kFailed);
+  const std::string reason = *store_->GetTask(task)->failure_reason;
+  EXPECT_NE(reason.find("worker lost"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("ghost"), std::string::npos) << reason;
+  EXPECT_EQ(store_->GetAgent("ghost")->status, AgentStatus::kOffline);
+}
+
+TEST_F(WorkerMonitorTest, HeartbeatsKeepAWorkerAlive) {
+  const std::string task = Working("alive");
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(seconds(8));
+    heartbeats_.Beat("alive", clock_.Now());
+    ASSERT_TRUE(monitor_->Sweep());
+  }
+  EXPECT_EQ(StatusOf(task), TaskStatus::kInProgress);
+}
+
+TEST_F(WorkerMonitorTest, IdleAgentsAreNeverLost) {
+  AgentRegistration reg;
+  reg.id = "idle";
+  reg.name = "idle";
+  ASSERT_TRUE(store_->UpsertAgent(reg, Now()));
+  clock_.Advance(seconds(3600));
+  auto failed = monitor_->Sweep();
+  ASSERT_TRUE(failed);
+  EXPECT_TRUE(failed->empty());
+  EXPECT_EQ(store_->GetAgent("idle")->status, AgentStatus::kIdle);
+}
+
+TEST_F(WorkerMonitorTest, AgentsUnheardSinceStartCountFromTheStart) {
+  // As after a restart: the task is in progress but this process never heard the agent.
+  const std::string task = Working("restarted");
+  Heartbeats fresh;
+  WorkerMonitor monitor(*store_, clock_, fresh, hub_, seconds(10));
+  clock_.Advance(seconds(5));
+  ASSERT_TRUE(monitor.Sweep());
+  EXPECT_EQ(StatusOf(task), TaskStatus::kInProgress);
+  clock_.Advance(seconds(6));
+  ASSERT_TRUE(monitor.Sweep());
+  EXPECT_EQ(StatusOf(task), TaskStatus::kFailed);
+}
+
+TEST_F(WorkerMonitorTest, SweepIntervalFollowsTheTimeout) {
+  EXPECT_EQ(monitor_->sweep_interval(), milliseconds(2500));
+  WorkerMonitor quick(*store_, clock_, heartbeats_, hub_, seconds(2));
+  EXPECT_EQ(quick.sweep_interval(), milliseconds(500));
+}
+
+}  // namespace
+}  // namespace swarm
