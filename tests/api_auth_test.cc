@@ -73,7 +73,9 @@ TEST_F(AuthTest, EveryNonPublicRouteRequiresTheKey) {
 
 TEST_F(AuthTest, OnlyHealthIsPublic) {
   for (const auto& route : ServerRoutes()) {
-    if (route.access == http::Access::kPublic) EXPECT_EQ(route.pattern, "/health");
+    if (route.access == http::Access::kPublic) {
+      EXPECT_EQ(route.pattern, "/health");
+    }
   }
 }
 
