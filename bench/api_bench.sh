@@ -14,18 +14,13 @@ command -v wrk >/dev/null || { echo "bench: wrk is missing: apt-get install wrk"
 [[ -x $BIN && -x $BUILD_DIR/bench/bench_poll_latency ]] || {
   echo "bench: build first: ./scripts/setup.sh" >&2; exit 1; }
 
+source scripts/lib.sh
 work=$(mktemp -d)
-export AGENT_SWARM_API_KEY="bench-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-ACCESS_LOG_FLAG=${ACCESS_LOG_FLAG:-}
-"$BIN" api --port 0 --db "$work/bench.sqlite" $ACCESS_LOG_FLAG 2>"$work/api.log" &
-pid=$!
+export AGENT_SWARM_API_KEY=$(random_key bench)
+start_api "$BIN" "$work/bench.sqlite" "$work/api.log" ${ACCESS_LOG_FLAG:-}
+pid=$api_pid
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 200); do
-  port=$(grep -o '"msg":"listening".*"port":[0-9]*' "$work/api.log" | grep -o '[0-9]*$' || true)
-  [[ -n $port ]] && break
-  sleep 0.05
-done
-url="http://127.0.0.1:$port"
+url="http://127.0.0.1:$api_port"
 rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$pid/status"; }
 sleep 0.5
 rss_idle_fresh=$(rss)

@@ -7,19 +7,12 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-build/agent-swarm}
 [[ -x $BIN ]] || { echo "demo: $BIN is missing; run ./scripts/setup.sh first" >&2; exit 1; }
 
+source scripts/lib.sh
 work=$(mktemp -d)
-export AGENT_SWARM_API_KEY="demo-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
-"$BIN" api --port 0 --db "$work/swarm.sqlite" 2>"$work/api.log" &
-api_pid=$!
+export AGENT_SWARM_API_KEY=$(random_key demo)
+start_api "$BIN" "$work/swarm.sqlite" "$work/api.log"
 trap 'kill $api_pid 2>/dev/null; wait $api_pid 2>/dev/null; rm -rf "$work"' EXIT
-
-for _ in $(seq 200); do
-  port=$(grep -o '"msg":"listening".*"port":[0-9]*' "$work/api.log" | grep -o '[0-9]*$' || true)
-  [[ -n $port ]] && break
-  sleep 0.05
-done
-[[ -n ${port:-} ]] || { echo "demo: the API did not start:" >&2; cat "$work/api.log" >&2; exit 1; }
-export MCP_BASE_URL="http://127.0.0.1:$port"
+export MCP_BASE_URL="http://127.0.0.1:$api_port"
 echo "== API listening on $MCP_BASE_URL (log: JSON lines on stderr)"
 curl -fsS "$MCP_BASE_URL/health"; echo
 
