@@ -4,6 +4,8 @@
 
 #include "cli/api_command.h"
 #include "cli/client_commands.h"
+#include "cli/stub_llm_command.h"
+#include "cli/worker_command.h"
 
 namespace swarm {
 
@@ -13,6 +15,8 @@ int RunCli(int argc, char** argv) {
   app.require_subcommand(1);
   AddApiCommand(app);
   AddClientCommands(app);
+  AddStubLlmCommand(app);
+  AddWorkerCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,131 @@
+// What holds for every adapter: names, the factory, and the rules of Prepare that keep a task
+// isolated (config under its home, the key only in the environment, stdin never left open).
+#include "harness/adapter.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "harness/test_support.h"
+
+namespace swarm::harness {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+constexpr Provider kAll[] = {Provider::kClaude, Provider::kCodex, Provider::kOpencode,
+                             Provider::kPi};
+
+TEST(Provider, NamesRoundTrip) {
+  for (Provider provider : kAll) {
+    EXPECT_EQ(ParseProvider(ProviderName(provider)), provider);
+    auto adapter = MakeAdapter(provider);
+    ASSERT_NE(adapter, nullptr);
+    EXPECT_EQ(adapter->provider(), provider);
+  }
+  EXPECT_EQ(ParseProvider("Claude"), Provider::kClaude);
+  EXPECT_EQ(ParseProvider("OPENCODE"), Provider::kOpencode);
+  EXPECT_EQ(ParseProvider("gemini"), std::nullopt);
+  EXPECT_EQ(ParseProvider(""), std::nullopt);
+}
+
+ModelEndpoint EndpointFor(Provider provider) {
+  ModelEndpoint endpoint;
+  endpoint.api =
+      provider == Provider::kClaude ? ModelEndpoint::Api::kAnthropic : ModelEndpoint::Api::kOpenAi;
+  endpoint.base_url = "http://127.0.0.1:8765";
+  endpoint.api_key = "sk-very-secret-4242";
+  return endpoint;
+}
+
+class EveryAdapter : public ::testing::TestWithParam<Provider> {};
+
+TEST_P(EveryAdapter, KeepsTheKeyInTheEnvironmentOnly) {
+  testing::TempDir root;
+  const auto run = testing::MakeTaskRun(root.path());
+  auto spec = MakeAdapter(GetParam())->Prepare(run, EndpointFor(GetParam()));
+  ASSERT_TRUE(spec.has_value()) << spec.error().message;
+  for (const auto& arg : spec->argv) EXPECT_THAT(arg, Not(HasSubstr("sk-very-secret"))) << arg;
+  for (const auto& file : testing::FilesUnder(run.home_dir)) {
+    EXPECT_THAT(testing::ReadFile(file), Not(HasSubstr("sk-very-secret"))) << file;
+  }
+  int holders = 0;
+  for (const auto& [key, value] : spec->env) holders += value == "sk-very-secret-4242";
+  EXPECT_EQ(holders, 1);
+  // Nor does the CLI get the swarm's own key.
+  EXPECT_EQ(spec->env.count("AGENT_SWARM_API_KEY"), 0u);
+  EXPECT_EQ(spec->env.count("API_KEY"), 0u);
+}
+
+TEST_P(EveryAdapter, PutsHomeAndConfigUnderTheTasksHome) {
+  testing::TempDir root;
+  const auto run = testing::MakeTaskRun(root.path());
+  auto spec = MakeAdapter(GetParam())->Prepare(run, EndpointFor(GetParam()));
+  ASSERT_TRUE(spec.has_value());
+  const std::string home = run.home_dir.string() + "/";
+  for (const char* var :
+       {"HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME",
+        "CLAUDE_CONFIG_DIR", "CODEX_HOME", "PI_CODING_AGENT_DIR"}) {
+    const auto it = spec->env.find(var);
+    if (it == spec->env.end()) continue;
+    EXPECT_THAT(it->second, StartsWith(home)) << var;
+    EXPECT_TRUE(std::filesystem::is_directory(it->second)) << var;
+  }
+  EXPECT_EQ(spec->env["PATH"], run.base_env.at("PATH"));
+  EXPECT_EQ(spec->argv[0], ProviderName(GetParam()));  // found on the child's PATH
+  EXPECT_EQ(spec->cwd, run.work_dir);
+  EXPECT_EQ(spec->timeout, run.timeout);
+}
+
+TEST_P(EveryAdapter, ClosesStdinOrGivesItThePrompt) {
+  testing::TempDir root;
+  const auto run = testing::MakeTaskRun(root.path());
+  auto spec = MakeAdapter(GetParam())->Prepare(run, EndpointFor(GetParam()));
+  ASSERT_TRUE(spec.has_value());
+  // The runner maps no stdin_data to /dev/null, and closes the pipe after writing it.
+  if (spec->stdin_data) {
+    EXPECT_EQ(*spec->stdin_data, run.prompt);
+  }
+}
+
+TEST_P(EveryAdapter, AsksForJsonMatchingTheSchema) {
+  testing::TempDir root;
+  auto run = testing::MakeTaskRun(root.path(), "Reply with exactly: pong");
+  run.output_schema = R"({"type":"object","properties":{"reply":{"type":"string"}}})";
+  auto spec = MakeAdapter(GetParam())->Prepare(run, EndpointFor(GetParam()));
+  ASSERT_TRUE(spec.has_value());
+  std::string prompt = spec->stdin_data.value_or("");
+  for (const auto& arg : spec->argv) {
+    if (arg.find("pong") != std::string::npos) prompt = arg;
+  }
+  EXPECT_THAT(prompt, StartsWith("Reply with exactly: pong"));
+  EXPECT_THAT(prompt, HasSubstr("JSON"));
+  EXPECT_THAT(prompt, HasSubstr(*run.output_schema));
+}
+
+TEST_P(EveryAdapter, NeedsAHomeDirectory) {
+  testing::TempDir root;
+  auto run = testing::MakeTaskRun(root.path());
+  run.home_dir.clear();
+  auto spec = MakeAdapter(GetParam())->Prepare(run, EndpointFor(GetParam()));
+  ASSERT_FALSE(spec.has_value());
+  EXPECT_THAT(spec.error().message, HasSubstr("home"));
+}
+
+TEST_P(EveryAdapter, IgnoresLinesThatAreNotJson) {
+  auto parser = MakeAdapter(GetParam())->NewParser();
+  for (const char* line : {"", "   ", "banner text", "{not json", "[1,2]", "42", "\"s\""}) {
+    parser->Feed(line);
+  }
+  EXPECT_EQ(parser->session_id(), std::nullopt);
+  const ParsedRun run = parser->Finish(ProcessOutcome{});
+  EXPECT_FALSE(run.ok);
+  EXPECT_TRUE(run.error.has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(Harness, EveryAdapter, ::testing::ValuesIn(kAll),
+                         [](const auto& info) { return std::string(ProviderName(info.param)); });
+
+}  // namespace
+}  // namespace swarm::harness

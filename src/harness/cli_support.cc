@@ -1,0 +1,152 @@
+#include "harness/cli_support.h"
+
+#include <fstream>
+#include <system_error>
+
+namespace swarm::harness::cli {
+namespace {
+
+// Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN); stay clear of it.
+constexpr size_t kMaxArgBytes = 96 * 1024;
+
+}  // namespace
+
+std::optional<nlohmann::json> ParseObject(std::string_view line) {
+  const size_t first = line.find_first_not_of(" \t");
+  if (first == std::string_view::npos || line[first] != '{') return std::nullopt;
+  auto parsed =
+      nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || !parsed.is_object()) return std::nullopt;
+  return parsed;
+}
+
+std::optional<std::string> StringAt(const nlohmann::json& obj, std::string_view key) {
+  if (!obj.is_object()) return std::nullopt;
+  const auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+int64_t IntAt(const nlohmann::json& obj, std::string_view key) {
+  if (!obj.is_object()) return 0;
+  const auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number()) return 0;
+  return it->is_number_float() ? static_cast<int64_t>(it->get<double>()) : it->get<int64_t>();
+}
+
+std::optional<double> NumberAt(const nlohmann::json& obj, std::string_view key) {
+  if (!obj.is_object()) return std::nullopt;
+  const auto it = obj.find(key);
+  if (it == obj.end() || !it->is_number()) return std::nullopt;
+  return it->get<double>();
+}
+
+const nlohmann::json& ObjectAt(const nlohmann::json& obj, std::string_view key) {
+  static const nlohmann::json kEmpty = nlohmann::json::object();
+  if (!obj.is_object()) return kEmpty;
+  const auto it = obj.find(key);
+  return it != obj.end() && it->is_object() ? *it : kEmpty;
+}
+
+std::string BuildPrompt(const TaskRun& run) {
+  if (!run.output_schema) return run.prompt;
+  return run.prompt +
+         "\n\nReply with only a JSON value that matches the JSON Schema below: no prose before "
+         "or after it and no code fences.\n\nJSON Schema:\n" +
+         *run.output_schema;
+}
+
+bool PromptNeedsStdin(std::string_view prompt) {
+  return prompt.empty() || prompt.front() == '-' || prompt.front() == '@' ||
+         prompt.size() > kMaxArgBytes;
+}
+
+Result<std::filesystem::path> HomeDir(const TaskRun& run) {
+  if (run.home_dir.empty()) return BadRequest("the task has no home directory");
+  std::error_code ec;
+  auto home = std::filesystem::absolute(run.home_dir, ec);
+  if (ec) return Internal("cannot resolve " + run.home_dir.string() + ": " + ec.message());
+  return home;
+}
+
+Result<Env> BaseChildEnv(const TaskRun& run, const std::filesystem::path& home) {
+  Env env = run.base_env;
+  env.erase("AGENT_SWARM_API_KEY");
+  env.erase("API_KEY");
+  const std::pair<const char*, const char*> dirs[] = {
+      {"HOME", "home"},
+      {"XDG_CONFIG_HOME", "xdg/config"},
+      {"XDG_DATA_HOME", "xdg/data"},
+      {"XDG_CACHE_HOME", "xdg/cache"},
+      {"XDG_STATE_HOME", "xdg/state"},
+  };
+  for (const auto& [var, sub] : dirs) {
+    const auto dir = home / sub;
+    if (auto made = MakeDirs(dir); !made) return tl::unexpected(made.error());
+    env[var] = dir.string();
+  }
+  return env;
+}
+
+Result<void> MakeDirs(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Internal("cannot create " + dir.string() + ": " + ec.message());
+  return {};
+}
+
+Result<void> WriteFile(const std::filesystem::path& path, std::string_view content) {
+  if (auto made = MakeDirs(path.parent_path()); !made) return made;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(content.data(), static_cast<std::streamsize>(content.size()));
+  out.close();
+  if (!out) return Internal("cannot write " + path.string());
+  return {};
+}
+
+std::string TrimSlashes(std::string_view url) {
+  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  return std::string(url);
+}
+
+std::string WithV1(std::string_view url) {
+  std::string trimmed = TrimSlashes(url);
+  if (trimmed.size() >= 3 && trimmed.compare(trimmed.size() - 3, 3, "/v1") == 0) return trimmed;
+  return trimmed + "/v1";
+}
+
+std::string WithoutV1(std::string_view url) {
+  std::string trimmed = TrimSlashes(url);
+  if (trimmed.size() >= 3 && trimmed.compare(trimmed.size() - 3, 3, "/v1") == 0) {
+    trimmed.resize(trimmed.size() - 3);
+  }
+  return TrimSlashes(trimmed);
+}
+
+std::string BaseUrlOrDefault(const ModelEndpoint& endpoint) {
+  if (!endpoint.base_url.empty()) return endpoint.base_url;
+  switch (endpoint.api) {
+    case ModelEndpoint::Api::kAnthropic:
+      return "https://api.anthropic.com";
+    case ModelEndpoint::Api::kOpenAi:
+      return "https://api.openai.com/v1";
+    case ModelEndpoint::Api::kOpenRouter:
+      return "https://openrouter.ai/api/v1";
+  }
+  return {};
+}
+
+std::string ModelOrDefault(const ModelEndpoint& endpoint) {
+  if (endpoint.model && !endpoint.model->empty()) return *endpoint.model;
+  switch (endpoint.api) {
+    case ModelEndpoint::Api::kAnthropic:
+      return "claude-sonnet-4-5";
+    case ModelEndpoint::Api::kOpenAi:
+      return "gpt-5-mini";
+    case ModelEndpoint::Api::kOpenRouter:
+      return "openai/gpt-5-mini";
+  }
+  return {};
+}
+
+}  // namespace swarm::harness::cli

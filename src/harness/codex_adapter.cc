@@ -1,0 +1,188 @@
+#include "harness/codex_adapter.h"
+
+#include <cstdio>
+
+#include "harness/cli_support.h"
+
+namespace swarm::harness {
+namespace {
+
+using nlohmann::json;
+
+// A TOML basic string.
+std::string Toml(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// --json lines: thread.started, turn.started, item.started/completed, turn.completed with
+// usage, or error / turn.failed. Codex reports no cost.
+class CodexParser final : public OutputParser {
+ public:
+  void Feed(std::string_view line) override {
+    const auto obj = cli::ParseObject(line);
+    if (!obj) return;
+    const std::string type = cli::StringAt(*obj, "type").value_or("");
+    if (type == "thread.started") {
+      if (!thread_id_) thread_id_ = cli::StringAt(*obj, "thread_id");
+    } else if (type == "item.completed") {
+      const json& item = cli::ObjectAt(*obj, "item");
+      // item.type "error" is a warning (e.g. unknown model metadata); the run goes on.
+      if (cli::StringAt(item, "type") == "agent_message") {
+        final_text_ = cli::StringAt(item, "text").value_or("");
+      }
+    } else if (type == "turn.completed") {
+      completed_ = true;
+      const json& usage = cli::ObjectAt(*obj, "usage");
+      usage_.input_tokens += cli::IntAt(usage, "input_tokens");
+      usage_.cache_read_tokens += cli::IntAt(usage, "cached_input_tokens");
+      usage_.cache_write_tokens += cli::IntAt(usage, "cache_write_input_tokens");
+      usage_.output_tokens += cli::IntAt(usage, "output_tokens");
+      usage_.reasoning_tokens += cli::IntAt(usage, "reasoning_output_tokens");
+    } else if (type == "turn.failed") {
+      failed_ = true;
+      failure_ = cli::StringAt(cli::ObjectAt(*obj, "error"), "message");
+    } else if (type == "error") {
+      last_error_ = cli::StringAt(*obj, "message").value_or("codex reported an error");
+    }
+  }
+
+  std::optional<std::string> session_id() const override { return thread_id_; }
+
+  ParsedRun Finish(const ProcessOutcome& outcome) override {
+    ParsedRun run;
+    run.session_id = thread_id_;
+    run.final_text = final_text_;
+    run.usage = usage_;
+    run.ok = completed_ && !failed_ && !last_error_ && outcome.exit_code == 0;
+    if (run.ok) return run;
+    if (failure_) {
+      run.error = failure_;
+    } else if (last_error_) {
+      run.error = last_error_;
+    } else if (failed_) {
+      run.error = "codex reported turn.failed";
+    } else if (!completed_) {
+      run.error = "codex ended without turn.completed";
+    } else {
+      run.error = "codex exited with code " + std::to_string(outcome.exit_code);
+    }
+    return run;
+  }
+
+ private:
+  std::optional<std::string> thread_id_;
+  std::string final_text_;
+  Usage usage_;
+  bool completed_ = false;
+  bool failed_ = false;
+  std::optional<std::string> failure_;
+  std::optional<std::string> last_error_;
+};
+
+}  // namespace
+
+std::string CodexConfigToml(const ModelEndpoint& endpoint) {
+  std::string toml =
+      "# Written per task by agent-swarm. Every switch below keeps codex on the endpoint\n"
+      "# (see notes/harness-clis.md section 2); retries are off so failures come fast.\n";
+  toml += "model = " + Toml(cli::ModelOrDefault(endpoint)) + "\n";
+  toml +=
+      "model_provider = \"swarm\"\n"
+      "approval_policy = \"never\"\n"
+      "sandbox_mode = \"danger-full-access\"\n"
+      "check_for_update_on_startup = false\n"
+      "web_search = \"disabled\"\n"
+      "\n"
+      "[model_providers.swarm]\n"
+      "name = \"agent-swarm endpoint\"\n";
+  // Codex appends /responses to the base URL.
+  toml += "base_url = " + Toml(cli::WithV1(cli::BaseUrlOrDefault(endpoint))) + "\n";
+  if (!endpoint.api_key.empty()) toml += "env_key = " + Toml(cli::kModelKeyEnv) + "\n";
+  toml +=
+      "wire_api = \"responses\"\n"
+      "request_max_retries = 0\n"
+      "stream_max_retries = 0\n"
+      "stream_idle_timeout_ms = 300000\n"
+      "\n"
+      "[features]\n"
+      "plugins = false\n"
+      "remote_plugin = false\n"
+      "apps = false\n"
+      "unbounded_connection_retries = false\n"
+      "\n"
+      "[analytics]\n"
+      "enabled = false\n"
+      "\n"
+      "[feedback]\n"
+      "enabled = false\n"
+      "\n"
+      "[otel]\n"
+      "exporter = \"none\"\n"
+      "metrics_exporter = \"none\"\n"
+      "trace_exporter = \"none\"\n";
+  return toml;
+}
+
+Result<ProcessSpec> CodexAdapter::Prepare(const TaskRun& run, const ModelEndpoint& endpoint) const {
+  if (endpoint.api == ModelEndpoint::Api::kAnthropic) {
+    return BadRequest(
+        "codex speaks only the OpenAI Responses API: set OPENAI_BASE_URL/OPENAI_API_KEY");
+  }
+  auto home = cli::HomeDir(run);
+  if (!home) return tl::unexpected(home.error());
+  auto env = cli::BaseChildEnv(run, *home);
+  if (!env) return tl::unexpected(env.error());
+  const auto codex_home = *home / "codex";
+  if (auto written = cli::WriteFile(codex_home / "config.toml", CodexConfigToml(endpoint));
+      !written) {
+    return tl::unexpected(written.error());
+  }
+
+  ProcessSpec spec;
+  spec.env = std::move(*env);
+  spec.env["CODEX_HOME"] = codex_home.string();
+  if (!endpoint.api_key.empty()) spec.env[cli::kModelKeyEnv] = endpoint.api_key;
+
+  const std::string prompt = cli::BuildPrompt(run);
+  spec.argv = {"codex", "exec", "--json", "--skip-git-repo-check"};
+  if (cli::PromptNeedsStdin(prompt)) {
+    spec.argv.push_back("-");  // "-": the instructions come from stdin
+    spec.stdin_data = prompt;
+  } else {
+    spec.argv.push_back(prompt);
+  }
+  spec.cwd = run.work_dir;
+  spec.timeout = run.timeout;
+  return spec;
+}
+
+std::unique_ptr<OutputParser> CodexAdapter::NewParser() const {
+  return std::make_unique<CodexParser>();
+}
+
+}  // namespace swarm::harness

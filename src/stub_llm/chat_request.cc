@@ -1,0 +1,229 @@
+#include "stub_llm/chat_request.h"
+
+#include <utility>
+
+namespace swarm::stub_llm {
+namespace {
+
+using nlohmann::json;
+
+// One conversation entry reduced to what the script looks at.
+enum class TurnKind { kUser, kAssistant, kToolResult, kOther };
+
+struct Turn {
+  TurnKind kind = TurnKind::kOther;
+  std::string text;
+};
+
+// A string member, or `fallback` when it is absent or not a string. json::value() would throw
+// on a wrong type, and stub-llm reads only a few fields of bodies it does not validate.
+std::string Str(const json& object, const char* key, std::string fallback = "") {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
+// The text of a message's content: a plain string, or the `text` of every part that has one
+// (text, input_text, output_text parts all spell it `text`).
+std::string ContentText(const json& content) {
+  if (content.is_string()) return content.get<std::string>();
+  std::string text;
+  if (!content.is_array()) return text;
+  for (const auto& part : content) {
+    if (!part.is_object()) continue;
+    auto it = part.find("text");
+    if (it == part.end() || !it->is_string()) continue;
+    if (!text.empty()) text += '\n';
+    text += it->get<std::string>();
+  }
+  return text;
+}
+
+bool HasBlockOfType(const json& content, std::string_view type) {
+  if (!content.is_array()) return false;
+  for (const auto& part : content) {
+    if (part.is_object() && Str(part, "type") == type) return true;
+  }
+  return false;
+}
+
+TurnKind KindOfRole(std::string_view role) {
+  if (role == "user") return TurnKind::kUser;
+  if (role == "assistant") return TurnKind::kAssistant;
+  if (role == "tool" || role == "function") return TurnKind::kToolResult;
+  return TurnKind::kOther;  // system, developer
+}
+
+Result<const json*> OptionalArray(const json& body, const char* field) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) return nullptr;
+  if (!it->is_array()) return BadRequest(std::string(field) + " must be an array");
+  return &*it;
+}
+
+Result<void> ReadCommon(const json& body, ChatRequest& out) {
+  if (auto it = body.find("model"); it != body.end() && !it->is_null()) {
+    if (!it->is_string()) return BadRequest("model must be a string");
+    out.model = it->get<std::string>();
+  }
+  if (auto it = body.find("stream"); it != body.end() && !it->is_null()) {
+    if (!it->is_boolean()) return BadRequest("stream must be a boolean");
+    out.stream = it->get<bool>();
+  }
+  return {};
+}
+
+Result<std::vector<Turn>> AnthropicTurns(const json& body, ChatRequest& out) {
+  auto messages = OptionalArray(body, "messages");
+  if (!messages) return tl::unexpected(messages.error());
+  std::vector<Turn> turns;
+  if (*messages == nullptr) return BadRequest("messages is required");
+  for (const auto& m : **messages) {
+    if (!m.is_object()) return BadRequest("messages[] must be objects");
+    const json content = m.value("content", json());
+    Turn turn{KindOfRole(Str(m, "role")), ContentText(content)};
+    // Claude Code answers a tool_use with a user message of tool_result blocks (sometimes
+    // followed by a text reminder): that is a tool result, not a new prompt.
+    if (turn.kind == TurnKind::kUser && HasBlockOfType(content, "tool_result")) {
+      turn.kind = TurnKind::kToolResult;
+    }
+    turns.push_back(std::move(turn));
+  }
+  auto tools = OptionalArray(body, "tools");
+  if (!tools) return tl::unexpected(tools.error());
+  if (*tools != nullptr) {
+    for (const auto& t : **tools) {
+      if (!t.is_object() || !t.contains("name") || !t["name"].is_string()) continue;
+      out.tools.push_back({t["name"].get<std::string>(), t.value("input_schema", json()), false});
+    }
+  }
+  return turns;
+}
+
+TurnKind KindOfResponsesItem(const json& item) {
+  const std::string type = Str(item, "type", item.contains("role") ? "message" : "");
+  if (type == "message") return KindOfRole(Str(item, "role"));
+  if (type.size() > 7 && type.compare(type.size() - 7, 7, "_output") == 0) {
+    return TurnKind::kToolResult;  // function_call_output, custom_tool_call_output, ...
+  }
+  if (type == "reasoning" || type.find("_call") != std::string::npos) return TurnKind::kAssistant;
+  return TurnKind::kOther;
+}
+
+Result<std::vector<Turn>> ResponsesTurns(const json& body, ChatRequest& out) {
+  std::vector<Turn> turns;
+  auto input = body.find("input");
+  if (input == body.end() || input->is_null()) return BadRequest("input is required");
+  if (input->is_string()) {
+    turns.push_back({TurnKind::kUser, input->get<std::string>()});
+  } else if (input->is_array()) {
+    for (const auto& item : *input) {
+      if (!item.is_object()) return BadRequest("input[] must be objects");
+      turns.push_back({KindOfResponsesItem(item), ContentText(item.value("content", json()))});
+    }
+  } else {
+    return BadRequest("input must be a string or an array");
+  }
+  auto tools = OptionalArray(body, "tools");
+  if (!tools) return tl::unexpected(tools.error());
+  if (*tools != nullptr) {
+    for (const auto& t : **tools) {
+      if (!t.is_object() || !t.contains("name") || !t["name"].is_string()) continue;
+      // Built-in tools (web_search, local_shell) have no name and no schema to call with.
+      const std::string type = Str(t, "type", "function");
+      if (type == "function") {
+        out.tools.push_back({t["name"].get<std::string>(), t.value("parameters", json()), false});
+      } else if (type == "custom") {
+        out.tools.push_back({t["name"].get<std::string>(), json(), true});
+      }
+    }
+  }
+  return turns;
+}
+
+Result<std::vector<Turn>> ChatTurns(const json& body, ChatRequest& out) {
+  auto messages = OptionalArray(body, "messages");
+  if (!messages) return tl::unexpected(messages.error());
+  if (*messages == nullptr) return BadRequest("messages is required");
+  std::vector<Turn> turns;
+  for (const auto& m : **messages) {
+    if (!m.is_object()) return BadRequest("messages[] must be objects");
+    turns.push_back({KindOfRole(Str(m, "role")), ContentText(m.value("content", json()))});
+  }
+  auto tools = OptionalArray(body, "tools");
+  if (!tools) return tl::unexpected(tools.error());
+  if (*tools != nullptr) {
+    for (const auto& t : **tools) {
+      if (!t.is_object()) continue;
+      auto fn = t.find("function");
+      if (fn == t.end() || !fn->is_object() || !fn->contains("name") ||
+          !(*fn)["name"].is_string()) {
+        continue;
+      }
+      out.tools.push_back(
+          {(*fn)["name"].get<std::string>(), fn->value("parameters", json()), false});
+    }
+  }
+  return turns;
+}
+
+// Fills user_text and tool_result_turn from the conversation.
+void ReadTurns(const std::vector<Turn>& turns, ChatRequest& out) {
+  out.tool_result_turn = !turns.empty() && turns.back().kind == TurnKind::kToolResult;
+  std::size_t last_user = turns.size();
+  for (std::size_t i = turns.size(); i-- > 0;) {
+    if (turns[i].kind == TurnKind::kUser) {
+      last_user = i;
+      break;
+    }
+  }
+  if (last_user == turns.size()) return;
+  std::size_t first = last_user;
+  while (first > 0 && turns[first - 1].kind != TurnKind::kAssistant &&
+         turns[first - 1].kind != TurnKind::kToolResult) {
+    --first;
+  }
+  for (std::size_t i = first; i <= last_user; ++i) {
+    if (turns[i].kind != TurnKind::kUser || turns[i].text.empty()) continue;
+    if (!out.user_text.empty()) out.user_text += '\n';
+    out.user_text += turns[i].text;
+  }
+}
+
+}  // namespace
+
+const char* WireName(Wire wire) {
+  switch (wire) {
+    case Wire::kAnthropic:
+      return "anthropic";
+    case Wire::kResponses:
+      return "responses";
+    case Wire::kChat:
+      return "chat";
+  }
+  return "unknown";
+}
+
+const OfferedTool* ChatRequest::FindTool(std::string_view name) const {
+  for (const auto& tool : tools) {
+    if (tool.name == name) return &tool;
+  }
+  return nullptr;
+}
+
+Result<ChatRequest> ParseChatRequest(Wire wire, std::string_view body) {
+  json parsed = json::parse(body, nullptr, false);
+  if (parsed.is_discarded()) return BadRequest("the request body is not valid JSON");
+  if (!parsed.is_object()) return BadRequest("the request body must be a JSON object");
+  ChatRequest out;
+  out.wire = wire;
+  out.body_bytes = body.size();
+  if (auto common = ReadCommon(parsed, out); !common) return tl::unexpected(common.error());
+  Result<std::vector<Turn>> turns = wire == Wire::kAnthropic   ? AnthropicTurns(parsed, out)
+                                    : wire == Wire::kResponses ? ResponsesTurns(parsed, out)
+                                                               : ChatTurns(parsed, out);
+  if (!turns) return tl::unexpected(turns.error());
+  ReadTurns(*turns, out);
+  return out;
+}
+
+}  // namespace swarm::stub_llm

@@ -1,0 +1,211 @@
+#include "worker/task_execution.h"
+
+#include <chrono>
+#include <exception>
+
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/redact.h"
+#include "worker/retry.h"
+#include "worker/task_dirs.h"
+
+namespace swarm::worker {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+// The session id is shown live; a few quick tries are enough, the finish carries on anyway.
+constexpr RetryPolicy kSessionRetry{3, milliseconds(200), milliseconds(1'000)};
+constexpr RetryPolicy kLogsRetry{3, milliseconds(200), milliseconds(1'000)};
+constexpr RetryPolicy kCostRetry{5, milliseconds(250), milliseconds(4'000)};
+// The finish is the result itself: ride out an API restart of ~half a minute.
+constexpr RetryPolicy kFinishRetry{8, milliseconds(250), milliseconds(8'000)};
+constexpr milliseconds kReportTimeout(15'000);
+
+LogBatcher::Limits BatchLimits(const WorkerConfig& config) {
+  LogBatcher::Limits limits;
+  limits.max_age = config.log_flush_interval;
+  return limits;
+}
+
+}  // namespace
+
+TaskExecution::TaskExecution(std::shared_ptr<WorkerContext> context, ClaimedTask task)
+    : context_(std::move(context)),
+      task_(std::move(task)),
+      runner_session_id_(NewUuid()),
+      logs_([this](std::vector<std::string> lines) { SendLogs(std::move(lines)); },
+            BatchLimits(context_->config)) {}
+
+void TaskExecution::CancelByServer() {
+  cancelled_by_server_ = true;
+  cancel_ = true;
+}
+
+void TaskExecution::CancelForShutdown() {
+  cancelled_for_shutdown_ = true;
+  cancel_ = true;
+}
+
+void TaskExecution::Run() {
+  const WorkerConfig& config = context_->config;
+  log::Info("task started", {{"taskId", task_.id},
+                             {"provider", config.provider_name},
+                             {"hasOutputSchema", task_.output_schema.has_value()}});
+  harness::RunResult result;
+  auto dirs = PrepareTaskDirs(config.work_root, task_.id);
+  if (!dirs) {
+    result.failure_reason = "worker could not prepare the task directory: " + dirs.error().message;
+  } else {
+    harness::TaskRun run;
+    run.task_id = task_.id;
+    run.prompt = task_.text;
+    run.output_schema = task_.output_schema;
+    run.work_dir = dirs->work;
+    run.home_dir = dirs->home;
+    run.base_env = config.base_env;
+    run.base_env["HOME"] = dirs->home.string();
+    run.timeout = config.task_timeout;
+    result = RunHarness(run);
+    RemoveTaskHome(*dirs);
+  }
+  logs_.Flush();
+  {
+    std::lock_guard lock(session_mu_);
+    if (!session_id_) session_id_ = result.session_id;
+    if (result.model) session_model_ = result.model;
+  }
+  ReportSession();
+  ReportCost(result);
+  if (cancelled_by_server_) {
+    // The task is already terminal on the server; a finish would only be refused.
+    log::Info("task cancelled", {{"taskId", task_.id}, {"durationMs", result.duration_ms}});
+  } else {
+    ReportFinish(result);
+  }
+}
+
+harness::RunResult TaskExecution::RunHarness(const harness::TaskRun& run) {
+  const std::optional<std::string> model =
+      task_.model ? task_.model : context_->config.endpoint.model;
+  harness::RunCallbacks callbacks;
+  {
+    std::lock_guard lock(session_mu_);
+    session_model_ = model;
+  }
+  callbacks.on_session = [this](const std::string& session_id) {
+    std::lock_guard lock(session_mu_);
+    if (!session_id_) session_id_ = session_id;
+  };
+  callbacks.on_line = [this](std::string_view line) { logs_.Add(Redact(std::string(line))); };
+  const auto started = std::chrono::steady_clock::now();
+  harness::RunResult result;
+  try {
+    result = context_->runner(run, model, callbacks, &cancel_);
+  } catch (const std::exception& e) {
+    // The runner's contract is not to throw; if it does, the task still gets a verdict.
+    result = harness::RunResult{};
+    result.failure_reason = std::string("worker error while running the harness: ") + e.what();
+  }
+  if (result.duration_ms == 0) {
+    result.duration_ms =
+        std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - started)
+            .count();
+  }
+  if (!result.model) result.model = model;
+  return result;
+}
+
+void TaskExecution::Report(LogBatcher::Clock::time_point now) {
+  ReportSession();
+  logs_.FlushIfDue(now);
+}
+
+void TaskExecution::ReportSession() {
+  std::lock_guard send_lock(session_send_mu_);
+  if (session_reported_) return;
+  std::string session_id;
+  std::optional<std::string> model;
+  {
+    std::lock_guard lock(session_mu_);
+    if (!session_id_) return;
+    session_id = *session_id_;
+    model = session_model_;
+  }
+  session_reported_ = true;
+  SwarmClient& client = context_->client;
+  const json body = SessionBody(session_id, context_->config.provider_name, model);
+  auto reply = CallWithRetry(
+      [&] {
+        return client.Call("PUT", "/api/tasks/" + UrlEncode(task_.id) + "/session", body,
+                           kReportTimeout);
+      },
+      kSessionRetry, "task session");
+  if (!reply) {
+    log::Warn("could not report the session id",
+              {{"taskId", task_.id}, {"error", reply.error().message}});
+  } else {
+    log::Info("task session", {{"taskId", task_.id}, {"sessionId", session_id}});
+  }
+}
+
+void TaskExecution::SendLogs(std::vector<std::string> lines) {
+  const std::size_t count = lines.size();
+  const json body = SessionLogsBody(runner_session_id_, task_.id, context_->config.provider_name,
+                                    std::move(lines));
+  auto reply = CallWithRetry(
+      [&] { return context_->client.Call("POST", "/api/session-logs", body, kReportTimeout); },
+      kLogsRetry, "session logs");
+  if (!reply) {
+    log::Warn("dropped session log lines",
+              {{"taskId", task_.id}, {"lines", count}, {"error", reply.error().message}});
+  }
+}
+
+void TaskExecution::ReportCost(const harness::RunResult& result) {
+  auto body = SessionCostBody(result, runner_session_id_, task_.id, context_->config.agent_id,
+                              context_->config.provider_name);
+  if (!body) return;
+  auto reply = CallWithRetry(
+      [&] { return context_->client.Call("POST", "/api/session-costs", *body, kReportTimeout); },
+      kCostRetry, "session cost");
+  if (!reply) {
+    log::Warn("could not report the session cost",
+              {{"taskId", task_.id}, {"error", reply.error().message}});
+  }
+}
+
+void TaskExecution::ReportFinish(const harness::RunResult& result) {
+  const json body =
+      FinishBody(result, task_.output_schema.has_value(), cancelled_for_shutdown_.load());
+  auto reply = CallWithRetry(
+      [&] {
+        return context_->client.Call("POST", "/api/tasks/" + UrlEncode(task_.id) + "/finish", body,
+                                     kReportTimeout);
+      },
+      kFinishRetry, "task finish");
+  json fields = {{"taskId", task_.id},
+                 {"sent", body["status"]},
+                 {"durationMs", result.duration_ms},
+                 {"logLines", logs_.lines_added()}};
+  if (!reply) {
+    // 409: another terminal result came first (a cancel, the dead-worker monitor); 404: the
+    // task is gone. Either way the server's state stands.
+    fields["error"] = reply.error().message;
+    if (reply.error().code == ErrorCode::kConflict || reply.error().code == ErrorCode::kNotFound) {
+      log::Info("task already finished", fields);
+    } else {
+      log::Error("could not finish the task", fields);
+    }
+    return;
+  }
+  const json& task = reply->body.contains("task") ? reply->body["task"] : reply->body;
+  fields["status"] = task.value("status", "");
+  if (task.contains("failureReason") && task["failureReason"].is_string()) {
+    fields["failureReason"] = task["failureReason"];
+  }
+  log::Info("task finished", fields);
+}
+
+}  // namespace swarm::worker

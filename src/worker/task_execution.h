@@ -1,0 +1,71 @@
+// One claimed task, run on its own thread: fresh directories, the harness through the
+// TaskRunner, and the reports upstream's runner makes (session id as soon as it appears, raw
+// lines in batches, cost after the run, finish as the last word). The worker's monitor
+// thread flushes its logs and flips its cancel flag; everything else happens in Run.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "harness/adapter.h"
+#include "worker/log_batcher.h"
+#include "worker/task_report.h"
+#include "worker/worker_context.h"
+
+namespace swarm::worker {
+
+class TaskExecution {
+ public:
+  TaskExecution(std::shared_ptr<WorkerContext> context, ClaimedTask task);
+
+  // Runs the task to its end and reports it. Never throws.
+  void Run();
+  // Set by the worker once Run has returned (under its lock, so a waiter that sees it can
+  // join the thread at once).
+  void MarkDone() { done_ = true; }
+
+  // The API says the task was cancelled: stop the run, do not finish it (it is terminal).
+  void CancelByServer();
+  // The worker is stopping: stop the run and finish it failed ("worker shutting down").
+  void CancelForShutdown();
+
+  // Monitor, every tick: sends the session id once it is known and the log batches that are
+  // due. Network I/O stays off the thread reading the CLI's output.
+  void Report(LogBatcher::Clock::time_point now);
+
+  const std::string& id() const { return task_.id; }
+  bool done() const { return done_.load(); }
+  bool cancel_requested() const { return cancel_.load(); }
+
+  // When the monitor should next ask the API whether this task was cancelled. Monitor only.
+  LogBatcher::Clock::time_point next_cancel_check{};
+
+ private:
+  harness::RunResult RunHarness(const harness::TaskRun& run);
+  // Sends the session id if one is known and not yet sent. Either thread; the lock keeps it
+  // to one PUT, finished before the task's finish.
+  void ReportSession();
+  void SendLogs(std::vector<std::string> lines);
+  void ReportCost(const harness::RunResult& result);
+  void ReportFinish(const harness::RunResult& result);
+
+  std::shared_ptr<WorkerContext> context_;
+  const ClaimedTask task_;
+  const std::string runner_session_id_;  // ours, for logs and costs (as upstream)
+  LogBatcher logs_;
+  std::atomic<bool> cancel_{false};
+  std::atomic<bool> cancelled_by_server_{false};
+  std::atomic<bool> cancelled_for_shutdown_{false};
+  std::atomic<bool> done_{false};
+
+  std::mutex session_send_mu_;     // held while reporting: one PUT, done before the finish
+  bool session_reported_ = false;  // guarded by session_send_mu_
+  std::mutex session_mu_;          // guards the two below; never held across I/O
+  std::optional<std::string> session_id_;
+  std::optional<std::string> session_model_;
+};
+
+}  // namespace swarm::worker

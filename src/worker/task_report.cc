@@ -1,0 +1,166 @@
+#include "worker/task_report.h"
+
+#include <cstdint>
+
+namespace swarm::worker {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kNoOutput[] = "Process completed successfully (no output captured)";
+constexpr std::size_t kMaxReasonBytes = 4096;
+
+std::optional<std::string> OptionalString(const json& object, const char* key) {
+  auto it = object.find(key);
+  if (it == object.end() || !it->is_string()) return std::nullopt;
+  return it->get<std::string>();
+}
+
+// Length of the valid UTF-8 sequence at text[i], or 0 when it is not one.
+std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char c = byte(i);
+  if (c < 0x80) return 1;
+  std::size_t len = 0;
+  uint32_t min = 0;
+  uint32_t cp = 0;
+  if ((c & 0xE0) == 0xC0) {
+    len = 2, min = 0x80, cp = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    len = 3, min = 0x800, cp = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    len = 4, min = 0x10000, cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > text.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3F);
+  }
+  // Overlong forms, UTF-16 surrogates and values past Unicode are invalid.
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return len;
+}
+
+std::string Reason(const std::string& text) {
+  std::string reason = SanitizeUtf8(text.substr(0, kMaxReasonBytes));
+  if (text.size() > kMaxReasonBytes) reason += "…";
+  return reason;
+}
+
+}  // namespace
+
+std::string SanitizeUtf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    if (std::size_t len = Utf8SequenceLength(text, i)) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+      ++i;
+    }
+  }
+  return out;
+}
+
+Result<std::optional<ClaimedTask>> ParsePollReply(const json& reply) {
+  if (!reply.is_object() || !reply.contains("trigger")) {
+    return Internal("poll reply without a trigger field");
+  }
+  const json& trigger = reply["trigger"];
+  if (trigger.is_null()) return std::nullopt;
+  if (!trigger.is_object()) return Internal("poll reply: trigger is not an object");
+  const auto type = OptionalString(trigger, "type");
+  if (type != "task_assigned") {
+    return Internal("poll reply: unknown trigger type \"" + type.value_or("") + "\"");
+  }
+  const json* task =
+      trigger.contains("task") && trigger["task"].is_object() ? &trigger["task"] : nullptr;
+  auto id = OptionalString(trigger, "taskId");
+  if (!id && task) id = OptionalString(*task, "id");
+  if (!id || id->empty() || !task) return Internal("poll reply: task_assigned without a task");
+  ClaimedTask claimed;
+  claimed.id = *id;
+  claimed.text = OptionalString(*task, "task").value_or("");
+  if (auto it = task->find("outputSchema"); it != task->end() && !it->is_null()) {
+    claimed.output_schema = it->dump();
+  }
+  claimed.model = OptionalString(*task, "model");
+  return claimed;
+}
+
+json RegisterBody(const WorkerConfig& config) {
+  json body = {{"name", config.agent_name},        {"role", config.role},
+               {"isLead", config.is_lead},         {"maxTasks", config.max_tasks},
+               {"provider", config.provider_name}, {"harness_provider", config.provider_name}};
+  if (!config.capabilities.empty()) body["capabilities"] = config.capabilities;
+  return body;
+}
+
+json SessionBody(const std::string& session_id, const std::string& provider,
+                 const std::optional<std::string>& model) {
+  json body = {{"claudeSessionId", SanitizeUtf8(session_id)}, {"provider", provider}};
+  if (model) body["model"] = SanitizeUtf8(*model);
+  return body;
+}
+
+json SessionLogsBody(const std::string& runner_session_id, const std::string& task_id,
+                     const std::string& cli, std::vector<std::string> lines) {
+  for (auto& line : lines) line = SanitizeUtf8(line);
+  return {{"sessionId", runner_session_id},
+          {"taskId", task_id},
+          {"iteration", 1},
+          {"cli", cli},
+          {"lines", std::move(lines)}};
+}
+
+std::optional<json> SessionCostBody(const harness::RunResult& r,
+                                    const std::string& runner_session_id,
+                                    const std::string& task_id, const std::string& agent_id,
+                                    const std::string& provider) {
+  const harness::Usage& u = r.usage;
+  const bool any_tokens = u.input_tokens || u.output_tokens || u.cache_read_tokens ||
+                          u.cache_write_tokens || u.reasoning_tokens;
+  if (!r.session_id && !r.cost_usd && !any_tokens) return std::nullopt;
+  json body = {{"sessionId", runner_session_id},
+               {"taskId", task_id},
+               {"agentId", agent_id},
+               {"provider", provider},
+               // The API requires a figure; without one the source says it is not a price.
+               {"totalCostUsd", r.cost_usd.value_or(0.0)},
+               {"costSource", r.cost_usd ? r.cost_source : std::string("unpriced")},
+               {"inputTokens", u.input_tokens},
+               {"outputTokens", u.output_tokens},
+               {"cacheReadTokens", u.cache_read_tokens},
+               {"cacheWriteTokens", u.cache_write_tokens},
+               {"reasoningOutputTokens", u.reasoning_tokens},
+               {"durationMs", r.duration_ms},
+               {"isError", !r.ok}};
+  if (r.model) body["model"] = SanitizeUtf8(*r.model);
+  if (r.num_turns) body["numTurns"] = *r.num_turns;
+  return body;
+}
+
+json FinishBody(const harness::RunResult& r, bool has_schema, bool shutting_down) {
+  if (shutting_down && r.cancelled) {
+    return {{"status", "failed"}, {"failureReason", kShutdownReason}};
+  }
+  if (!r.ok) {
+    std::string reason = r.failure_reason.value_or("");
+    if (reason.empty()) reason = r.cancelled ? "cancelled" : "harness run failed";
+    return {{"status", "failed"}, {"failureReason", Reason(reason)}};
+  }
+  std::string output;
+  if (has_schema) {
+    // Without an extracted value the final text goes as is: the server names the mismatch.
+    output = r.output.value_or(r.final_text);
+  } else {
+    output = r.final_text.empty() ? kNoOutput : r.final_text;
+  }
+  return {{"status", "completed"}, {"output", SanitizeUtf8(output)}};
+}
+
+}  // namespace swarm::worker

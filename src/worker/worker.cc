@@ -1,0 +1,328 @@
+#include "worker/worker.h"
+
+#include <algorithm>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "core/log.h"
+#include "worker/retry.h"
+#include "worker/task_report.h"
+
+namespace swarm::worker {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using Steady = std::chrono::steady_clock;
+
+constexpr milliseconds kHealthAttemptTimeout(5'000);
+constexpr milliseconds kHealthRetryDelay(500);
+constexpr RetryPolicy kRegisterRetry{6, milliseconds(500), milliseconds(5'000)};
+constexpr RetryPolicy kCloseRetry{3, milliseconds(250), milliseconds(1'000)};
+constexpr RetryPolicy kFinishRetry{5, milliseconds(250), milliseconds(2'000)};
+// A poll is held by the server for its wait; the HTTP timeout leaves room beyond that.
+constexpr milliseconds kPollSlack(15'000);
+constexpr milliseconds kPollBackoffMin(1'000);
+constexpr milliseconds kPollBackoffMax(10'000);
+// Monitor calls must not stall the heartbeat and the other tasks' checks for long.
+constexpr milliseconds kMonitorCallTimeout(5'000);
+constexpr milliseconds kMonitorTick(100);
+// After a shutdown cancel, how long a task gets to stop its CLI (the runner sends SIGTERM,
+// then SIGKILL) and report.
+constexpr milliseconds kCancelledStopBound(30'000);
+
+double Seconds(milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
+
+}  // namespace
+
+Worker::Worker(WorkerConfig config, TaskRunner runner)
+    : context_(std::make_shared<WorkerContext>(std::move(config), std::move(runner))),
+      config_(context_->config) {}
+
+Worker::~Worker() {
+  monitor_stop_ = true;
+  context_->cv.notify_all();
+  if (monitor_.joinable()) monitor_.join();
+  for (auto& [id, slot] : tasks_) {
+    if (slot.thread.joinable()) slot.thread.join();
+  }
+}
+
+void Worker::Stop() {
+  int64_t unset = 0;
+  stop_requested_at_ns_.compare_exchange_strong(unset, Steady::now().time_since_epoch().count());
+  if (stopping_.exchange(true)) {
+    hurry_ = true;
+    log::Warn("second stop: cancelling running tasks now");
+  } else {
+    log::Info("stop requested: no new tasks; running tasks get the shutdown timeout",
+              {{"shutdownTimeoutMs", config_.shutdown_timeout.count()}});
+  }
+  context_->cv.notify_all();
+}
+
+Result<void> Worker::Run() {
+  if (auto ready = WaitForApi(); !ready) return ready;
+  if (stopping_) return {};
+  if (auto registered = Register(); !registered) {
+    if (stopping_) return {};
+    return registered;
+  }
+  monitor_ = std::thread(&Worker::MonitorLoop, this);
+  PollLoop();
+  Shutdown();
+  return {};
+}
+
+Result<void> Worker::WaitForApi() {
+  const auto deadline = Steady::now() + config_.api_ready_timeout;
+  std::string last_error;
+  for (;;) {
+    if (stopping_) return {};
+    const auto remaining = std::chrono::duration_cast<milliseconds>(deadline - Steady::now());
+    const milliseconds timeout = std::clamp(remaining, milliseconds(1'000), kHealthAttemptTimeout);
+    auto reply = context_->client.Call("GET", "/health", std::nullopt, timeout);
+    if (reply && reply->body.is_object() && reply->body.value("status", "") == "ok") {
+      log::Info("api ready",
+                {{"api", config_.api_url}, {"version", reply->body.value("version", "")}});
+      return {};
+    }
+    last_error = reply ? "GET /health answered without status ok" : reply.error().message;
+    if (Steady::now() >= deadline) {
+      return Unavailable(
+          fmt::format("the API at {} did not answer GET /health within {:g} s "
+                      "(WORKER_API_READY_TIMEOUT_SECONDS); last error: {}",
+                      config_.api_url, Seconds(config_.api_ready_timeout), last_error));
+    }
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Steady::now());
+    SleepUnlessAborted(std::clamp(left, milliseconds(0), kHealthRetryDelay), &stopping_);
+  }
+}
+
+Result<void> Worker::Register() {
+  const json body = RegisterBody(config_);
+  auto reply = CallWithRetry([&] { return context_->client.Call("POST", "/api/agents", body); },
+                             kRegisterRetry, "register", &stopping_);
+  if (!reply) {
+    if (reply.error().code == ErrorCode::kUnauthorized) {
+      return MakeError(ErrorCode::kUnauthorized,
+                       fmt::format("the API at {} refused the worker's key (HTTP 401): "
+                                   "AGENT_SWARM_API_KEY (or API_KEY) must be the API's key",
+                                   config_.api_url));
+    }
+    return MakeError(reply.error().code,
+                     "registering with the API failed: " + reply.error().message);
+  }
+  log::Info("worker registered", {{"agentId", config_.agent_id},
+                                  {"name", config_.agent_name},
+                                  {"role", config_.role},
+                                  {"provider", config_.provider_name},
+                                  {"maxTasks", config_.max_tasks},
+                                  {"new", reply->status == 201},
+                                  {"api", config_.api_url},
+                                  {"modelBaseUrl", config_.endpoint.base_url},
+                                  {"workDir", config_.work_root.string()},
+                                  {"yolo", config_.yolo},
+                                  {"slackDisable", config_.slack_disable},
+                                  {"githubDisable", config_.github_disable}});
+  return {};
+}
+
+std::size_t Worker::ReapLocked() {
+  std::size_t running = 0;
+  for (auto it = tasks_.begin(); it != tasks_.end();) {
+    if (it->second.execution->done()) {
+      // Done is set under the lock after Run returned: the thread is at its last statement.
+      if (it->second.thread.joinable()) it->second.thread.join();
+      it = tasks_.erase(it);
+    } else {
+      ++running;
+      ++it;
+    }
+  }
+  return running;
+}
+
+std::vector<std::shared_ptr<TaskExecution>> Worker::RunningTasks() {
+  std::lock_guard lock(context_->mu);
+  std::vector<std::shared_ptr<TaskExecution>> out;
+  for (auto& [id, slot] : tasks_) {
+    if (!slot.execution->done()) out.push_back(slot.execution);
+  }
+  return out;
+}
+
+void Worker::PollLoop() {
+  const std::string path = fmt::format("/api/poll?wait={:g}", Seconds(config_.poll_wait));
+  const std::size_t max_tasks = static_cast<std::size_t>(config_.max_tasks);
+  milliseconds backoff = kPollBackoffMin;
+  auto back_off = [&] {
+    SleepUnlessAborted(backoff, &stopping_);
+    backoff = std::min(backoff * 2, kPollBackoffMax);
+  };
+  while (!stopping_) {
+    {
+      // Poll only with a free slot; a task ending (or Stop) wakes this at once.
+      std::unique_lock lock(context_->mu);
+      context_->cv.wait_for(lock, std::chrono::seconds(1),
+                            [&] { return stopping_ || ReapLocked() < max_tasks; });
+      if (stopping_) break;
+      if (ReapLocked() >= max_tasks) continue;
+    }
+    auto reply = context_->client.Call("GET", path, std::nullopt, config_.poll_wait + kPollSlack);
+    if (!reply) {
+      if (reply.error().code == ErrorCode::kNotFound) {
+        // The API lost its agents (a fresh database): register again rather than poll in vain.
+        log::Warn("the API does not know this agent; registering again");
+        if (!Register()) back_off();
+        continue;
+      }
+      log::Warn("poll failed", {{"error", reply.error().message}, {"retryInMs", backoff.count()}});
+      back_off();
+      continue;
+    }
+    backoff = kPollBackoffMin;
+    auto claimed = ParsePollReply(reply->body);
+    if (!claimed) {
+      log::Error("unexpected poll reply", {{"error", claimed.error().message}});
+      back_off();
+      continue;
+    }
+    if (!*claimed) continue;
+    if (stopping_) {
+      // Claimed by a poll that was already open when Stop came: it will not be run here.
+      FailUnstarted(**claimed, kShutdownReason);
+      break;
+    }
+    StartTask(std::move(**claimed));
+  }
+}
+
+void Worker::StartTask(ClaimedTask task) {
+  auto execution = std::make_shared<TaskExecution>(context_, task);
+  execution->next_cancel_check = Steady::now();
+  std::lock_guard lock(context_->mu);
+  ReapLocked();
+  if (tasks_.count(task.id)) {
+    log::Error("task handed out twice; ignoring the second claim", {{"taskId", task.id}});
+    return;
+  }
+  Slot& slot = tasks_[task.id];
+  slot.execution = execution;
+  try {
+    slot.thread = std::thread([context = context_, execution] {
+      execution->Run();
+      {
+        std::lock_guard done_lock(context->mu);
+        execution->MarkDone();
+      }
+      context->cv.notify_all();
+    });
+  } catch (const std::system_error& e) {
+    tasks_.erase(task.id);
+    FailUnstarted(task, std::string("worker could not start a thread for the task: ") + e.what());
+  }
+}
+
+void Worker::FailUnstarted(const ClaimedTask& task, const std::string& reason) {
+  const json body = {{"status", "failed"}, {"failureReason", reason}};
+  auto reply = CallWithRetry(
+      [&] {
+        return context_->client.Call("POST", "/api/tasks/" + UrlEncode(task.id) + "/finish", body);
+      },
+      kFinishRetry, "task finish");
+  log::Warn("task failed without running",
+            {{"taskId", task.id}, {"reason", reason}, {"reported", reply.has_value()}});
+}
+
+void Worker::Shutdown() {
+  int64_t stop_ns = stop_requested_at_ns_.load();
+  const Steady::time_point stop_at =
+      stop_ns ? Steady::time_point(Steady::duration(stop_ns)) : Steady::now();
+  const auto grace_deadline = stop_at + config_.shutdown_timeout;
+  std::vector<Slot> stuck;
+  {
+    std::unique_lock lock(context_->mu);
+    log::Info("worker stopping", {{"runningTasks", ReapLocked()},
+                                  {"shutdownTimeoutMs", config_.shutdown_timeout.count()}});
+    context_->cv.wait_until(lock, grace_deadline, [&] { return hurry_ || ReapLocked() == 0; });
+    for (auto& [id, slot] : tasks_) {
+      if (slot.execution->done()) continue;
+      log::Warn("shutdown timeout: cancelling task", {{"taskId", id}});
+      slot.execution->CancelForShutdown();
+    }
+    context_->cv.wait_for(lock, kCancelledStopBound, [&] { return ReapLocked() == 0; });
+    for (auto it = tasks_.begin(); it != tasks_.end();) {
+      stuck.push_back(std::move(it->second));
+      it = tasks_.erase(it);
+    }
+  }
+  for (Slot& slot : stuck) {
+    // The runner ignored its cancel flag past every bound: report for it and leave its
+    // thread behind (it holds the shared context, so it touches nothing freed).
+    log::Error("task did not stop after its cancel", {{"taskId", slot.execution->id()}});
+    FailUnstarted(ClaimedTask{slot.execution->id(), "", std::nullopt, std::nullopt},
+                  kShutdownReason);
+    slot.thread.detach();
+  }
+  monitor_stop_ = true;
+  context_->cv.notify_all();
+  if (monitor_.joinable()) monitor_.join();
+  auto closed = CallWithRetry(
+      [&] { return context_->client.Call("POST", "/close", std::nullopt, kMonitorCallTimeout); },
+      kCloseRetry, "close");
+  if (!closed) log::Warn("could not close the agent", {{"error", closed.error().message}});
+  log::Info("worker stopped", {{"agentId", config_.agent_id}});
+}
+
+void Worker::MonitorLoop() {
+  auto next_ping = Steady::now() + config_.heartbeat_interval;
+  for (;;) {
+    {
+      std::unique_lock lock(context_->mu);
+      if (context_->cv.wait_for(lock, kMonitorTick, [&] { return monitor_stop_.load(); })) {
+        return;
+      }
+    }
+    auto now = Steady::now();
+    if (now >= next_ping) {
+      // Any request with X-Agent-ID is a heartbeat, but while every slot is busy no poll is
+      // open and a quiet CLI sends nothing: the API would call the worker lost.
+      auto pinged = context_->client.Call("POST", "/ping", std::nullopt, kMonitorCallTimeout);
+      if (!pinged) log::Warn("heartbeat failed", {{"error", pinged.error().message}});
+      next_ping = Steady::now() + config_.heartbeat_interval;
+    }
+    for (const auto& execution : RunningTasks()) {
+      now = Steady::now();
+      if (!execution->cancel_requested() && now >= execution->next_cancel_check) {
+        CheckCancelled(*execution);
+        execution->next_cancel_check = Steady::now() + config_.cancel_check_interval;
+      }
+      execution->Report(Steady::now());
+    }
+  }
+}
+
+void Worker::CheckCancelled(TaskExecution& execution) {
+  auto reply = context_->client.Call("GET", "/cancelled-tasks?taskId=" + UrlEncode(execution.id()),
+                                     std::nullopt, kMonitorCallTimeout);
+  if (!reply) {
+    log::Warn("cancellation check failed",
+              {{"taskId", execution.id()}, {"error", reply.error().message}});
+    return;
+  }
+  const json cancelled =
+      reply->body.is_object() ? reply->body.value("cancelled", json::array()) : json::array();
+  if (!cancelled.is_array()) return;
+  for (const json& task : cancelled) {
+    if (!task.is_object() || task.value("id", "") != execution.id()) continue;
+    execution.CancelByServer();
+    json fields = {{"taskId", execution.id()}};
+    if (task.contains("failureReason")) fields["reason"] = task["failureReason"];
+    log::Info("task cancelled by the API; stopping its harness", fields);
+    return;
+  }
+}
+
+}  // namespace swarm::worker

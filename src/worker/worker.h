@@ -1,0 +1,65 @@
+// `agent-swarm worker`: waits for the API, registers, long-polls for tasks whenever it has a
+// free slot, runs each task on a thread of its own (TaskExecution), heartbeats and watches
+// for cancellations on a monitor thread, and on Stop lets running tasks finish within the
+// shutdown timeout, fails the rest, and closes.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include "core/error.h"
+#include "worker/task_execution.h"
+#include "worker/task_runner.h"
+#include "worker/worker_config.h"
+
+namespace swarm::worker {
+
+class Worker {
+ public:
+  Worker(WorkerConfig config, TaskRunner runner);
+  ~Worker();  // joins the task threads (bounded: Run has already cancelled them)
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs until Stop. An error only when the worker cannot start: the API did not become
+  // healthy within the ready timeout, or it refused the registration (a 401: wrong key).
+  // A Stop before registration returns at once, without error.
+  Result<void> Run();
+
+  // Thread-safe, callable from a signal-watching thread. The first call stops polling and
+  // starts the shutdown grace period; a second one ends the grace period at once.
+  void Stop();
+
+ private:
+  struct Slot {
+    std::shared_ptr<TaskExecution> execution;
+    std::thread thread;
+  };
+
+  Result<void> WaitForApi();
+  Result<void> Register();
+  void PollLoop();
+  void StartTask(ClaimedTask task);
+  void FailUnstarted(const ClaimedTask& task, const std::string& reason);
+  void Shutdown();
+  void MonitorLoop();
+  void CheckCancelled(TaskExecution& execution);
+  // Joins the threads of tasks that have ended; returns how many are still running.
+  // Caller holds context_->mu.
+  std::size_t ReapLocked();
+  std::vector<std::shared_ptr<TaskExecution>> RunningTasks();
+
+  std::shared_ptr<WorkerContext> context_;
+  const WorkerConfig& config_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> hurry_{false};
+  std::atomic<int64_t> stop_requested_at_ns_{0};  // steady clock, set by the first Stop
+  std::map<std::string, Slot> tasks_;             // guarded by context_->mu
+  std::thread monitor_;
+  std::atomic<bool> monitor_stop_{false};
+};
+
+}  // namespace swarm::worker
