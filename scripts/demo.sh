@@ -1,53 +1,79 @@
 #!/usr/bin/env bash
-# The main job, until provider smoke runs exist: start the API on a fresh database, create
-# the smoke task ("Reply with exactly: pong" with the seed's outputSchema), play a worker over
-# HTTP (register, long-poll, session id, logs, cost, finish), and show the finished task.
+# The main job, until provider smoke runs exist: on one machine with no credentials, start the
+# API, stub-llm (the scripted model server) and one worker per provider running the real CLI
+# (claude, codex, opencode, pi), give each the seed's smoke task ("Reply with exactly: pong",
+# checked by the seed's outputSchema), and report per provider what came back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-build/agent-swarm}
+HARNESS_BIN_DIR=${HARNESS_BIN_DIR:-$PWD/.harnesses/node_modules/.bin}
+PROVIDERS=${PROVIDERS:-claude codex opencode pi}
 [[ -x $BIN ]] || { echo "demo: $BIN is missing; run ./scripts/setup.sh first" >&2; exit 1; }
 
 source scripts/lib.sh
 work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
 export AGENT_SWARM_API_KEY=$(random_key demo)
 start_api "$BIN" "$work/swarm.sqlite" "$work/api.log"
-trap 'kill $api_pid 2>/dev/null; wait $api_pid 2>/dev/null; rm -rf "$work"' EXIT
+pids+=("$api_pid")
+start_stub_llm "$BIN" "$work/stub-llm.log" --reply '{"reply":"pong"}'
+pids+=("$llm_pid")
 export MCP_BASE_URL="http://127.0.0.1:$api_port"
-echo "== API listening on $MCP_BASE_URL (log: JSON lines on stderr)"
-curl -fsS "$MCP_BASE_URL/health"; echo
+llm="http://127.0.0.1:$llm_port"
+echo "== API on $MCP_BASE_URL, stub-llm on $llm"
 
-# curl reads the key from a header file, not argv.
-printf 'Authorization: Bearer %s\n' "$AGENT_SWARM_API_KEY" >"$work/auth"
-as_worker() { curl -sS -H @"$work/auth" -H "X-Agent-ID: smoke-demo" -H "Content-Type: application/json" "$@"; }
+for provider in $PROVIDERS; do
+  # The worker's environment is the seed's, plus the model endpoint its CLI's users know.
+  AGENT_ID="smoke-$provider-demo" HARNESS_PROVIDER=$provider AGENT_ROLE=worker \
+    MAX_CONCURRENT_TASKS=1 WORKER_YOLO=true SLACK_DISABLE=true GITHUB_DISABLE=true \
+    API_KEY=$AGENT_SWARM_API_KEY HARNESS_BIN_DIR=$HARNESS_BIN_DIR WORKER_WORK_DIR="$work/$provider" \
+    ANTHROPIC_BASE_URL=$llm ANTHROPIC_API_KEY=sk-ant-demo OPENAI_BASE_URL=$llm/v1 OPENAI_API_KEY=sk-demo \
+    "$BIN" worker 2>"$work/worker-$provider.log" &
+  pids+=($!)
+done
 
-echo "== a worker registers as smoke-demo and starts a long-poll"
-as_worker -o /dev/null -X POST "$MCP_BASE_URL/api/agents" \
-  -d '{"name":"smoke-demo","role":"worker","maxTasks":1,"harness_provider":"claude"}'
-as_worker "$MCP_BASE_URL/api/poll?wait=10" >"$work/poll.json" &
-poll_pid=$!
-sleep 0.2
+schema='{"type":"object","required":["reply"],"properties":{"reply":{"const":"pong"}}}'
+declare -A task_of
+for provider in $PROVIDERS; do
+  for _ in $(seq 300); do  # wait for the worker to register
+    "$BIN" agents get "smoke-$provider-demo" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  task_of[$provider]=$("$BIN" tasks create "Reply with exactly: pong" --agent-id "smoke-$provider-demo" \
+    --output-schema "$schema" --json | sed -n 's/^  "id": "\(.*\)",$/\1/p')
+done
 
-echo "== create the smoke task for it"
-task_id=$("$BIN" tasks create "Reply with exactly: pong" --agent-id smoke-demo \
-  --output-schema '{"type":"object","required":["reply"],"properties":{"reply":{"const":"pong"}}}' \
-  --json | sed -n 's/^  "id": "\(.*\)",$/\1/p')
-wait $poll_pid
-echo "   the long-poll delivered: $(grep -o '"taskId":"[^"]*"' "$work/poll.json")"
-
-echo "== the worker reports a session id, log lines and cost, then finishes"
-as_worker -o /dev/null -X PUT "$MCP_BASE_URL/api/tasks/$task_id/session" \
-  -d '{"claudeSessionId":"demo-session-1","provider":"claude","model":"claude-sonnet"}'
-as_worker -o /dev/null -X POST "$MCP_BASE_URL/api/session-logs" \
-  -d "{\"sessionId\":\"run-1\",\"taskId\":\"$task_id\",\"iteration\":1,\"cli\":\"claude\",\"lines\":[\"{\\\"type\\\":\\\"result\\\"}\"]}"
-as_worker -o /dev/null -X POST "$MCP_BASE_URL/api/session-costs" \
-  -d "{\"sessionId\":\"run-1\",\"taskId\":\"$task_id\",\"agentId\":\"smoke-demo\",\"totalCostUsd\":0.0021,\"inputTokens\":812,\"outputTokens\":9}"
-as_worker -o /dev/null -X POST "$MCP_BASE_URL/api/tasks/$task_id/finish" \
-  -d '{"status":"completed","output":"{\"reply\":\"pong\"}"}'
-
-echo "== the finished task"
-"$BIN" tasks get "$task_id"
+failed=0
+printf '\n%-9s %-10s %-18s %-38s %s\n' PROVIDER STATUS OUTPUT SESSION "LOG LINES / COST"
+for provider in $PROVIDERS; do
+  id=${task_of[$provider]}
+  for _ in $(seq 1200); do  # at most 120 s per provider
+    status=$("$BIN" tasks get "$id" --json | sed -n 's/^  "status": "\(.*\)",$/\1/p')
+    [[ $status == completed || $status == failed || $status == cancelled ]] && break
+    sleep 0.1
+  done
+  task=$("$BIN" tasks get "$id" --json)
+  output=$(sed -n 's/^  "output": \(.*\),$/\1/p' <<<"$task")
+  session=$(sed -n 's/^  "claudeSessionId": "\(.*\)",$/\1/p' <<<"$task")
+  cost=$(sed -n 's/^  "totalCostUsd": \(.*\),$/\1/p' <<<"$task")
+  lines=$(curl -fsS -H @<(printf 'Authorization: Bearer %s\n' "$AGENT_SWARM_API_KEY") \
+    "$MCP_BASE_URL/api/tasks/$id/session-logs" | grep -o '"lineNumber"' | wc -l)
+  printf '%-9s %-10s %-18s %-38s %s\n' "$provider" "$status" "${output:--}" "${session:--}" \
+    "$lines / ${cost:-unpriced}"
+  if [[ $status != completed ]]; then
+    failed=1
+    sed -n 's/^  "failureReason": \(.*\),$/  reason: \1/p' <<<"$task"
+    tail -5 "$work/worker-$provider.log" >&2
+  fi
+done
 echo
-"$BIN" tasks list
-status=$("$BIN" tasks get "$task_id" --json | sed -n 's/^  "status": "\(.*\)",$/\1/p')
-[[ $status == completed ]] || { echo "demo: task ended $status" >&2; exit 1; }
-echo "== demo passed: task $task_id completed through the API"
+"$BIN" tasks list --limit 10
+((failed == 0)) || { echo "demo: a provider failed" >&2; exit 1; }
+echo "== demo passed: every provider completed the smoke task through the real CLI"

@@ -16,6 +16,7 @@ packages=(
 )
 
 need_apt=()
+# The machine image brings Node 20 with npm; Debian's own nodejs (18) only where none is.
 command -v node >/dev/null || need_apt+=(nodejs npm)
 command -v rg >/dev/null || need_apt+=(ripgrep)
 if ((${#need_apt[@]})); then

@@ -1,23 +1,41 @@
 # Shell helpers shared by the scripts (source it; do not run it).
 
-# start_api BIN DB LOG [ARGS...]: starts `BIN api --port 0 --db DB ARGS...` in the background,
-# logging to LOG, and waits (at most 10 s) for its "listening" line. Sets api_pid and api_port.
-# The key must already be in AGENT_SWARM_API_KEY.
+# start_listening LOG CMD [ARGS...]: runs CMD in the background with stderr to LOG and waits
+# (at most 10 s) for its JSON log line {"msg":"listening",…,"port":N}. Sets bg_pid, bg_port.
+start_listening() {
+  local log=$1
+  shift
+  "$@" 2>"$log" &
+  bg_pid=$!
+  bg_port=
+  for _ in $(seq 200); do
+    bg_port=$(grep -o '"msg":"listening".*"port":[0-9]*' "$log" | grep -o '[0-9]*$' || true)
+    [[ -n $bg_port ]] && return 0
+    kill -0 "$bg_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "$1 did not start:" >&2
+  cat "$log" >&2
+  return 1
+}
+
+# start_api BIN DB LOG [ARGS...]: the API on a free port; sets api_pid, api_port. The key must
+# already be in AGENT_SWARM_API_KEY.
 start_api() {
   local bin=$1 db=$2 log=$3
   shift 3
-  "$bin" api --port 0 --db "$db" "$@" 2>"$log" &
-  api_pid=$!
-  api_port=
-  for _ in $(seq 200); do
-    api_port=$(grep -o '"msg":"listening".*"port":[0-9]*' "$log" | grep -o '[0-9]*$' || true)
-    [[ -n $api_port ]] && return 0
-    kill -0 "$api_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  echo "the API did not start:" >&2
-  cat "$log" >&2
-  return 1
+  start_listening "$log" "$bin" api --port 0 --db "$db" "$@" || return 1
+  api_pid=$bg_pid
+  api_port=$bg_port
+}
+
+# start_stub_llm BIN LOG [ARGS...]: stub-llm on a free port; sets llm_pid, llm_port.
+start_stub_llm() {
+  local bin=$1 log=$2
+  shift 2
+  start_listening "$log" "$bin" stub-llm --port 0 "$@" || return 1
+  llm_pid=$bg_pid
+  llm_port=$bg_port
 }
 
 # random_key PREFIX: a throwaway API key for a local run.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what building, testing and benchmarking agent-swarm needs on Debian 12, then builds it.
+# Installs what building, testing and benchmarking agent-swarm needs on Debian 12 (Debian
+# packages, and the four harness CLIs from npm into .harnesses/), then builds it.
 # Idempotent: a second run only rebuilds what changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,7 @@ packages=(
   nlohmann-json3-dev libvalijson-dev libsqlitecpp-dev libsqlite3-dev
   libcli11-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev libexpected-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl wrk hyperfine
+  curl wrk ripgrep
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -27,3 +28,5 @@ BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 cmake --build "$BUILD_DIR"
+
+./scripts/install-harnesses.sh

@@ -2,6 +2,8 @@
 // (claude, codex, opencode, pi from ./scripts/install-harnesses.sh). The seed's smoke task
 // must complete with {"reply":"pong"}, a provider session id, session logs, tokens and, where
 // the CLI reports it, cost.
+#include <signal.h>
+
 #include <filesystem>
 #include <thread>
 
@@ -32,13 +34,27 @@ bool WaitFor(std::chrono::milliseconds limit, F fn) {
   return fn();
 }
 
+// Pids of processes whose working directory is inside `dir`: what a task's CLI left running.
+std::vector<pid_t> ProcessesUnder(const std::string& dir) {
+  std::vector<pid_t> pids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ec;
+    const auto cwd = std::filesystem::read_symlink(entry.path() / "cwd", ec);
+    if (!ec && cwd.string().rfind(dir, 0) == 0) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
 // API + stub-llm + one worker for `provider`, torn down in reverse.
 class Deployment {
  public:
   Deployment(const std::string& provider, std::vector<std::string> llm_args,
-             std::map<std::string, std::string> extra_env = {})
+             std::map<std::string, std::string> extra_env = {},
+             std::vector<std::string> api_args = {})
       : agent_id_("smoke-" + provider + "-e2e"),
-        api_(dir_.File("swarm.sqlite")),
+        api_(dir_.File("swarm.sqlite"), std::move(api_args)),
         llm_(dir_.File("llm.log"), std::move(llm_args)),
         client_(api_.url()) {
     ChildSpec spec;
@@ -76,9 +92,23 @@ class Deployment {
     return "worker log:\n" + ReadFile(dir_.File("worker.log")) + "\nstub-llm log:\n" + llm_.log();
   }
   ChildProcess& worker() { return *worker_; }
+  StubLlmProcess& llm() { return llm_; }
+  // Kills whatever a task's CLI left behind (after a kill -9 of the worker).
+  ~Deployment() {
+    worker_.reset();
+    for (pid_t pid : ProcessesUnder(dir_.File("work"))) ::kill(pid, SIGKILL);
+  }
+
+  // Waits until the task is in_progress (claimed by the worker, CLI started).
+  bool WaitInProgress(const std::string& id) {
+    return WaitFor(seconds(30), [&] {
+      return client_.Get("/api/tasks/" + id).body.value("status", "") == "in_progress";
+    });
+  }
 
   bool Registered() {
-    return WaitFor(seconds(30), [&] { return client_.Get("/api/agents/" + agent_id_).status == 200; });
+    return WaitFor(seconds(30),
+                   [&] { return client_.Get("/api/agents/" + agent_id_).status == 200; });
   }
 
   std::string CreateTask(const std::string& text, bool with_schema = true) {
@@ -151,8 +181,7 @@ TEST_P(ProviderSmoke, ToolRoundTripWritesAFile) {
   ASSERT_EQ(task.value("status", ""), "completed") << task.dump(2) << "\n" << d.Logs();
   // The file lands in the task's directory under the worker's work root.
   bool found = false;
-  for (const auto& entry :
-       std::filesystem::recursive_directory_iterator(d.dir().File("work"))) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(d.dir().File("work"))) {
     if (entry.path().filename() == "made_by_tool.txt") {
       EXPECT_EQ(ReadFile(entry.path().string()), "hello\n");
       found = true;
@@ -161,9 +190,97 @@ TEST_P(ProviderSmoke, ToolRoundTripWritesAFile) {
   EXPECT_TRUE(found) << d.Logs();
 }
 
+TEST_P(ProviderSmoke, WrongReplyFailsNamingTheSchemaMismatch) {
+  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  ASSERT_TRUE(d.Registered()) << d.Logs();
+  const std::string id = d.CreateTask("Reply with exactly: pong\nREPLY: {\"reply\":\"ping\"}");
+  json task = d.WaitTerminal(id, seconds(120));
+  ASSERT_EQ(task.value("status", ""), "failed") << task.dump(2) << "\n" << d.Logs();
+  const std::string reason = task.value("failureReason", "");
+  EXPECT_NE(reason.find("outputSchema"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("\"ping\""), std::string::npos) << reason;
+}
+
+TEST_P(ProviderSmoke, ModelServerErrorFailsTheTask) {
+  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  ASSERT_TRUE(d.Registered()) << d.Logs();
+  const auto start = std::chrono::steady_clock::now();
+  const std::string id = d.CreateTask("Reply with exactly: pong\nHTTP_ERROR: 500 model exploded");
+  json task = d.WaitTerminal(id, seconds(120));
+  ASSERT_EQ(task.value("status", ""), "failed") << task.dump(2) << "\n" << d.Logs();
+  EXPECT_FALSE(task.value("failureReason", "").empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(60));
+}
+
+TEST_P(ProviderSmoke, ClosedModelPortFailsTheTask) {
+  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  ASSERT_TRUE(d.Registered()) << d.Logs();
+  d.llm().child().Signal(SIGKILL);
+  ASSERT_TRUE(d.llm().child().Wait(seconds(5)));
+  const std::string id = d.CreateTask("Reply with exactly: pong");
+  // opencode has no retry switch and gives up after about 72 s.
+  json task = d.WaitTerminal(id, seconds(150));
+  ASSERT_EQ(task.value("status", ""), "failed") << task.dump(2) << "\n" << d.Logs();
+  EXPECT_FALSE(task.value("failureReason", "").empty());
+}
+
+TEST_P(ProviderSmoke, CancelWhileTheCliRunsLeavesNoProcess) {
+  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  ASSERT_TRUE(d.Registered()) << d.Logs();
+  const std::string id = d.CreateTask("Reply with exactly: pong\nDELAY_MS: 60000");
+  ASSERT_TRUE(d.WaitInProgress(id)) << d.Logs();
+  // Give the CLI time to start and reach the (delayed) model.
+  ASSERT_TRUE(WaitFor(seconds(20), [&] { return !ProcessesUnder(d.dir().File("work")).empty(); }))
+      << d.Logs();
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  Reply cancel = d.api().Post("/api/tasks/" + id + "/cancel", {{"reason", "e2e cancel"}});
+  ASSERT_EQ(cancel.status, 200) << cancel.raw;
+  EXPECT_TRUE(WaitFor(seconds(15), [&] { return ProcessesUnder(d.dir().File("work")).empty(); }))
+      << "processes of the cancelled task are still running\n"
+      << d.Logs();
+  EXPECT_EQ(d.api().Get("/api/tasks/" + id).body["status"], "cancelled");
+  // The worker is free again.
+  const std::string next = d.CreateTask("Reply with exactly: pong");
+  EXPECT_EQ(d.WaitTerminal(next, seconds(120)).value("status", ""), "completed") << d.Logs();
+}
+
 INSTANTIATE_TEST_SUITE_P(Providers, ProviderSmoke,
                          ::testing::Values("claude", "codex", "opencode", "pi"),
                          [](const auto& info) { return info.param; });
+
+// A worker killed with -9 while its CLI runs: the API's dead-worker monitor fails the task.
+TEST(WorkerDeath, KilledWorkerTaskFailsAsWorkerLost) {
+  ASSERT_TRUE(std::filesystem::exists(HarnessBinDir() + "/claude"))
+      << "run ./scripts/install-harnesses.sh";
+  Deployment d("claude", {"--reply", R"({"reply":"pong"})"}, {}, {"--worker-timeout", "2"});
+  ASSERT_TRUE(d.Registered()) << d.Logs();
+  const std::string id = d.CreateTask("Reply with exactly: pong\nDELAY_MS: 60000");
+  ASSERT_TRUE(d.WaitInProgress(id)) << d.Logs();
+  d.worker().Signal(SIGKILL);
+  json task = d.WaitTerminal(id, seconds(20));
+  ASSERT_EQ(task.value("status", ""), "failed") << task.dump(2);
+  EXPECT_NE(task.value("failureReason", "").find("worker lost"), std::string::npos) << task.dump(2);
+  EXPECT_EQ(d.api().Get("/api/agents/" + d.agent_id()).body["status"], "offline");
+}
+
+// MAX_CONCURRENT_TASKS=2: one worker runs two tasks at the same time.
+TEST(WorkerConcurrency, TwoTasksRunAtOnce) {
+  ASSERT_TRUE(std::filesystem::exists(HarnessBinDir() + "/pi"))
+      << "run ./scripts/install-harnesses.sh";
+  Deployment d("pi", {"--reply", R"({"reply":"pong"})"}, {{"MAX_CONCURRENT_TASKS", "2"}});
+  ASSERT_TRUE(d.Registered()) << d.Logs();
+  const std::string a = d.CreateTask("Reply with exactly: pong\nDELAY_MS: 4000");
+  const std::string b = d.CreateTask("Reply with exactly: pong\nDELAY_MS: 4000");
+  EXPECT_TRUE(WaitFor(
+      seconds(20),
+      [&] {
+        return d.api().Get("/api/tasks?status=in_progress&limit=1").body.value("total", 0) == 2;
+      }))
+      << "the two tasks never ran at the same time\n"
+      << d.Logs();
+  EXPECT_EQ(d.WaitTerminal(a, seconds(60)).value("status", ""), "completed") << d.Logs();
+  EXPECT_EQ(d.WaitTerminal(b, seconds(60)).value("status", ""), "completed") << d.Logs();
+}
 
 }  // namespace
 }  // namespace swarm::testing_support
