@@ -62,7 +62,7 @@ for provider in $PROVIDERS; do
   task=$("$BIN" tasks get "$id" --json)
   output=$(sed -n 's/^  "output": \(.*\),$/\1/p' <<<"$task")
   session=$(sed -n 's/^  "claudeSessionId": "\(.*\)",$/\1/p' <<<"$task")
-  cost=$(sed -n 's/^  "totalCostUsd": \(.*\),$/\1/p' <<<"$task")
+  cost=$(sed -n 's/^  "totalCostUsd": \([^,]*\),\{0,1\}$/\1/p' <<<"$task")
   lines=$(curl -fsS -H @<(printf 'Authorization: Bearer %s\n' "$AGENT_SWARM_API_KEY") \
     "$MCP_BASE_URL/api/tasks/$id/session-logs" | grep -o '"lineNumber"' | wc -l)
   printf '%-9s %-10s %-18s %-38s %s\n' "$provider" "$status" "${output:--}" "${session:--}" \

@@ -1,9 +1,9 @@
 #include "api/task_service.h"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "store/sqlite_store.h"
@@ -31,8 +31,8 @@ class TaskServiceTest : public testing::Test {
     auto request = ParseCreateTask(body);
     EXPECT_TRUE(request) << request.error().message;
     boost::asio::io_context io;
-    auto future = boost::asio::co_spawn(io, service_->Create(std::move(*request)),
-                                        boost::asio::use_future);
+    auto future =
+        boost::asio::co_spawn(io, service_->Create(std::move(*request)), boost::asio::use_future);
     io.run();
     auto task = future.get();
     EXPECT_TRUE(task) << task.error().message;
@@ -86,7 +86,8 @@ TEST_F(TaskServiceTest, OutputThatIsNotJsonFails) {
   auto r = Finish(id, TaskStatus::kCompleted, "pong");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->task.status, TaskStatus::kFailed);
-  EXPECT_EQ(*r->task.failure_reason, "output does not match outputSchema: output is not valid JSON");
+  EXPECT_EQ(*r->task.failure_reason,
+            "output does not match outputSchema: output is not valid JSON");
 }
 
 TEST_F(TaskServiceTest, MissingOutputFailsWhenASchemaIsSet) {

@@ -22,10 +22,9 @@ std::mt19937_64& Engine() {
 }  // namespace
 
 std::string NewUuid() {
-  const uint64_t ms = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  const uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
   const uint64_t r1 = Engine()();
   const uint64_t r2 = Engine()();
   std::array<uint8_t, 16> b{};

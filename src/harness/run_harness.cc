@@ -6,6 +6,7 @@
 
 #include "core/redact.h"
 #include "harness/adapter.h"
+#include "harness/cli_support.h"
 #include "harness/json_extract.h"
 #include "harness/pricing.h"
 
@@ -120,7 +121,9 @@ RunResult RunHarness(const Adapter& adapter, ProcessRunner& runner, const TaskRu
   result.session_id = parsed.session_id;
   result.final_text = parsed.final_text;
   result.usage = parsed.usage;
-  result.model = parsed.model ? parsed.model : endpoint.model;
+  // Codex never names its model in its output: fall back to the one the adapter configured,
+  // so the run can still be priced by the table.
+  result.model = parsed.model ? *parsed.model : cli::ModelOrDefault(endpoint);
   result.num_turns = parsed.num_turns;
   result.cancelled = outcome->cancelled;
   PriceRun(parsed, result);

@@ -166,10 +166,10 @@ TEST_P(ProviderSmoke, SeedTaskCompletesThroughTheRealCli) {
   const json& cost = costs.body["costs"][0];
   EXPECT_GT(cost["inputTokens"].get<int64_t>(), 0) << cost.dump();
   EXPECT_GT(cost["outputTokens"].get<int64_t>(), 0) << cost.dump();
-  if (GetParam() != "codex") {  // codex reports no cost of its own
-    EXPECT_EQ(cost["costSource"], "harness") << cost.dump();
-    EXPECT_GT(cost["totalCostUsd"].get<double>(), 0) << cost.dump();
-  }
+  // Codex reports no cost of its own: the worker prices its tokens by model.
+  EXPECT_EQ(cost["costSource"], GetParam() == "codex" ? "pricing-table" : "harness")
+      << cost.dump();
+  EXPECT_GT(cost["totalCostUsd"].get<double>(), 0) << cost.dump();
 }
 
 TEST_P(ProviderSmoke, ToolRoundTripWritesAFile) {
