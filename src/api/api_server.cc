@@ -70,23 +70,6 @@ asio::awaitable<void> MonitorLoop(Runtime* rt, asio::steady_timer* timer) {
   }
 }
 
-// Holds the io_context open until every connection has finished, or the grace period ends.
-asio::awaitable<void> DrainLoop(http::HttpServer* server, asio::io_context* io,
-                                std::chrono::milliseconds grace) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  while (server->open_connections() > 0) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      log::Warn("shutdown grace period over; closing remaining connections",
-                {{"connections", server->open_connections()}});
-      io->stop();
-      co_return;
-    }
-    timer.expires_after(std::chrono::milliseconds(20));
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-}
-
 void LogAccess(const http::AccessRecord& r) {
   JsonWriter w;
   w.BeginObject()
@@ -154,7 +137,8 @@ int RunApiServer(const ApiServerOptions& options) {
     server.BeginShutdown();
     rt.hub.Shutdown();
     monitor_timer.cancel();
-    asio::co_spawn(io, DrainLoop(&server, &io, options.shutdown_grace), asio::detached);
+    asio::co_spawn(io, http::DrainConnections(&server, &io, options.shutdown_grace),
+                   asio::detached);
   });
 
   std::vector<std::thread> pool;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/field_reader.h"
+#include "core/strings.h"
 
 namespace swarm {
 namespace {
@@ -14,19 +15,6 @@ namespace {
 using nlohmann::json;
 
 constexpr int kMaxListLimit = 1000;
-
-std::vector<std::string> SplitCsv(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    std::string item = text.substr(start, end - start);
-    if (!item.empty()) out.push_back(std::move(item));
-    start = end + 1;
-  }
-  return out;
-}
 
 // `output` is a string upstream; a client that sends the JSON value itself means the same.
 std::optional<std::string> OutputText(FieldReader& r) {

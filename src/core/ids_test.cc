@@ -1,8 +1,8 @@
 #include "core/ids.h"
 
+#include <chrono>
 #include <regex>
 #include <set>
-#include <chrono>
 #include <thread>
 
 #include <gtest/gtest.h>

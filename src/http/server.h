@@ -67,4 +67,9 @@ class HttpServer {
   std::shared_ptr<Impl> impl_;
 };
 
+// The owner's half of a graceful stop: after BeginShutdown(), co_spawn this on `io`. It holds
+// `io` open until every connection has closed, or stops `io` once `grace` has passed.
+boost::asio::awaitable<void> DrainConnections(HttpServer* server, boost::asio::io_context* io,
+                                              std::chrono::milliseconds grace);
+
 }  // namespace swarm::http

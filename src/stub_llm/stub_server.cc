@@ -30,23 +30,6 @@ asio::awaitable<http::HttpResponse> Serve(StubService* service, http::HttpReques
   co_return co_await service->Handle(std::move(request));
 }
 
-// Holds the io_context open until every connection has finished, or the grace period ends.
-asio::awaitable<void> Drain(http::HttpServer* server, asio::io_context* io,
-                            std::chrono::milliseconds grace) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  while (server->open_connections() > 0) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      log::Warn("shutdown grace period over; closing remaining connections",
-                {{"connections", server->open_connections()}});
-      io->stop();
-      co_return;
-    }
-    timer.expires_after(std::chrono::milliseconds(20));
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-}
-
 }  // namespace
 
 int RunStubLlm(const StubServerOptions& options) {
@@ -88,7 +71,8 @@ int RunStubLlm(const StubServerOptions& options) {
     if (ec) return;
     log::Info("shutting down", {{"signal", signal}, {"connections", server.open_connections()}});
     server.BeginShutdown();
-    asio::co_spawn(io, Drain(&server, &io, options.shutdown_grace), asio::detached);
+    asio::co_spawn(io, http::DrainConnections(&server, &io, options.shutdown_grace),
+                   asio::detached);
   });
 
   std::vector<std::thread> pool;

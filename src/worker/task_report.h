@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/utf8.h"  // SanitizeUtf8: CLI output is arbitrary bytes; JSON needs UTF-8
 #include "harness/adapter.h"
 #include "worker/worker_config.h"
 
@@ -53,9 +54,5 @@ std::optional<nlohmann::json> SessionCostBody(const harness::RunResult& result,
 // has a schema, else the final text; the server judges the schema), or failed with the
 // reason. `shutting_down`: the worker cancelled the run itself because it is stopping.
 nlohmann::json FinishBody(const harness::RunResult& result, bool has_schema, bool shutting_down);
-
-// Text with invalid UTF-8 sequences replaced by U+FFFD: CLI output is arbitrary bytes, and
-// JSON (and the JSON encoder) requires UTF-8.
-std::string SanitizeUtf8(std::string_view text);
 
 }  // namespace swarm::worker

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/redact.h"
+#include "core/strings.h"
 
 namespace swarm::worker {
 namespace {
@@ -88,23 +89,6 @@ std::string PathSegment(const std::string& id) {
     out += std::isalnum(c) || c == '-' || c == '_' || c == '.' ? static_cast<char>(c) : '_';
   }
   return out == "." || out == ".." ? "_" : out;
-}
-
-std::vector<std::string> SplitCsv(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    std::string item = text.substr(start, end - start);
-    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) {
-      item.erase(item.begin());
-    }
-    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.pop_back();
-    if (!item.empty()) out.push_back(std::move(item));
-    start = end + 1;
-  }
-  return out;
 }
 
 struct ApiChoice {

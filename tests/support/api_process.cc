@@ -1,9 +1,5 @@
 #include "support/api_process.h"
 
-#include <sstream>
-#include <stdexcept>
-#include <thread>
-
 namespace swarm::testing_support {
 
 std::string AgentSwarmBinary() { return AGENT_SWARM_BIN; }
@@ -17,20 +13,7 @@ ApiProcess::ApiProcess(const std::string& db_path, std::vector<std::string> extr
   spec.stderr_path = log_path_;
   child_ = std::make_unique<ChildProcess>(spec);
 
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::istringstream lines(ReadFile(log_path_));
-    for (std::string line; std::getline(lines, line);) {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_object() && j.value("msg", "") == "listening") {
-        port_ = j.value("port", 0);
-        return;
-      }
-    }
-    if (!child_->running()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  throw std::runtime_error("agent-swarm api did not start listening; log:\n" + log());
+  port_ = WaitListening(*child_, log_path_, "agent-swarm api");
 }
 
 Reply TestApi::Send(const std::string& method, const std::string& path, const std::string& body,

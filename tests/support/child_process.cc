@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 extern char** environ;
 
 namespace swarm::testing_support {
@@ -109,6 +111,20 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+uint16_t WaitListening(ChildProcess& child, const std::string& log_path, const std::string& what) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::istringstream lines(ReadFile(log_path));
+    for (std::string line; std::getline(lines, line);) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.value("msg", "") == "listening") return j.value("port", 0);
+    }
+    if (!child.running()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  throw std::runtime_error(what + " did not start listening; log:\n" + ReadFile(log_path));
 }
 
 std::string ReadFile(const std::string& path) {

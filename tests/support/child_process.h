@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -60,5 +61,9 @@ class TempDir {
 };
 
 std::string ReadFile(const std::string& path);
+
+// Waits (at most 10 s) for a server child to log {"msg":"listening","port":N} to `log_path`
+// and returns N. Throws std::runtime_error with the log if it exits or never says so.
+uint16_t WaitListening(ChildProcess& child, const std::string& log_path, const std::string& what);
 
 }  // namespace swarm::testing_support
