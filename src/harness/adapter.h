@@ -39,10 +39,10 @@ struct ModelEndpoint {
 
 struct TaskRun {
   std::string task_id;
-  std::string prompt;                        // the task text
-  std::optional<std::string> output_schema;  // JSON text; the prompt then asks for matching JSON
-  std::filesystem::path work_dir;            // the CLI's cwd: the task's directory
-  std::filesystem::path home_dir;            // empty, fresh per task: the CLI's config/state
+  std::string prompt;                           // the task text
+  std::optional<std::string> output_schema;     // JSON text; the prompt then asks for matching JSON
+  std::filesystem::path work_dir;               // the CLI's cwd: the task's directory
+  std::filesystem::path home_dir;               // empty, fresh per task: the CLI's config/state
   std::map<std::string, std::string> base_env;  // PATH, HOME, … to start the child env from
   std::chrono::milliseconds timeout{600'000};
 };
@@ -57,12 +57,12 @@ struct Usage {
 
 // What the parser made of the output once the process has ended.
 struct ParsedRun {
-  bool ok = false;                    // from the CLI's own error fields, not its exit code
-  std::optional<std::string> error;   // why not ok, readable
+  bool ok = false;                   // from the CLI's own error fields, not its exit code
+  std::optional<std::string> error;  // why not ok, readable
   std::optional<std::string> session_id;
   std::string final_text;
   Usage usage;
-  std::optional<double> cost_usd;     // the CLI's own figure, when it gives one
+  std::optional<double> cost_usd;  // the CLI's own figure, when it gives one
   std::optional<std::string> model;
   std::optional<int64_t> num_turns;
 };

@@ -167,8 +167,7 @@ TEST_P(ProviderSmoke, SeedTaskCompletesThroughTheRealCli) {
   EXPECT_GT(cost["inputTokens"].get<int64_t>(), 0) << cost.dump();
   EXPECT_GT(cost["outputTokens"].get<int64_t>(), 0) << cost.dump();
   // Codex reports no cost of its own: the worker prices its tokens by model.
-  EXPECT_EQ(cost["costSource"], GetParam() == "codex" ? "pricing-table" : "harness")
-      << cost.dump();
+  EXPECT_EQ(cost["costSource"], GetParam() == "codex" ? "pricing-table" : "harness") << cost.dump();
   EXPECT_GT(cost["totalCostUsd"].get<double>(), 0) << cost.dump();
 }
 
