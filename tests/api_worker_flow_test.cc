@@ -13,9 +13,6 @@ namespace {
 using nlohmann::json;
 using Steady = std::chrono::steady_clock;
 
-const json kSeedSchema = json::parse(
-    R"({"type":"object","required":["reply"],"properties":{"reply":{"const":"pong"}}})");
-
 class WorkerFlowTest : public ::testing::Test {
  protected:
   TempDir dir_;
@@ -37,7 +34,7 @@ json CreatePongTask(const TestApi& api, const std::string& agent) {
   Reply created = api.Post("/api/tasks", {{"task", "Reply with exactly: pong"},
                                           {"agentId", agent},
                                           {"source", "api"},
-                                          {"outputSchema", kSeedSchema}});
+                                          {"outputSchema", SeedOutputSchema()}});
   EXPECT_EQ(created.status, 201) << created.raw;
   EXPECT_EQ(created.body["status"], "pending");
   return created.body;
@@ -70,7 +67,7 @@ TEST_F(WorkerFlowTest, SmokeWorkerRoundTrip) {
   EXPECT_EQ(trigger["type"], "task_assigned");
   EXPECT_EQ(trigger["taskId"], task["id"]);
   EXPECT_EQ(trigger["task"]["status"], "in_progress");
-  EXPECT_EQ(trigger["task"]["outputSchema"], kSeedSchema);
+  EXPECT_EQ(trigger["task"]["outputSchema"], SeedOutputSchema());
   const std::string id = task["id"];
 
   Reply busy = client_.Get("/api/agents/smoke-x");

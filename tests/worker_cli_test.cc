@@ -26,9 +26,6 @@ namespace fs = std::filesystem;
 
 constexpr char kModelKey[] = "sk-ant-fake-model-key-93b1";
 
-const json kSeedSchema = json::parse(
-    R"({"type":"object","required":["reply"],"properties":{"reply":{"const":"pong"}}})");
-
 // Answers like `claude -p --output-format stream-json` with a matching reply, and leaves its
 // environment in the task's directory for the test to inspect.
 constexpr char kPongCli[] = R"(#!/bin/sh
@@ -46,15 +43,6 @@ echo $! > child.pid
 echo $$ > cli.pid
 wait
 )";
-
-bool WaitUntil(const std::function<bool()>& pred, milliseconds timeout) {
-  const auto deadline = Steady::now() + timeout;
-  while (Steady::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return pred();
-}
 
 // Gone, or a zombie nobody has reaped yet (it runs nothing any more).
 bool ProcessGone(pid_t pid) {
@@ -173,7 +161,7 @@ TEST_F(WorkerCliTest, RunsATaskThroughTheCliAndStopsOnSigterm) {
 
   Reply created = client.Post("/api/tasks", {{"task", "Reply with exactly: pong"},
                                              {"agentId", "w-cli-pong"},
-                                             {"outputSchema", kSeedSchema}});
+                                             {"outputSchema", SeedOutputSchema()}});
   ASSERT_EQ(created.status, 201);
   const std::string id = created.body["id"];
   json task;

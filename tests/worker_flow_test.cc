@@ -23,19 +23,6 @@ using std::chrono::seconds;
 using Steady = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 
-const json kSeedSchema = json::parse(
-    R"({"type":"object","required":["reply"],"properties":{"reply":{"const":"pong"}}})");
-
-// Polls `pred` until it holds or `timeout` passes.
-bool WaitUntil(const std::function<bool()>& pred, milliseconds timeout) {
-  const auto deadline = Steady::now() + timeout;
-  while (Steady::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return pred();
-}
-
 harness::RunResult Completed(std::string text, std::optional<std::string> output = {}) {
   harness::RunResult r;
   r.ok = true;
@@ -232,7 +219,7 @@ TEST_F(WorkerFlowTest, ClaimsRunsAndReportsATask) {
   EXPECT_EQ(agent_view["provider"], "claude");
   EXPECT_EQ(agent_view["role"], "worker");
 
-  task_id = CreateTask("Reply with exactly: pong", agent, kSeedSchema);
+  task_id = CreateTask("Reply with exactly: pong", agent, SeedOutputSchema());
   json task = WaitForStatus(task_id, "completed");
   EXPECT_EQ(task["output"], R"({"reply":"pong"})");
   EXPECT_EQ(task["claudeSessionId"], "sess-123");
@@ -265,7 +252,7 @@ TEST_F(WorkerFlowTest, ClaimsRunsAndReportsATask) {
   ASSERT_EQ(calls.size(), 1u);
   const harness::TaskRun& run = calls[0].run;
   EXPECT_EQ(run.task_id, task_id);
-  EXPECT_EQ(run.output_schema.value_or(""), kSeedSchema.dump());
+  EXPECT_EQ(run.output_schema.value_or(""), SeedOutputSchema().dump());
   EXPECT_EQ(run.work_dir, fs::path(dir_.File("tasks")) / task_id / "work");
   EXPECT_EQ(run.home_dir, fs::path(dir_.File("tasks")) / task_id / "home");
   EXPECT_TRUE(fs::is_directory(run.work_dir));
@@ -296,7 +283,7 @@ TEST_F(WorkerFlowTest, ReportsTextOutputFailuresAndSchemaMismatches) {
             "claude failed: API Error: 500 (exit code 1)");
 
   // The worker sends what it got; the server judges it against the schema.
-  const std::string mismatch = CreateTask("reply ping", agent, kSeedSchema);
+  const std::string mismatch = CreateTask("reply ping", agent, SeedOutputSchema());
   json task = WaitForStatus(mismatch, "failed");
   EXPECT_EQ(task["output"], R"({"reply":"ping"})");
   EXPECT_NE(task["failureReason"].get<std::string>().find("reply"), std::string::npos)

@@ -1,14 +1,11 @@
 #include "api/api_server.h"
 
-#include <csignal>
 #include <thread>
-#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -129,22 +126,11 @@ int RunApiServer(const ApiServerOptions& options) {
   asio::steady_timer monitor_timer(io);
   asio::co_spawn(io, MonitorLoop(&rt, &monitor_timer), asio::detached);
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    log::Info("shutting down", {{"signal", signal}, {"connections", server.open_connections()}});
+  http::RunUntilStopped(io, server, threads, options.shutdown_grace, [&] {
     rt.stopping = true;
-    server.BeginShutdown();
-    rt.hub.Shutdown();
+    rt.hub.Shutdown();  // open long-polls answer {"trigger":null} now
     monitor_timer.cancel();
-    asio::co_spawn(io, http::DrainConnections(&server, &io, options.shutdown_grace),
-                   asio::detached);
   });
-
-  std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
-  io.run();
-  for (auto& t : pool) t.join();
   rt.batcher.Stop();     // before the io_context goes: it posts completions there
   store->reset();        // closes the database before we say so
   log::Info("stopped");  // flushes the buffered access lines too

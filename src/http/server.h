@@ -72,4 +72,10 @@ class HttpServer {
 boost::asio::awaitable<void> DrainConnections(HttpServer* server, boost::asio::io_context* io,
                                               std::chrono::milliseconds grace);
 
+// Runs `io` on `threads` threads (the caller's among them) until it runs out of work. On
+// SIGINT or SIGTERM: BeginShutdown(), then `on_stop` (the role wakes what it keeps waiting,
+// such as long-polls), then DrainConnections within `grace`.
+void RunUntilStopped(boost::asio::io_context& io, HttpServer& server, int threads,
+                     std::chrono::milliseconds grace, std::function<void()> on_stop = nullptr);
+
 }  // namespace swarm::http

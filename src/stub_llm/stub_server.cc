@@ -1,14 +1,7 @@
 #include "stub_llm/stub_server.h"
 
-#include <csignal>
-#include <thread>
-#include <vector>
-
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -66,19 +59,7 @@ int RunStubLlm(const StubServerOptions& options) {
   if (!options.script_path.empty()) fields["script"] = options.script_path;
   log::Info("listening", std::move(fields));
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    log::Info("shutting down", {{"signal", signal}, {"connections", server.open_connections()}});
-    server.BeginShutdown();
-    asio::co_spawn(io, http::DrainConnections(&server, &io, options.shutdown_grace),
-                   asio::detached);
-  });
-
-  std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
-  io.run();
-  for (auto& t : pool) t.join();
+  http::RunUntilStopped(io, server, threads, options.shutdown_grace);
   log::Info("stopped");
   return 0;
 }

@@ -18,21 +18,7 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 
-const json kSeedSchema = json::parse(
-    R"({"type":"object","required":["reply"],"properties":{"reply":{"const":"pong"}}})");
-
 std::string HarnessBinDir() { return HARNESS_BIN_DIR; }
-
-// Polls `fn` every 100 ms until it returns true or `limit` passes.
-template <typename F>
-bool WaitFor(std::chrono::milliseconds limit, F fn) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fn()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return fn();
-}
 
 // Pids of processes whose working directory is inside `dir`: what a task's CLI left running.
 std::vector<pid_t> ProcessesUnder(const std::string& dir) {
@@ -101,19 +87,19 @@ class Deployment {
 
   // Waits until the task is in_progress (claimed by the worker, CLI started).
   bool WaitInProgress(const std::string& id) {
-    return WaitFor(seconds(30), [&] {
-      return client_.Get("/api/tasks/" + id).body.value("status", "") == "in_progress";
-    });
+    return WaitUntil(
+        [&] { return client_.Get("/api/tasks/" + id).body.value("status", "") == "in_progress"; },
+        seconds(30), std::chrono::milliseconds(100));
   }
 
   bool Registered() {
-    return WaitFor(seconds(30),
-                   [&] { return client_.Get("/api/agents/" + agent_id_).status == 200; });
+    return WaitUntil([&] { return client_.Get("/api/agents/" + agent_id_).status == 200; },
+                     seconds(30), std::chrono::milliseconds(100));
   }
 
   std::string CreateTask(const std::string& text, bool with_schema = true) {
     json body = {{"task", text}, {"agentId", agent_id_}, {"source", "api"}};
-    if (with_schema) body["outputSchema"] = kSeedSchema;
+    if (with_schema) body["outputSchema"] = SeedOutputSchema();
     Reply r = client_.Post("/api/tasks", body);
     EXPECT_EQ(r.status, 201) << r.raw;
     return r.body.value("id", "");
@@ -122,11 +108,13 @@ class Deployment {
   // The task once it is terminal (bounded), or its last state.
   json WaitTerminal(const std::string& id, seconds limit = seconds(180)) {
     json task;
-    WaitFor(limit, [&] {
-      task = client_.Get("/api/tasks/" + id).body;
-      const std::string s = task.value("status", "");
-      return s == "completed" || s == "failed" || s == "cancelled";
-    });
+    WaitUntil(
+        [&] {
+          task = client_.Get("/api/tasks/" + id).body;
+          const std::string s = task.value("status", "");
+          return s == "completed" || s == "failed" || s == "cancelled";
+        },
+        limit, std::chrono::milliseconds(100));
     return task;
   }
 
@@ -229,12 +217,14 @@ TEST_P(ProviderSmoke, CancelWhileTheCliRunsLeavesNoProcess) {
   const std::string id = d.CreateTask("Reply with exactly: pong\nDELAY_MS: 60000");
   ASSERT_TRUE(d.WaitInProgress(id)) << d.Logs();
   // Give the CLI time to start and reach the (delayed) model.
-  ASSERT_TRUE(WaitFor(seconds(20), [&] { return !ProcessesUnder(d.dir().File("work")).empty(); }))
+  ASSERT_TRUE(WaitUntil([&] { return !ProcessesUnder(d.dir().File("work")).empty(); }, seconds(20),
+                        std::chrono::milliseconds(100)))
       << d.Logs();
   std::this_thread::sleep_for(std::chrono::seconds(1));
   Reply cancel = d.api().Post("/api/tasks/" + id + "/cancel", {{"reason", "e2e cancel"}});
   ASSERT_EQ(cancel.status, 200) << cancel.raw;
-  EXPECT_TRUE(WaitFor(seconds(15), [&] { return ProcessesUnder(d.dir().File("work")).empty(); }))
+  EXPECT_TRUE(WaitUntil([&] { return ProcessesUnder(d.dir().File("work")).empty(); }, seconds(15),
+                        std::chrono::milliseconds(100)))
       << "processes of the cancelled task are still running\n"
       << d.Logs();
   EXPECT_EQ(d.api().Get("/api/tasks/" + id).body["status"], "cancelled");
@@ -270,11 +260,11 @@ TEST(WorkerConcurrency, TwoTasksRunAtOnce) {
   ASSERT_TRUE(d.Registered()) << d.Logs();
   const std::string a = d.CreateTask("Reply with exactly: pong\nDELAY_MS: 4000");
   const std::string b = d.CreateTask("Reply with exactly: pong\nDELAY_MS: 4000");
-  EXPECT_TRUE(WaitFor(
-      seconds(20),
+  EXPECT_TRUE(WaitUntil(
       [&] {
         return d.api().Get("/api/tasks?status=in_progress&limit=1").body.value("total", 0) == 2;
-      }))
+      },
+      seconds(20), std::chrono::milliseconds(100)))
       << "the two tasks never ran at the same time\n"
       << d.Logs();
   EXPECT_EQ(d.WaitTerminal(a, seconds(60)).value("status", ""), "completed") << d.Logs();

@@ -17,6 +17,13 @@ namespace swarm::testing_support {
 
 inline constexpr char kTestApiKey[] = "test-key-7f3a9c2e5b";
 
+// The seed's outputSchema for the smoke task: {"reply": "pong"} and nothing else passes.
+inline const nlohmann::json& SeedOutputSchema() {
+  static const nlohmann::json schema = nlohmann::json::parse(
+      R"({"type":"object","required":["reply"],"properties":{"reply":{"const":"pong"}}})");
+  return schema;
+}
+
 // Path of the agent-swarm binary under test (set by CMake).
 std::string AgentSwarmBinary();
 

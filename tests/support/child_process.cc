@@ -127,6 +127,16 @@ uint16_t WaitListening(ChildProcess& child, const std::string& log_path, const s
   throw std::runtime_error(what + " did not start listening; log:\n" + ReadFile(log_path));
 }
 
+bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
+               std::chrono::milliseconds interval) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(interval);
+  }
+  return pred();
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;

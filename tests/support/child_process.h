@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -61,6 +62,10 @@ class TempDir {
 };
 
 std::string ReadFile(const std::string& path);
+
+// Polls `pred` every `interval` until it holds or `timeout` passes; the verdict of a last look.
+bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
+               std::chrono::milliseconds interval = std::chrono::milliseconds(20));
 
 // Waits (at most 10 s) for a server child to log {"msg":"listening","port":N} to `log_path`
 // and returns N. Throws std::runtime_error with the log if it exits or never says so.
