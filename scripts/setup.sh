@@ -10,7 +10,8 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   nlohmann-json3-dev libvalijson-dev libsqlitecpp-dev libsqlite3-dev
   libcli11-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev libexpected-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev
+  clang-14 libclang-rt-14-dev
   curl wrk ripgrep
 )
 missing=()
@@ -25,6 +26,8 @@ if ((${#missing[@]})); then
 fi
 
 BUILD_DIR=${BUILD_DIR:-build}
+# ccache hits across clones of the repo (CI builds in a fresh clone on the same machine).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" \
   -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null
 cmake --build "$BUILD_DIR"

@@ -24,7 +24,8 @@ std::vector<http::Route> ServerRoutes() {
   Heartbeats heartbeats;
   AgentService agents(**store, clock, heartbeats);
   TaskService tasks(**store, clock, hub);
-  ApiRoutes routes(RoutesOptions{"unused"}, agents, tasks, hub);
+  StoreExecutors executors(1, 1);
+  ApiRoutes routes(RoutesOptions{"unused"}, agents, tasks, hub, executors);
   return routes.router().routes();
 }
 

@@ -1,4 +1,7 @@
 // Bad input gets a clear 4xx and changes nothing.
+#include <chrono>
+#include <string>
+
 #include <gtest/gtest.h>
 
 #include "support/api_process.h"
@@ -29,7 +32,7 @@ class BadInputTest : public ::testing::Test {
 TEST_F(BadInputTest, MalformedJson) {
   Reply r = api.Send("POST", "/api/tasks", R"({"task": "x")");
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(Error(r), "malformed JSON in request body");
+  EXPECT_EQ(Error(r).rfind("malformed JSON in request body: ", 0), 0u) << Error(r);
   EXPECT_EQ(api.Send("POST", "/api/tasks", "[1,2]").status, 400);
   EXPECT_EQ(api.Send("POST", "/api/tasks", "").status, 400);
   EXPECT_EQ(TaskCount(), 0);
@@ -197,6 +200,90 @@ TEST_F(BadInputTest, SessionLogAndCostValidation) {
 TEST_F(BadInputTest, ServerStaysUpAfterGarbage) {
   for (int i = 0; i < 20; ++i) api.Send("POST", "/api/tasks", std::string(i * 37, '{'));
   EXPECT_EQ(api.Get("/health").status, 200);
+}
+
+// Hostile documents (issue 6): the API answers them and keeps serving.
+class HostileDocumentTest : public ::testing::Test {
+ protected:
+  std::string Error(const Reply& r) { return r.body.value("error", std::string("<none>")); }
+  bool Alive() { return api.Get("/health").status == 200; }
+  // A task for agent "w" with `schema`, claimed by "w".
+  std::string ClaimedTaskWithSchema(const json& schema) {
+    EXPECT_LT(api.Register("w").status, 300);
+    Reply t = api.Post("/api/tasks", {{"task", "t"}, {"agentId", "w"}, {"outputSchema", schema}});
+    EXPECT_EQ(t.status, 201) << t.raw;
+    Reply polled = api.Get("/api/poll", "w");
+    EXPECT_EQ(polled.body["trigger"]["taskId"], t.body["id"]);
+    return t.body["id"];
+  }
+
+  TempDir dir_;
+  ApiProcess server_{dir_.File("swarm.sqlite"), {"--body-limit", "4000000"}};
+  TestApi api{server_.url()};
+};
+
+TEST_F(HostileDocumentTest, SchemaNested60000LevelsIsA400) {
+  std::string schema;
+  for (int i = 0; i < 60000; ++i) schema += R"({"items":)";
+  schema += "{}" + std::string(60000, '}');
+  Reply r = api.Send("POST", "/api/tasks", R"({"task":"t","outputSchema":)" + schema + "}");
+  EXPECT_EQ(r.status, 400) << r.raw.substr(0, 300);
+  EXPECT_NE(Error(r).find("128-level limit"), std::string::npos) << Error(r);
+  EXPECT_TRUE(Alive());
+  EXPECT_EQ(api.Get("/api/tasks").body["total"], 0);
+}
+
+TEST_F(HostileDocumentTest, OutputNested200000LevelsFailsTheTask) {
+  const std::string id = ClaimedTaskWithSchema(json::parse(
+      R"({"type":"object","required":["reply"],"properties":{"reply":{"const":"pong"}}})"));
+  // As upstream sends it, a string holding JSON: judged, and the judgement fails.
+  const std::string deep =
+      R"({"reply":)" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  Reply r =
+      api.Post("/api/tasks/" + id + "/finish", {{"status", "completed"}, {"output", deep}}, "w");
+  EXPECT_EQ(r.status, 200) << r.raw.substr(0, 300);
+  Reply task = api.Get("/api/tasks/" + id);
+  EXPECT_EQ(task.body["status"], "failed");
+  EXPECT_NE(task.body.value("failureReason", "").find("limit"), std::string::npos) << task.raw;
+  EXPECT_TRUE(Alive());
+}
+
+TEST_F(HostileDocumentTest, DeepOutputSentAsJsonIsRefusedAndTheServerLives) {
+  const std::string id = ClaimedTaskWithSchema(json::parse(R"({"type":"object"})"));
+  const std::string body = R"({"status":"completed","output":{"reply":)" +
+                           std::string(200000, '[') + std::string(200000, ']') + "}}";
+  Reply r = api.Send("POST", "/api/tasks/" + id + "/finish", body, "w");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(Error(r).find("128-level limit"), std::string::npos) << Error(r);
+  EXPECT_TRUE(Alive());
+}
+
+TEST_F(HostileDocumentTest, InvalidPatternIsA400NamingItsPlace) {
+  Reply r = api.Post(
+      "/api/tasks",
+      {{"task", "t"}, {"outputSchema", {{"properties", {{"reply", {{"pattern", "(["}}}}}}}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(Error(r).find("outputSchema.properties.reply.pattern"), std::string::npos) << Error(r);
+  Reply lookahead = api.Post(
+      "/api/tasks",
+      {{"task", "t"}, {"outputSchema", {{"properties", {{"reply", {{"pattern", "a(?=b)"}}}}}}}});
+  EXPECT_EQ(lookahead.status, 400);
+  EXPECT_NE(Error(lookahead).find("lookaround"), std::string::npos) << Error(lookahead);
+}
+
+TEST_F(HostileDocumentTest, CatastrophicPatternIsJudgedQuickly) {
+  const std::string id = ClaimedTaskWithSchema(json::parse(
+      R"({"type":"object","properties":{"reply":{"type":"string","pattern":"(a+)+$"}}})"));
+  const std::string output = json{{"reply", std::string(30000, 'a') + "!"}}.dump();
+  const auto start = std::chrono::steady_clock::now();
+  Reply r =
+      api.Post("/api/tasks/" + id + "/finish", {{"status", "completed"}, {"output", output}}, "w");
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.status, 200) << r.raw;
+  EXPECT_LT(took, std::chrono::seconds(2));  // the judgement itself is < 100 ms (unit test)
+  Reply task = api.Get("/api/tasks/" + id);
+  EXPECT_EQ(task.body["status"], "failed");
+  EXPECT_NE(task.body.value("failureReason", "").find("pattern"), std::string::npos) << task.raw;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // The client commands against a running server: tables by default, JSON with --json, the
 // server's error and a non-zero status on failure.
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "support/api_process.h"
@@ -102,6 +104,45 @@ TEST_F(CliClientTest, ErrorsAreClearAndRedacted) {
 
   auto bad_flag = Cli({"tasks", "list", "--limit", "0"});
   EXPECT_NE(bad_flag.status, 0);
+}
+
+TEST_F(CliClientTest, TheKeyComesFromAFileAndArgvWarns) {
+  const std::map<std::string, std::string> no_key = {{"NO_DEFAULTS", ""},
+                                                     {"MCP_BASE_URL", api_.url()}};
+  const std::string key_file = dir_.File("swarm.key");
+  std::ofstream(key_file) << "  " << kTestApiKey << "\nnot part of the key\n";
+  auto from_file = Cli({"tasks", "list", "--api-key-file", key_file}, no_key);
+  EXPECT_EQ(from_file.status, 0) << from_file.err;
+  EXPECT_EQ(from_file.err, "");
+
+  // The seed's flag still works, and says what it costs.
+  auto from_argv = Cli({"agents", "list", "--api-key", kTestApiKey}, no_key);
+  EXPECT_EQ(from_argv.status, 0) << from_argv.err;
+  EXPECT_NE(from_argv.err.find("warning: --api-key puts the key on the command line"),
+            std::string::npos)
+      << from_argv.err;
+  EXPECT_EQ(from_argv.err.find(kTestApiKey), std::string::npos);
+
+  auto missing = Cli({"tasks", "list", "--api-key-file", dir_.File("nope.key")}, no_key);
+  EXPECT_EQ(missing.status, 1);
+  EXPECT_NE(missing.err.find("nope.key: cannot be read"), std::string::npos) << missing.err;
+
+  const std::string empty_file = dir_.File("empty.key");
+  std::ofstream(empty_file) << "\n";
+  auto empty = Cli({"tasks", "list", "--api-key-file", empty_file}, no_key);
+  EXPECT_EQ(empty.status, 1);
+  EXPECT_NE(empty.err.find("empty.key: the first line holds no key"), std::string::npos)
+      << empty.err;
+
+  auto both = Cli({"tasks", "list", "--api-key-file", key_file, "--api-key", "x-key-1234"});
+  EXPECT_NE(both.status, 0);  // one source, not two
+}
+
+TEST_F(CliClientTest, CredentialsInTheApiUrlNeverReachTheOutput) {
+  auto r = Cli({"tasks", "list", "--api-url", "http://admin:hunter2-pass@127.0.0.1:1"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err.find("hunter2-pass"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("http://[REDACTED]@127.0.0.1:1"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -418,6 +418,15 @@ TEST_F(StubLlmTest, RequestLogIsJsonAndNeverShowsTheKeys) {
   Send("POST", "/v1/responses", ResponsesBody("RUN_SHELL: ls", true, json::array({kCodexExec})));
   Send("POST", "/v1/chat/completions", ChatBody(std::string("echo ") + kOpenAiKey, true));
   Send("GET", "/v1/unknown");
+  // The log is written by a thread of its own: the last line may trail the last reply.
+  auto request_lines = [&] {
+    const std::string log = stub_.log();
+    std::size_t n = 0;
+    for (std::size_t at = 0; (at = log.find("\"msg\":\"request\"", at)) != std::string::npos; ++at)
+      ++n;
+    return n;
+  };
+  EXPECT_TRUE(WaitUntil([&] { return request_lines() >= 5; }, std::chrono::seconds(5)));
   const std::string log = stub_.log();
   EXPECT_EQ(log.find(kAnthropicKey), std::string::npos) << log;
   EXPECT_EQ(log.find(kOpenAiKey), std::string::npos) << log;

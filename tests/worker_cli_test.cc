@@ -2,8 +2,10 @@
 // an unreachable API or a wrong key ends in a clear error, and — with a stand-in `claude`
 // script on HARNESS_BIN_DIR in place of the real CLI — the production harness wiring runs a
 // task, reports it, kills the CLI's process group on cancel, and SIGTERM shuts down cleanly.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -79,6 +81,8 @@ class WorkerCliTest : public ::testing::Test {
             {"SLACK_DISABLE", "true"},
             {"GITHUB_DISABLE", "true"},
             {"WORKER_WORK_DIR", dir_.File("tasks")},
+            {"WORKER_CLI_USER", "root"},     // the stand-in CLIs live in a 0700 temp dir
+            {"WORKER_KEEP_TASK_DIRS", "1"},  // the tests look at what the CLI left there
             {"WORKER_POLL_WAIT_SECONDS", "1"},
             {"WORKER_HEARTBEAT_SECONDS", "1"},
             {"SHUTDOWN_TIMEOUT", "500"}};
@@ -92,6 +96,23 @@ class WorkerCliTest : public ::testing::Test {
     std::ofstream(exe) << script;
     fs::permissions(exe, fs::perms::owner_all);
     return bin.string();
+  }
+
+  // The task's work dir, <root>/<task id>-XXXXXX/work, once the worker has made it.
+  fs::path WorkDir(const std::string& task_id) const {
+    fs::path found;
+    WaitUntil(
+        [&] {
+          std::error_code ec;
+          for (const auto& entry : fs::directory_iterator(dir_.File("tasks"), ec)) {
+            if (entry.path().filename().string().rfind(task_id + "-", 0) == 0) {
+              found = entry.path() / "work";
+            }
+          }
+          return !found.empty();
+        },
+        seconds(10));
+    return found;
   }
 
   CommandResult RunWorker(const std::map<std::string, std::string>& env) const {
@@ -184,7 +205,7 @@ TEST_F(WorkerCliTest, RunsATaskThroughTheCliAndStopsOnSigterm) {
   EXPECT_EQ(costs[0]["inputTokens"], 12);
 
   // The CLI ran in the task's directory with the model key, never the swarm's key.
-  const std::string cli_env = ReadFile(dir_.File("tasks") + "/" + id + "/work/env.txt");
+  const std::string cli_env = ReadFile((WorkDir(id) / "env.txt").string());
   EXPECT_NE(cli_env.find(std::string("ANTHROPIC_API_KEY=") + kModelKey), std::string::npos)
       << cli_env;
   EXPECT_EQ(cli_env.find(kTestApiKey), std::string::npos);
@@ -209,7 +230,7 @@ TEST_F(WorkerCliTest, CancellingATaskKillsTheCliAndEverythingItStarted) {
       WaitUntil([&] { return client.Get("/api/agents/w-cli-cancel").status == 200; }, seconds(10)));
   Reply created = client.Post("/api/tasks", {{"task", "hang"}, {"agentId", "w-cli-cancel"}});
   const std::string id = created.body["id"];
-  const fs::path work = fs::path(dir_.File("tasks")) / id / "work";
+  const fs::path work = WorkDir(id);
   ASSERT_TRUE(WaitUntil([&] { return ReadPid(work / "cli.pid") > 0; }, seconds(10)))
       << ReadFile(dir_.File("worker.log"));
   const pid_t cli = ReadPid(work / "cli.pid");
@@ -240,7 +261,7 @@ TEST_F(WorkerCliTest, SigtermFailsATaskStillRunningAfterTheGracePeriod) {
       WaitUntil([&] { return client.Get("/api/agents/w-cli-term").status == 200; }, seconds(10)));
   Reply created = client.Post("/api/tasks", {{"task", "hang"}, {"agentId", "w-cli-term"}});
   const std::string id = created.body["id"];
-  const fs::path work = fs::path(dir_.File("tasks")) / id / "work";
+  const fs::path work = WorkDir(id);
   ASSERT_TRUE(WaitUntil([&] { return ReadPid(work / "child.pid") > 0; }, seconds(10)));
   const pid_t child = ReadPid(work / "child.pid");
 
@@ -253,6 +274,120 @@ TEST_F(WorkerCliTest, SigtermFailsATaskStillRunningAfterTheGracePeriod) {
   EXPECT_EQ(task["failureReason"], "worker shutting down");
   EXPECT_TRUE(ProcessGone(child));
   EXPECT_EQ(client.Get("/api/agents/w-cli-term").body["status"], "offline");
+}
+
+TEST_F(WorkerCliTest, TheKeyCanComeFromAFile) {
+  ApiProcess api(dir_.File("swarm.sqlite"));
+  TestApi client(api.url());
+  auto env = Env(api.url(), "w-key-file");
+  env.erase("AGENT_SWARM_API_KEY");
+  const std::string key_file = dir_.File("swarm.key");
+  std::ofstream(key_file) << kTestApiKey << "\n";
+  ChildSpec spec{{AgentSwarmBinary(), "worker", "--api-key-file", key_file},
+                 env,
+                 "/dev/null",
+                 dir_.File("worker.log")};
+  ChildProcess worker(spec);
+  ASSERT_TRUE(
+      WaitUntil([&] { return client.Get("/api/agents/w-key-file").status == 200; }, seconds(10)))
+      << ReadFile(dir_.File("worker.log"));
+  worker.Signal(SIGTERM);
+  EXPECT_EQ(worker.Wait(seconds(10)), 0);
+  EXPECT_EQ(ReadFile(dir_.File("worker.log")).find(kTestApiKey), std::string::npos);
+
+  CommandResult missing = RunCommand(
+      {AgentSwarmBinary(), "worker", "--api-key-file", dir_.File("missing.key")}, env, seconds(30));
+  EXPECT_EQ(missing.status, 2) << missing.err;
+  EXPECT_NE(missing.err.find("missing.key: cannot be read"), std::string::npos) << missing.err;
+}
+
+TEST_F(WorkerCliTest, CredentialsInTheApiUrlAreRedactedFromTheLog) {
+  auto env = Env("http://admin:hunter2-pass@127.0.0.1:1", "w-url-creds");
+  env["WORKER_API_READY_TIMEOUT_SECONDS"] = "1";
+  CommandResult r = RunWorker(env);
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(r.err.find("hunter2-pass"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("http://[REDACTED]@127.0.0.1:1"), std::string::npos) << r.err;
+}
+
+TEST_F(WorkerCliTest, AStderrWhoseReaderLeftDoesNotKillTheWorker) {
+  ApiProcess api(dir_.File("swarm.sqlite"));
+  TestApi client(api.url());
+  auto env = Env(api.url(), "w-sigpipe");
+  env["HARNESS_BIN_DIR"] = FakeCli("bin-pong", kPongCli);
+  const std::string fifo = dir_.File("stderr.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const int reader = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  ASSERT_GE(reader, 0);
+  ChildProcess worker(ChildSpec{{AgentSwarmBinary(), "worker"}, env, "/dev/null", fifo});
+  const bool registered =
+      WaitUntil([&] { return client.Get("/api/agents/w-sigpipe").status == 200; }, seconds(10));
+  ::close(reader);  // from now on every log line the worker writes meets a broken pipe
+  ASSERT_TRUE(registered);
+
+  Reply created =
+      client.Post("/api/tasks", {{"task", "Reply with exactly: pong"}, {"agentId", "w-sigpipe"}});
+  ASSERT_EQ(created.status, 201);
+  const std::string id = created.body["id"];
+  EXPECT_TRUE(WaitUntil(
+      [&] { return client.Get("/api/tasks/" + id).body.value("status", "") == "completed"; },
+      seconds(20)))
+      << client.Get("/api/tasks/" + id).raw;
+  EXPECT_TRUE(worker.running()) << "the worker died: status "
+                                << worker.Wait(milliseconds(0)).value_or(-1);
+  worker.Signal(SIGTERM);
+  EXPECT_EQ(worker.Wait(seconds(10)), 0);
+}
+
+TEST_F(WorkerCliTest, AWorkerRestartedUnderTheSameIdGetsWorkAtOnce) {
+  // The API's default worker timeout (60 s) would keep the killed process's task holding the
+  // agent's only slot; the new process's registration fails that task at once.
+  ApiProcess api(dir_.File("swarm.sqlite"));
+  TestApi client(api.url());
+  auto env = Env(api.url(), "w-restart");
+  env["HARNESS_BIN_DIR"] = FakeCli("bin-hang", kHangingCli);
+  auto first = std::make_unique<ChildProcess>(
+      ChildSpec{{AgentSwarmBinary(), "worker"}, env, "/dev/null", dir_.File("first.log")});
+  ASSERT_TRUE(
+      WaitUntil([&] { return client.Get("/api/agents/w-restart").status == 200; }, seconds(10)));
+  const std::string hung =
+      client.Post("/api/tasks", {{"task", "hang"}, {"agentId", "w-restart"}}).body.value("id", "");
+  const fs::path work = WorkDir(hung);
+  ASSERT_TRUE(WaitUntil([&] { return ReadPid(work / "child.pid") > 0; }, seconds(10)))
+      << ReadFile(dir_.File("first.log"));
+  const pid_t cli = ReadPid(work / "cli.pid");
+  const pid_t sleeper = ReadPid(work / "child.pid");
+  first->Signal(SIGKILL);
+  first->Wait(seconds(5));
+  first.reset();
+
+  env["HARNESS_BIN_DIR"] = FakeCli("bin-pong", kPongCli);
+  ChildProcess second(
+      ChildSpec{{AgentSwarmBinary(), "worker"}, env, "/dev/null", dir_.File("second.log")});
+  json task;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        task = client.Get("/api/tasks/" + hung).body;
+        return task.value("status", "") == "failed";
+      },
+      seconds(10)))
+      << task.dump();
+  EXPECT_NE(task.value("failureReason", "").find("worker restarted"), std::string::npos)
+      << task.dump();
+  const auto created_at = Steady::now();
+  const std::string next =
+      client.Post("/api/tasks", {{"task", "Reply with exactly: pong"}, {"agentId", "w-restart"}})
+          .body.value("id", "");
+  EXPECT_TRUE(WaitUntil(
+      [&] { return client.Get("/api/tasks/" + next).body.value("status", "") == "completed"; },
+      seconds(10)))
+      << ReadFile(dir_.File("second.log"));
+  EXPECT_LT(Steady::now() - created_at, seconds(10));
+  second.Signal(SIGTERM);
+  EXPECT_EQ(second.Wait(seconds(10)), 0);
+  // The killed worker's CLI is not this test's subject (a sweep at start is); end it here.
+  if (cli > 0) ::kill(-cli, SIGKILL);
+  if (sleeper > 0) ::kill(sleeper, SIGKILL);
 }
 
 }  // namespace

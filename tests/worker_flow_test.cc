@@ -246,17 +246,20 @@ TEST_F(WorkerFlowTest, ClaimsRunsAndReportsATask) {
   EXPECT_EQ(costs[0]["agentId"], agent);
   EXPECT_EQ(costs[0]["model"], "claude-test-model");
 
-  // The run got the task, a fresh work dir (kept) and home (removed afterwards), and the
-  // environment to start the CLI from.
+  // The run got the task, a fresh directory of its own under the work root (<task id>-XXXXXX,
+  // removed with everything in it once the task is reported), and the environment to start
+  // the CLI from.
   auto calls = fake_.calls();
   ASSERT_EQ(calls.size(), 1u);
   const harness::TaskRun& run = calls[0].run;
   EXPECT_EQ(run.task_id, task_id);
   EXPECT_EQ(run.output_schema.value_or(""), SeedOutputSchema().dump());
-  EXPECT_EQ(run.work_dir, fs::path(dir_.File("tasks")) / task_id / "work");
-  EXPECT_EQ(run.home_dir, fs::path(dir_.File("tasks")) / task_id / "home");
-  EXPECT_TRUE(fs::is_directory(run.work_dir));
-  EXPECT_FALSE(fs::exists(run.home_dir));
+  const fs::path base = run.work_dir.parent_path();
+  EXPECT_EQ(base.parent_path(), fs::path(dir_.File("tasks")));
+  EXPECT_EQ(base.filename().string().rfind(task_id + "-", 0), 0u) << base;
+  EXPECT_EQ(run.work_dir, base / "work");
+  EXPECT_EQ(run.home_dir, base / "home");
+  EXPECT_FALSE(fs::exists(base));
   EXPECT_EQ(run.base_env.at("HOME"), run.home_dir.string());
   EXPECT_TRUE(run.base_env.count("PATH"));
   EXPECT_EQ(run.base_env.count("ANTHROPIC_API_KEY"), 0u);

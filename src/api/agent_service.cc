@@ -1,10 +1,19 @@
 #include "api/agent_service.h"
 
+#include "core/log.h"
+
 namespace swarm {
 
 Result<UpsertedAgent> AgentService::Register(const AgentRegistration& registration) {
-  heartbeats_.Beat(registration.id, clock_.Now());
-  return store_.UpsertAgent(registration, Now());
+  auto upserted = store_.UpsertAgent(registration, Now());
+  if (!upserted) return upserted;
+  heartbeats_.Known(registration.id, clock_.Monotonic());
+  for (const Task& task : upserted->restarted_tasks) {
+    log::Warn("worker restarted", {{"taskId", task.id},
+                                   {"agentId", registration.id},
+                                   {"reason", task.failure_reason.value_or("")}});
+  }
+  return upserted;
 }
 
 Result<Agent> AgentService::Get(const std::string& id) { return store_.GetAgent(id); }
@@ -12,8 +21,9 @@ Result<Agent> AgentService::Get(const std::string& id) { return store_.GetAgent(
 Result<std::vector<Agent>> AgentService::List() { return store_.ListAgents(); }
 
 Result<Agent> AgentService::Ping(const std::string& id) {
-  heartbeats_.Beat(id, clock_.Now());
-  return store_.TouchAgent(id, Now());
+  auto agent = store_.TouchAgent(id, Now());
+  if (agent) heartbeats_.Known(id, clock_.Monotonic());
+  return agent;
 }
 
 Result<Agent> AgentService::Close(const std::string& id) {
@@ -23,9 +33,21 @@ Result<Agent> AgentService::Close(const std::string& id) {
 }
 
 void AgentService::Heartbeat(const std::string& id) {
-  if (heartbeats_.Beat(id, clock_.Now())) {
-    // Best effort: an unknown agent or a busy database must not fail the request it rides on.
-    (void)store_.TouchAgent(id, Now());
+  // Best effort throughout: an unknown agent or a busy database must not fail the request
+  // the heartbeat rides on.
+  switch (heartbeats_.Beat(id, clock_.Monotonic())) {
+    case Heartbeats::BeatResult::kRecorded:
+      return;
+    case Heartbeats::BeatResult::kPersist:
+      (void)store_.TouchAgent(id, Now());
+      return;
+    case Heartbeats::BeatResult::kUnknown:
+      // Registered before this server started (or never): a read decides, so made-up ids
+      // cost no write and leave no entry.
+      if (store_.GetAgent(id) && store_.TouchAgent(id, Now())) {
+        heartbeats_.Known(id, clock_.Monotonic());
+      }
+      return;
   }
 }
 

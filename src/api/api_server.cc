@@ -14,6 +14,7 @@
 #include "api/heartbeats.h"
 #include "api/poll_hub.h"
 #include "api/routes.h"
+#include "api/store_executors.h"
 #include "api/task_service.h"
 #include "api/worker_monitor.h"
 #include "core/json_writer.h"
@@ -33,9 +34,10 @@ struct Runtime {
         agents(store, clock, heartbeats),
         tasks(store, clock, hub, &batcher),
         monitor(store, clock, heartbeats, hub, options.worker_timeout),
-        routes(RoutesOptions{options.api_key}, agents, tasks, hub) {}
+        routes(RoutesOptions{options.api_key}, agents, tasks, hub, executors) {}
 
   SystemClock clock;
+  StoreExecutors executors;
   PollHub hub;
   CreateBatcher batcher;
   Heartbeats heartbeats;
@@ -52,7 +54,8 @@ asio::awaitable<http::HttpResponse> Dispatch(Runtime* rt, http::HttpRequest requ
 
 asio::awaitable<void> MonitorLoop(Runtime* rt, asio::steady_timer* timer) {
   while (!rt->stopping) {
-    auto failed = rt->monitor.Sweep();
+    auto sweep = [rt] { return rt->monitor.Sweep(); };
+    auto failed = co_await RunOn(rt->executors.writes(), sweep);
     if (!failed) {
       log::Warn("dead-worker sweep failed", {{"error", failed.error().message}});
     } else {
@@ -63,6 +66,36 @@ asio::awaitable<void> MonitorLoop(Runtime* rt, asio::steady_timer* timer) {
       }
     }
     timer->expires_after(rt->monitor.sweep_interval());
+    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+// Deletes old log lines in chunks, each its own short write transaction, so retention never
+// holds the database lock for long.
+asio::awaitable<void> PruneLoop(Runtime* rt, asio::steady_timer* timer,
+                                std::chrono::minutes retention) {
+  constexpr int kChunk = 5000;
+  constexpr auto kEvery = std::chrono::hours(1);
+  while (!rt->stopping) {
+    const std::string before = FormatIsoTime(rt->clock.Now() - retention);
+    PruneCounts total;
+    for (bool more = true; more && !rt->stopping;) {
+      auto prune = [rt, &before] { return rt->tasks.PruneLogs(before, kChunk); };
+      auto pruned = co_await RunOn(rt->executors.writes(), prune);
+      if (!pruned) {
+        log::Warn("log retention failed", {{"error", pruned.error().message}});
+        break;
+      }
+      total.agent_logs += pruned->agent_logs;
+      total.session_logs += pruned->session_logs;
+      more = pruned->agent_logs == kChunk || pruned->session_logs == kChunk;
+    }
+    if (total.agent_logs + total.session_logs > 0) {
+      log::Info("log retention", {{"before", before},
+                                  {"agentLogs", total.agent_logs},
+                                  {"sessionLogs", total.session_logs}});
+    }
+    timer->expires_after(kEvery);
     co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
   }
 }
@@ -107,6 +140,13 @@ int RunApiServer(const ApiServerOptions& options) {
   server_options.body_limit = options.body_limit;
   server_options.read_timeout = options.read_timeout;
   server_options.idle_timeout = options.idle_timeout;
+  server_options.max_connections = options.max_connections;
+  server_options.max_body_waiters = options.max_body_waiters;
+  server_options.header_timeout = options.header_timeout;
+  // The key is checked on the headers: an unauthenticated body is never read.
+  server_options.head_hook = [&rt](const http::HttpRequest& head) {
+    return rt.routes.CheckHead(head);
+  };
   http::HttpServer server(
       io, server_options,
       [&rt](http::HttpRequest request) { return Dispatch(&rt, std::move(request)); },
@@ -125,13 +165,19 @@ int RunApiServer(const ApiServerOptions& options) {
 
   asio::steady_timer monitor_timer(io);
   asio::co_spawn(io, MonitorLoop(&rt, &monitor_timer), asio::detached);
+  asio::steady_timer prune_timer(io);
+  if (options.log_retention.count() > 0) {
+    asio::co_spawn(io, PruneLoop(&rt, &prune_timer, options.log_retention), asio::detached);
+  }
 
   http::RunUntilStopped(io, server, threads, options.shutdown_grace, [&] {
     rt.stopping = true;
     rt.hub.Shutdown();  // open long-polls answer {"trigger":null} now
     monitor_timer.cancel();
+    prune_timer.cancel();
   });
-  rt.batcher.Stop();     // before the io_context goes: it posts completions there
+  rt.executors.Join();   // before the io_context goes: they post completions there
+  rt.batcher.Stop();     // likewise
   store->reset();        // closes the database before we say so
   log::Info("stopped");  // flushes the buffered access lines too
   return 0;

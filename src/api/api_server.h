@@ -17,9 +17,18 @@ struct ApiServerOptions {
   int threads = 0;      // 0: one per core, at least 2
   std::size_t body_limit = 1 << 20;
   std::chrono::milliseconds worker_timeout{60'000};
+  // Connection limits (http::ServerOptions): connections over the cap get 503 and close;
+  // requests over the body-waiter cap get 503; headers, body and keep-alive idling each have
+  // their own timeout.
+  std::size_t max_connections = 4096;
+  std::size_t max_body_waiters = 256;
+  std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds shutdown_grace{10'000};
+  // Lifecycle and session log lines of finished tasks older than this are deleted (hourly).
+  // Zero keeps them forever.
+  std::chrono::minutes log_retention{60 * 24 * 30};
   bool access_log = true;
 };
 

@@ -34,10 +34,20 @@ struct InitiateCreate {
   }
 };
 
+// What a queued task holds on to, roughly.
+std::size_t QueuedBytes(const NewTask& t) {
+  std::size_t bytes = sizeof(NewTask) + t.task.size() + t.output_schema.value_or("").size();
+  for (const auto& tag : t.tags) bytes += tag.size();
+  return bytes;
+}
+
 }  // namespace
 
-CreateBatcher::CreateBatcher(Store& store, std::size_t max_batch)
-    : store_(store), max_batch_(max_batch == 0 ? 1 : max_batch) {
+CreateBatcher::CreateBatcher(Store& store, Limits limits)
+    : store_(store), limits_([&] {
+        if (limits.max_batch == 0) limits.max_batch = 1;
+        return limits;
+      }()) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -58,16 +68,32 @@ asio::awaitable<Result<Task>> CreateBatcher::Create(NewTask task) {
       InitiateCreate{this}, asio::use_awaitable, std::move(task));
 }
 
+std::size_t CreateBatcher::queued() {
+  std::lock_guard lock(mu_);
+  return queue_.size();
+}
+
 void CreateBatcher::Enqueue(NewTask task, Completion done) {
+  const std::size_t bytes = QueuedBytes(task);
+  const char* refusal = nullptr;
   {
     std::lock_guard lock(mu_);
-    if (!stopping_) {
+    if (stopping_) {
+      refusal = "the server is shutting down";
+    } else if (!queue_.empty() && (queue_.size() >= limits_.max_queued ||
+                                   queued_bytes_ + bytes > limits_.max_queued_bytes)) {
+      // One task alone always fits, however large: the body limit bounds it already.
+      refusal = "too many task creations are waiting for the database";
+    } else {
+      queued_bytes_ += bytes;
       queue_.push_back({std::move(task), std::move(done)});
-      cv_.notify_one();
-      return;
     }
   }
-  done(Unavailable("the server is shutting down"));
+  if (refusal) {
+    done(Unavailable(refusal));
+    return;
+  }
+  cv_.notify_one();
 }
 
 void CreateBatcher::Run() {
@@ -76,14 +102,15 @@ void CreateBatcher::Run() {
     cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, and everything is committed
     std::deque<Pending> batch;
-    if (queue_.size() <= max_batch_) {
+    if (queue_.size() <= limits_.max_batch) {
       batch.swap(queue_);
     } else {
-      for (std::size_t i = 0; i < max_batch_; ++i) {
+      for (std::size_t i = 0; i < limits_.max_batch; ++i) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
+    for (const auto& p : batch) queued_bytes_ -= QueuedBytes(p.task);
     lock.unlock();
     Commit(batch);
     lock.lock();

@@ -1,5 +1,6 @@
 #include "api/create_batcher.h"
 
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <set>
@@ -9,6 +10,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+
+#include <SQLiteCpp/Database.h>
 
 #include "store/sqlite_store.h"
 
@@ -78,6 +81,53 @@ TEST_F(CreateBatcherTest, ADuplicateDoesNotSinkItsBatch) {
   for (const auto& [id, ok] : outcomes) EXPECT_EQ(ok, id != "dup") << id;
   EXPECT_TRUE(store_->GetTask("a"));
   EXPECT_TRUE(store_->GetTask("b"));
+}
+
+TEST_F(CreateBatcherTest, AFullQueueRefusesAtOnceAndLosesNothingQueued) {
+  // A file database whose write lock another connection holds: the committer is stuck.
+  char dir[] = "/tmp/batcher_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/swarm.db";
+  auto opened = SqliteStore::Open(path);
+  ASSERT_TRUE(opened) << opened.error().message;
+  std::unique_ptr<SqliteStore> store = std::move(*opened);
+  auto blocker = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE);
+  blocker->exec("BEGIN IMMEDIATE");
+
+  CreateBatcher::Limits limits;
+  limits.max_batch = 1;
+  limits.max_queued = 2;
+  CreateBatcher batcher(*store, limits);
+  std::vector<std::future<Result<Task>>> accepted;
+  std::vector<std::shared_ptr<std::promise<Result<Task>>>> promises;
+  auto enqueue = [&](const std::string& id) {
+    auto p = std::make_shared<std::promise<Result<Task>>>();
+    promises.push_back(p);
+    batcher.Enqueue(MakeTask(id), [p](Result<Task> r) { p->set_value(std::move(r)); });
+    return p->get_future();
+  };
+  accepted.push_back(enqueue("t1"));
+  // t1 is taken by the committer (stuck on the lock); t2 and t3 fill the queue.
+  for (int i = 0; i < 200 && batcher.queued() != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  accepted.push_back(enqueue("t2"));
+  accepted.push_back(enqueue("t3"));
+  auto refused = enqueue("t4");
+  ASSERT_EQ(refused.wait_for(std::chrono::seconds(1)), std::future_status::ready);
+  auto r = refused.get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+
+  blocker->exec("ROLLBACK");
+  blocker.reset();
+  for (auto& f : accepted) {
+    auto task = f.get();
+    EXPECT_TRUE(task) << task.error().message;
+  }
+  EXPECT_FALSE(store->GetTask("t4"));
+  batcher.Stop();
+  store.reset();
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(CreateBatcherTest, AfterStopCreationsAreRefused) {

@@ -28,5 +28,14 @@ TEST(ErrorMapping, InternalDetailStaysOutOfTheBody) {
   EXPECT_EQ(r.body.find("secret"), std::string::npos);
 }
 
+TEST(ErrorMapping, UnavailableSaysWhenToRetry) {
+  auto r = ErrorResponse({ErrorCode::kUnavailable, "too many task creations are waiting"});
+  EXPECT_EQ(r.status, 503);
+  ASSERT_EQ(r.headers.size(), 1u);
+  EXPECT_EQ(r.headers[0].first, "Retry-After");
+  EXPECT_EQ(r.headers[0].second, "1");
+  EXPECT_TRUE(ErrorResponse({ErrorCode::kNotFound, "x"}).headers.empty());
+}
+
 }  // namespace
 }  // namespace swarm

@@ -1,14 +1,39 @@
 #include "api/field_reader.h"
 
+#include <cmath>
+#include <limits>
+
 #include <fmt/format.h>
+
+#include "core/bounded_json.h"
+#include "core/utf8.h"
 
 namespace swarm {
 
 Result<nlohmann::json> ParseJsonObject(std::string_view body) {
-  nlohmann::json value = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) return BadRequest("malformed JSON in request body");
-  if (!value.is_object()) return BadRequest("request body must be a JSON object");
+  JsonLimits limits;
+  limits.max_depth = kMaxBodyDepth;
+  limits.max_bytes = std::numeric_limits<std::size_t>::max();  // the server's --body-limit
+  auto value = ParseBoundedJson(body, limits);
+  if (!value) {
+    const std::string& why = value.error().message;
+    constexpr std::string_view kMalformed = "malformed JSON: ";
+    if (why.starts_with(kMalformed)) {
+      return BadRequest("malformed JSON in request body: " + why.substr(kMalformed.size()));
+    }
+    return BadRequest("request body: " + why);
+  }
+  if (!value->is_object()) return BadRequest("request body must be a JSON object");
   return value;
+}
+
+bool IsValidUtf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t n = Utf8SequenceLength(text, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
 }
 
 void FieldReader::Fail(std::string message) {
@@ -25,6 +50,12 @@ void FieldReader::WrongType(const char* name, const char* expected) {
   Fail(fmt::format("{} must be {}", name, expected));
 }
 
+bool FieldReader::CheckUtf8(const char* name, const std::string& value) {
+  if (IsValidUtf8(value)) return true;
+  Fail(fmt::format("{} must be valid UTF-8", name));
+  return false;
+}
+
 std::string FieldReader::RequiredString(const char* name, std::size_t min_length) {
   const auto* v = Find(name);
   if (!v) {
@@ -36,6 +67,7 @@ std::string FieldReader::RequiredString(const char* name, std::size_t min_length
     return {};
   }
   const auto& s = v->get_ref<const std::string&>();
+  if (!CheckUtf8(name, s)) return {};
   if (s.size() < min_length) {
     Fail(fmt::format("{} must not be empty", name));
     return {};
@@ -50,6 +82,7 @@ std::optional<std::string> FieldReader::OptionalString(const char* name) {
     WrongType(name, "a string");
     return std::nullopt;
   }
+  if (!CheckUtf8(name, v->get_ref<const std::string&>())) return std::nullopt;
   return v->get<std::string>();
 }
 
@@ -60,8 +93,11 @@ std::optional<int64_t> FieldReader::OptionalInt(const char* name, int64_t min, i
     WrongType(name, "an integer");
     return std::nullopt;
   }
-  const int64_t n = v->get<int64_t>();
-  if (n < min || n > max) {
+  const bool too_big =
+      v->is_number_unsigned() &&
+      v->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+  const int64_t n = too_big ? std::numeric_limits<int64_t>::max() : v->get<int64_t>();
+  if (too_big || n < min || n > max) {
     Fail(fmt::format("{} must be between {} and {}", name, min, max));
     return std::nullopt;
   }
@@ -76,6 +112,10 @@ std::optional<double> FieldReader::OptionalNumber(const char* name, double min) 
     return std::nullopt;
   }
   const double n = v->get<double>();
+  if (!std::isfinite(n)) {  // only a value built in code can hold one
+    WrongType(name, "a finite number");
+    return std::nullopt;
+  }
   if (n < min) {
     Fail(fmt::format("{} must be at least {}", name, min));
     return std::nullopt;
@@ -109,6 +149,7 @@ std::vector<std::string> FieldReader::StringArray(const char* name, std::size_t 
       WrongType(name, "an array of strings");
       return {};
     }
+    if (!CheckUtf8(name, item.get_ref<const std::string&>())) return {};
     out.push_back(item.get<std::string>());
   }
   if (out.size() < min_items)

@@ -70,6 +70,7 @@ void WriteAgent(JsonWriter& w, const Agent& a) {
       .Field("provider", a.provider)
       .Field("harnessProvider", a.harness_provider)
       .Field("lastActivityAt", a.last_activity_at)
+      .Field("runtimeInstanceId", a.runtime_instance_id)
       .Field("createdAt", a.created_at)
       .Field("lastUpdatedAt", a.last_updated_at);
   w.Key("capacity")

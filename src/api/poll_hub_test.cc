@@ -1,5 +1,6 @@
 #include "api/poll_hub.h"
 
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -20,9 +21,12 @@ using std::chrono::milliseconds;
 // Registers for `agent`, signals `registered`, then waits up to `max_wait`; resolves
 // `woke_after` with how long the wait took.
 asio::awaitable<void> WaitOnce(PollHub* hub, std::string agent, milliseconds max_wait,
-                               std::promise<void>* registered,
-                               std::promise<milliseconds>* woke_after) {
+                               bool pool_eligible, std::promise<void>* registered,
+                               std::promise<milliseconds>* woke_after,
+                               std::function<void()>* interrupter) {
   auto waiter = hub->Register(agent, co_await asio::this_coro::executor);
+  waiter->SetPoolEligible(pool_eligible);
+  *interrupter = waiter->Interrupter();
   registered->set_value();
   const auto start = Steady::now();
   co_await waiter->Wait(start + max_wait);
@@ -40,13 +44,18 @@ class PollHubTest : public testing::Test {
   }
 
   // Starts a waiter and returns once it is registered.
-  std::future<milliseconds> StartWaiter(const std::string& agent, milliseconds max_wait) {
+  std::future<milliseconds> StartWaiter(const std::string& agent, milliseconds max_wait,
+                                        bool pool_eligible = false) {
     auto registered = std::make_shared<std::promise<void>>();
     auto woke = std::make_shared<std::promise<milliseconds>>();
+    auto interrupter = std::make_shared<std::function<void()>>();
     promises_.push_back(registered);
     wokes_.push_back(woke);
+    interrupters_.push_back(interrupter);
     asio::co_spawn(asio::make_strand(io_),
-                   WaitOnce(&hub_, agent, max_wait, registered.get(), woke.get()), asio::detached);
+                   WaitOnce(&hub_, agent, max_wait, pool_eligible, registered.get(), woke.get(),
+                            interrupter.get()),
+                   asio::detached);
     registered->get_future().wait();
     return woke->get_future();
   }
@@ -57,7 +66,12 @@ class PollHubTest : public testing::Test {
   PollHub hub_;
   std::vector<std::shared_ptr<std::promise<void>>> promises_;
   std::vector<std::shared_ptr<std::promise<milliseconds>>> wokes_;
+  std::vector<std::shared_ptr<std::function<void()>>> interrupters_;
 };
+
+bool Ready(std::future<milliseconds>& f, milliseconds within) {
+  return f.wait_for(within) == std::future_status::ready;
+}
 
 TEST_F(PollHubTest, NotifyAgentWakesItsWaiterAtOnce) {
   auto woke = StartWaiter("a", milliseconds(5000));
@@ -74,12 +88,30 @@ TEST_F(PollHubTest, NotifyingAnotherAgentDoesNotWake) {
   EXPECT_GE(woke.get(), milliseconds(290));  // slept to its deadline
 }
 
-TEST_F(PollHubTest, NotifyAllWakesEveryone) {
+TEST_F(PollHubTest, APoolTaskWakesOneEligibleWaiterTheLongestWaiting) {
+  auto lead = StartWaiter("lead", milliseconds(3000), /*pool_eligible=*/false);
+  auto first = StartWaiter("a", milliseconds(3000), true);
+  auto second = StartWaiter("b", milliseconds(3000), true);
+  hub_.NotifyPool();
+  ASSERT_TRUE(Ready(first, milliseconds(2000)));
+  EXPECT_LT(first.get(), milliseconds(1000));
+  EXPECT_FALSE(Ready(second, milliseconds(100)));  // one task, one wake-up
+  hub_.NotifyPool();
+  ASSERT_TRUE(Ready(second, milliseconds(2000)));
+  EXPECT_LT(second.get(), milliseconds(1000));
+  hub_.NotifyPool();  // nobody eligible is left waiting: a no-op
+  ASSERT_TRUE(Ready(lead, milliseconds(4000)));
+  EXPECT_GE(lead.get(), milliseconds(2900));  // the lead was never woken for the pool
+}
+
+TEST_F(PollHubTest, InterruptEndsTheWaitAndIsSafeAfterwards) {
   auto a = StartWaiter("a", milliseconds(5000));
-  auto b = StartWaiter("b", milliseconds(5000));
-  hub_.NotifyAll();
-  ASSERT_EQ(a.wait_for(std::chrono::seconds(2)), std::future_status::ready);
-  ASSERT_EQ(b.wait_for(std::chrono::seconds(2)), std::future_status::ready);
+  (*interrupters_.back())();
+  ASSERT_TRUE(Ready(a, milliseconds(2000)));
+  EXPECT_LT(a.get(), milliseconds(1000));
+  for (int i = 0; i < 100 && hub_.HasWaiter("a"); ++i) std::this_thread::sleep_for(milliseconds(5));
+  EXPECT_FALSE(hub_.HasWaiter("a"));
+  (*interrupters_.back())();  // the waiter is gone: nothing happens
 }
 
 TEST_F(PollHubTest, ShutdownWakesAndStops) {

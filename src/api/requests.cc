@@ -64,6 +64,10 @@ Result<AgentRegistration> ParseRegisterAgent(const json& body, std::string agent
   reg.harness_provider = r.OptionalString("harness_provider");
   if (!reg.harness_provider) reg.harness_provider = r.OptionalString("harnessProvider");
   if (!reg.provider) reg.provider = reg.harness_provider;
+  reg.runtime_instance_id = r.OptionalString("runtimeInstanceId");
+  if (reg.runtime_instance_id && reg.runtime_instance_id->size() > 200) {
+    r.Fail("runtimeInstanceId must be at most 200 characters");
+  }
   if (reg.role && reg.role->size() > 100) r.Fail("role must be at most 100 characters");
   if (!r.ok()) return tl::unexpected(r.error());
   return reg;
@@ -150,6 +154,25 @@ Result<SessionCost> ParseSessionCost(const json& body) {
   }
   if (!r.ok()) return tl::unexpected(r.error());
   return c;
+}
+
+Result<std::string> ValidateAgentId(std::string_view header) {
+  constexpr std::size_t kMaxAgentIdBytes = 256;
+  if (header.empty()) return BadRequest("X-Agent-ID must not be empty");
+  if (header.size() > kMaxAgentIdBytes) {
+    return BadRequest(fmt::format("X-Agent-ID must be at most {} bytes", kMaxAgentIdBytes));
+  }
+  if (!IsValidUtf8(header)) return BadRequest("X-Agent-ID must be valid UTF-8");
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    const auto c = static_cast<unsigned char>(header[i]);
+    // C0 controls and DEL; C1 controls (U+0080..U+009F) are encoded as C2 80..C2 9F.
+    const bool c1 =
+        c == 0xC2 && i + 1 < header.size() && static_cast<unsigned char>(header[i + 1]) <= 0x9F;
+    if (c < 0x20 || c == 0x7F || c1) {
+      return BadRequest("X-Agent-ID must not contain control characters");
+    }
+  }
+  return std::string(header);
 }
 
 Result<int> ParseIntParam(const http::QueryParams& query, const char* name, int min, int max,

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -44,6 +45,10 @@ Result<std::string> ParseProgress(const nlohmann::json& body);
 Result<std::optional<std::string>> ParseCancel(const nlohmann::json& body);  // the reason
 Result<SessionLogBatch> ParseSessionLogs(const nlohmann::json& body);
 Result<SessionCost> ParseSessionCost(const nlohmann::json& body);
+
+// The X-Agent-ID header: non-empty, at most 256 bytes, valid UTF-8, no control characters
+// (C0, DEL, C1). kBadRequest naming the rule otherwise.
+Result<std::string> ValidateAgentId(std::string_view header);
 
 Result<TaskFilter> ParseTaskFilter(const http::QueryParams& query);
 Result<CostFilter> ParseCostFilter(const http::QueryParams& query);

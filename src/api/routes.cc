@@ -1,6 +1,7 @@
 #include "api/routes.h"
 
 #include <fmt/format.h>
+#include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
 #include "api/error_mapping.h"
@@ -38,6 +39,12 @@ HttpResponse NoContent() {
 Result<json> OptionalBody(const HttpRequest& request) {
   if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
   return ParseJsonObject(request.body);
+}
+
+std::optional<std::string> OptionalAgentId(const HttpRequest& request) {
+  std::string_view id = request.Header("x-agent-id");
+  if (id.empty()) return std::nullopt;
+  return std::string(id);
 }
 
 Result<std::string> RequireAgentId(const HttpRequest& request) {
@@ -94,9 +101,17 @@ HttpResponse RecordList(std::string_view key, const std::vector<T>& items,
 
 }  // namespace
 
-ApiRoutes::ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& tasks, PollHub& hub)
-    : options_(std::move(options)), agents_(agents), tasks_(tasks), hub_(hub) {
-  AddSync("GET", "/health", Access::kPublic, &ApiRoutes::Health);
+ApiRoutes::ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& tasks, PollHub& hub,
+                     StoreExecutors& executors)
+    : options_(std::move(options)),
+      agents_(agents),
+      tasks_(tasks),
+      hub_(hub),
+      executors_(executors) {
+  // No store behind it: answered on the I/O thread, so it stays fast whatever the store does.
+  router_.Add("GET", "/health", Access::kPublic, [this](HttpRequest request, PathParams params) {
+    return Inline(this, &ApiRoutes::Health, std::move(request), std::move(params));
+  });
   AddSync("POST", "/api/agents", Access::kAuthenticated, &ApiRoutes::RegisterAgent);
   AddSync("GET", "/api/agents", Access::kAuthenticated, &ApiRoutes::ListAgents);
   AddSync("GET", "/api/agents/{id}", Access::kAuthenticated, &ApiRoutes::GetAgent);
@@ -125,15 +140,27 @@ ApiRoutes::ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& t
 }
 
 void ApiRoutes::AddSync(const char* method, const char* pattern, Access access, SyncHandler fn) {
+  // Reads may run beside each other; writes queue for the store's one writer.
+  const StoreExecutors::Executor pool =
+      std::string_view(method) == "GET" ? executors_.reads() : executors_.writes();
   // Not a coroutine lambda: it only forwards to the named coroutine RunSync (GCC 12 mishandles
   // coroutine lambdas with captures).
-  router_.Add(method, pattern, access, [this, fn](HttpRequest request, PathParams params) {
-    return RunSync(this, fn, std::move(request), std::move(params));
+  router_.Add(method, pattern, access, [this, fn, pool](HttpRequest request, PathParams params) {
+    return RunSync(this, fn, pool, std::move(request), std::move(params));
   });
 }
 
 asio::awaitable<HttpResponse> ApiRoutes::RunSync(ApiRoutes* self, SyncHandler fn,
-                                                 HttpRequest request, PathParams params) {
+                                                 StoreExecutors::Executor pool, HttpRequest request,
+                                                 PathParams params) {
+  auto work = [self, fn, request = std::move(request), params = std::move(params)] {
+    return (self->*fn)(request, params);
+  };
+  co_return co_await RunOn(pool, work);
+}
+
+asio::awaitable<HttpResponse> ApiRoutes::Inline(ApiRoutes* self, SyncHandler fn,
+                                                HttpRequest request, PathParams params) {
   co_return (self->*fn)(request, params);
 }
 
@@ -142,6 +169,14 @@ bool ApiRoutes::Authorized(const HttpRequest& request) const {
   constexpr std::string_view kBearer = "Bearer ";
   if (header.size() < kBearer.size() || header.substr(0, kBearer.size()) != kBearer) return false;
   return ConstantTimeEquals(header.substr(kBearer.size()), options_.api_key);
+}
+
+std::optional<HttpResponse> ApiRoutes::CheckHead(const HttpRequest& head) const {
+  auto match = router_.Find(head.method, head.path);
+  const bool is_public =
+      match.kind == http::Router::MatchKind::kFound && match.route->access == Access::kPublic;
+  if (!is_public && !Authorized(head)) return http::JsonError(401, "Unauthorized");
+  return std::nullopt;
 }
 
 asio::awaitable<HttpResponse> ApiRoutes::Dispatch(HttpRequest request) {
@@ -159,7 +194,11 @@ asio::awaitable<HttpResponse> ApiRoutes::Dispatch(HttpRequest request) {
   }
   if (!is_public) {
     if (std::string_view agent = request.Header("x-agent-id"); !agent.empty()) {
-      agents_.Heartbeat(std::string(agent));
+      // An id that is not clean text never reaches the store, the logs or a heartbeat.
+      auto id = ValidateAgentId(agent);
+      if (!id) co_return ErrorResponse(id.error());
+      // May write to the store: never on this I/O thread, and the request does not wait.
+      asio::post(executors_.writes(), [this, id = std::move(*id)] { agents_.Heartbeat(id); });
     }
   }
   co_return co_await match.route->handler(std::move(request), std::move(match.params));
@@ -227,7 +266,13 @@ HttpResponse ApiRoutes::ListTasks(const HttpRequest& request, const PathParams&)
   JsonWriter w;
   w.BeginObject().Key("tasks");
   WriteArray(w, page->tasks, WriteTask);
-  w.Field("total", page->total).EndObject();
+  w.Field("total", page->total);
+  if (page->truncated) {
+    // The page hit the response-size cap before `limit`: the client continues from here.
+    w.Field("truncated", true)
+        .Field("nextOffset", static_cast<int64_t>(filter->offset + page->tasks.size()));
+  }
+  w.EndObject();
   return Written(200, w);
 }
 
@@ -260,7 +305,7 @@ HttpResponse ApiRoutes::SetSession(const HttpRequest& request, const PathParams&
   if (!body) return ErrorResponse(body.error());
   auto session = ParseSession(*body);
   if (!session) return ErrorResponse(session.error());
-  auto task = tasks_.SetSession(params.Get("id"), *session);
+  auto task = tasks_.SetSession(params.Get("id"), *session, OptionalAgentId(request));
   if (!task) return ErrorResponse(task.error());
   return TaskEnvelope(*task);
 }
@@ -270,9 +315,7 @@ HttpResponse ApiRoutes::SetProgress(const HttpRequest& request, const PathParams
   if (!body) return ErrorResponse(body.error());
   auto progress = ParseProgress(*body);
   if (!progress) return ErrorResponse(progress.error());
-  std::optional<std::string> agent;
-  if (auto a = request.Header("x-agent-id"); !a.empty()) agent = std::string(a);
-  auto task = tasks_.SetProgress(params.Get("id"), *progress, agent);
+  auto task = tasks_.SetProgress(params.Get("id"), *progress, OptionalAgentId(request));
   if (!task) return ErrorResponse(task.error());
   return Json(200, {{"success", true}});
 }
@@ -371,17 +414,29 @@ asio::awaitable<HttpResponse> ApiRoutes::Poll(HttpRequest request, PathParams) {
   const auto deadline = std::chrono::steady_clock::now() + *wait;
   // Registered before the first claim attempt, so a task created in between still wakes us.
   auto waiter = hub_.Register(*agent, co_await asio::this_coro::executor);
+  // A client that hangs up ends the wait at once (and stops counting as alive).
+  if (request.peer) request.peer->OnGone(waiter->Interrupter());
   for (;;) {
-    auto claimed = tasks_.Claim(*agent);
-    if (!claimed) co_return ErrorResponse(claimed.error());
-    if (*claimed) {
+    if (request.PeerGone()) co_return Json(200, {{"trigger", nullptr}});  // nobody will read it
+    auto claim = [this, id = *agent] { return tasks_.Claim(id); };
+    auto attempt = co_await RunOn(executors_.writes(), claim);
+    if (!attempt) co_return ErrorResponse(attempt.error());
+    if (attempt->task) {
+      const Task& task = *attempt->task;
       JsonWriter w;
       w.BeginObject().Key("trigger").BeginObject();
-      w.Field("type", "task_assigned").Field("taskId", (*claimed)->id).Key("task");
-      WriteTask(w, **claimed);
+      w.Field("type", "task_assigned").Field("taskId", task.id).Key("task");
+      WriteTask(w, task);
       w.EndObject().EndObject();
-      co_return Written(200, w);
+      HttpResponse response = Written(200, w);
+      // A killed worker's open poll must not swallow the task: if this response never
+      // reaches the client, the claim is given back.
+      response.on_undelivered = [this, task] {
+        asio::post(executors_.writes(), [this, task] { tasks_.ReleaseClaim(task); });
+      };
+      co_return response;
     }
+    waiter->SetPoolEligible(attempt->can_take_pool);
     if (hub_.stopping() || std::chrono::steady_clock::now() >= deadline) break;
     co_await waiter->Wait(deadline);
   }

@@ -1,8 +1,11 @@
 // The API's HTTP surface: the route table and the dispatch in front of it (auth, heartbeats,
-// 404/405). Handlers only translate between HTTP and the services.
+// 404/405). Handlers only translate between HTTP and the services. Every handler that touches
+// the store runs on the store executors (GET routes on the read pool, the rest on the write
+// pool), never on the I/O thread that serves the connection.
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -10,6 +13,7 @@
 
 #include "api/agent_service.h"
 #include "api/poll_hub.h"
+#include "api/store_executors.h"
 #include "api/task_service.h"
 #include "http/message.h"
 #include "http/router.h"
@@ -23,11 +27,15 @@ struct RoutesOptions {
 
 class ApiRoutes {
  public:
-  ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& tasks, PollHub& hub);
+  ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& tasks, PollHub& hub,
+            StoreExecutors& executors);
   ApiRoutes(const ApiRoutes&) = delete;
   ApiRoutes& operator=(const ApiRoutes&) = delete;
 
   boost::asio::awaitable<http::HttpResponse> Dispatch(http::HttpRequest request);
+  // The server's head hook: the 401 Dispatch would answer, decided on the headers alone so
+  // an unauthenticated body is never read (nor 100 Continue sent). Dispatch checks again.
+  std::optional<http::HttpResponse> CheckHead(const http::HttpRequest& head) const;
   const http::Router& router() const { return router_; }
 
  private:
@@ -35,8 +43,12 @@ class ApiRoutes {
                                                         const http::PathParams&);
   void AddSync(const char* method, const char* pattern, http::Access access, SyncHandler fn);
   static boost::asio::awaitable<http::HttpResponse> RunSync(ApiRoutes* self, SyncHandler fn,
+                                                            StoreExecutors::Executor pool,
                                                             http::HttpRequest request,
                                                             http::PathParams params);
+  static boost::asio::awaitable<http::HttpResponse> Inline(ApiRoutes* self, SyncHandler fn,
+                                                           http::HttpRequest request,
+                                                           http::PathParams params);
   bool Authorized(const http::HttpRequest& request) const;
 
   http::HttpResponse Health(const http::HttpRequest&, const http::PathParams&);
@@ -65,6 +77,7 @@ class ApiRoutes {
   AgentService& agents_;
   TaskService& tasks_;
   PollHub& hub_;
+  StoreExecutors& executors_;
   http::Router router_;
 };
 

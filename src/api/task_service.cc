@@ -14,6 +14,8 @@ constexpr char kDefaultCompletedOutput[] = "Completed by runner wrapper (no expl
 constexpr char kDefaultFailureReason[] = "Process exited without explicit completion";
 constexpr char kDefaultCancelReason[] = "Cancelled by user";
 constexpr auto kRecentCancellations = std::chrono::minutes(5);
+// What one list response may carry; the rest is a later page.
+constexpr std::size_t kMaxResponseBytes = 8 << 20;
 
 // Whether a repeated finish asks for exactly what is already recorded.
 bool SameResult(const Task& task, const FinishRequest& request) {
@@ -44,7 +46,7 @@ void TaskService::WakeClaimers(const Task& task) {
   if (task.agent_id) {
     hub_.NotifyAgent(*task.agent_id);
   } else {
-    hub_.NotifyAll();
+    hub_.NotifyPool();
   }
 }
 
@@ -70,14 +72,30 @@ Result<Task> TaskService::Cancel(const std::string& id, const std::optional<std:
   return std::move(result->task);
 }
 
-Result<std::optional<Task>> TaskService::Claim(const std::string& agent_id) {
+Result<ClaimAttempt> TaskService::Claim(const std::string& agent_id) {
   auto agent = store_.GetAgent(agent_id);
   if (!agent) return tl::unexpected(agent.error());
-  return store_.ClaimTask(agent_id, /*include_pool=*/!agent->is_lead, Now());
+  auto claimed = store_.ClaimTask(agent_id, /*include_pool=*/!agent->is_lead, Now());
+  if (!claimed) return tl::unexpected(claimed.error());
+  ClaimAttempt attempt;
+  attempt.task = std::move(*claimed);
+  attempt.can_take_pool = !agent->is_lead && agent->active_tasks < agent->max_tasks;
+  return attempt;
 }
 
-Result<Task> TaskService::SetSession(const std::string& id, const SessionRequest& session) {
-  return store_.SetTaskSession(id, session.session_id, session.provider, session.model, Now());
+void TaskService::ReleaseClaim(const Task& task) {
+  if (!task.agent_id) return;
+  auto released = store_.ReleaseClaim(task.id, *task.agent_id, Now());
+  if (!released || !*released) return;
+  // Back where it came from: wake whoever can take it now.
+  auto back = store_.GetTask(task.id);
+  if (back) WakeClaimers(*back);
+}
+
+Result<Task> TaskService::SetSession(const std::string& id, const SessionRequest& session,
+                                     const std::optional<std::string>& agent_id) {
+  return store_.SetTaskSession(id, session.session_id, session.provider, session.model, Now(),
+                               agent_id);
 }
 
 Result<Task> TaskService::SetProgress(const std::string& id, const std::string& progress,
@@ -110,18 +128,10 @@ TerminalUpdate TaskService::Judge(const Task& task, const FinishRequest& request
     fail("output does not match outputSchema: no output was sent");
     return update;
   }
-  const auto value = nlohmann::json::parse(*request.output, nullptr, false);
-  if (value.is_discarded()) {
-    fail("output does not match outputSchema: output is not valid JSON");
-    return update;
-  }
-  auto schema = OutputSchema::Compile(nlohmann::json::parse(*task.output_schema));
-  if (!schema) {
-    fail("stored outputSchema cannot be used: " + schema.error().message);
-    return update;
-  }
-  if (auto mismatch = schema->Check(value)) {
-    fail("output does not match outputSchema: " + *mismatch);
+  // Bounded in size, depth and work, and never throws: a hostile output fails the task
+  // instead of crashing the API or leaving the task in_progress.
+  if (auto reason = OutputSchema::JudgeText(*task.output_schema, *request.output)) {
+    fail(std::move(*reason));
   }
   return update;
 }
@@ -182,7 +192,7 @@ Result<int> TaskService::AppendSessionLogs(SessionLogBatch batch) {
 Result<std::vector<SessionLog>> TaskService::SessionLogs(const std::string& task_id, int limit) {
   auto task = store_.GetTask(task_id);
   if (!task) return tl::unexpected(task.error());
-  return store_.ListSessionLogs(task_id, limit);
+  return store_.ListSessionLogs(task_id, limit, kMaxResponseBytes);
 }
 
 Result<SessionCost> TaskService::AddSessionCost(SessionCost cost) {

@@ -26,6 +26,13 @@ enum class FinishOutcome {
   kConflict,         // terminal before with a different result: the first one stands
 };
 
+struct ClaimAttempt {
+  std::optional<Task> task;  // the task claimed, if any
+  // Whether the agent could take a pool task (not a lead, a free slot): a poll that waits
+  // registers for pool wake-ups only then.
+  bool can_take_pool = false;
+};
+
 struct FinishResult {
   FinishOutcome outcome = FinishOutcome::kApplied;
   Task task;
@@ -45,9 +52,15 @@ class TaskService {
 
   // One claim attempt for GET /api/poll. kNotFound for an unregistered agent; a lead takes
   // only its own pending tasks, never the pool.
-  Result<std::optional<Task>> Claim(const std::string& agent_id);
+  Result<ClaimAttempt> Claim(const std::string& agent_id);
+  // The poll that claimed `task` could not deliver it (its client hung up, the write failed):
+  // unless the worker already acted on it, the task goes back to its agent's pending tasks
+  // or to the pool, and a waiting poll is woken for it.
+  void ReleaseClaim(const Task& task);
 
-  Result<Task> SetSession(const std::string& id, const SessionRequest& session);
+  // Both are kConflict on a terminal task, and on another agent's task when `agent_id` is set.
+  Result<Task> SetSession(const std::string& id, const SessionRequest& session,
+                          const std::optional<std::string>& agent_id);
   Result<Task> SetProgress(const std::string& id, const std::string& progress,
                            const std::optional<std::string>& agent_id);
   // kNotFound, kForbidden (the task belongs to another agent), kConflict (not in progress).
@@ -62,6 +75,11 @@ class TaskService {
   Result<int> AppendSessionLogs(SessionLogBatch batch);
   Result<std::vector<SessionLog>> SessionLogs(const std::string& task_id, int limit);
   Result<SessionCost> AddSessionCost(SessionCost cost);
+  // Retention: deletes up to `max_rows` of each kind of log line of finished tasks created
+  // before `before`.
+  Result<PruneCounts> PruneLogs(const std::string& before, int max_rows) {
+    return store_.PruneLogs(before, max_rows);
+  }
   Result<std::vector<SessionCost>> SessionCosts(const CostFilter& filter);
 
  private:

@@ -46,7 +46,7 @@ class TaskServiceTest : public testing::Test {
                      {"outputSchema", json::parse(R"({"type":"object","required":["reply"],
                           "properties":{"reply":{"const":"pong"}}})")}});
     auto claimed = service_->Claim("w");
-    EXPECT_TRUE(claimed && *claimed);
+    EXPECT_TRUE(claimed && claimed->task);
     return t.id;
   }
 
@@ -143,6 +143,34 @@ TEST_F(TaskServiceTest, CancelTwiceIsABadRequest) {
   auto again = service_->Cancel(t.id, std::nullopt);
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, ErrorCode::kBadRequest);
+}
+
+TEST_F(TaskServiceTest, ClaimSaysWhetherTheAgentCouldTakeAPoolTask) {
+  auto empty = service_->Claim("w");
+  ASSERT_TRUE(empty);
+  EXPECT_FALSE(empty->task);
+  EXPECT_TRUE(empty->can_take_pool);  // a free slot: worth waking for a pool task
+  Create({{"task", "one"}, {"agentId", "w"}});
+  auto claimed = service_->Claim("w");
+  ASSERT_TRUE(claimed && claimed->task);
+  auto full = service_->Claim("w");  // maxTasks 1, now busy
+  ASSERT_TRUE(full);
+  EXPECT_FALSE(full->task);
+  EXPECT_FALSE(full->can_take_pool);
+}
+
+TEST_F(TaskServiceTest, AnUndeliveredClaimGoesBackToThePool) {
+  Task pooled = Create({{"task", "anyone"}});
+  auto claimed = service_->Claim("w");
+  ASSERT_TRUE(claimed && claimed->task);
+  EXPECT_EQ(store_->GetTask(pooled.id)->status, TaskStatus::kInProgress);
+  service_->ReleaseClaim(*claimed->task);
+  const Task back = *store_->GetTask(pooled.id);
+  EXPECT_EQ(back.status, TaskStatus::kUnassigned);
+  EXPECT_EQ(back.agent_id, std::nullopt);
+  auto again = service_->Claim("w");
+  ASSERT_TRUE(again && again->task);
+  EXPECT_EQ(again->task->id, pooled.id);
 }
 
 TEST_F(TaskServiceTest, ClaimByAnUnknownAgentIsNotFound) {

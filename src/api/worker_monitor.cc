@@ -13,7 +13,7 @@ WorkerMonitor::WorkerMonitor(Store& store, const Clock& clock, Heartbeats& heart
       heartbeats_(heartbeats),
       hub_(hub),
       timeout_(timeout),
-      started_at_(clock.Now()) {}
+      started_at_(clock.Monotonic()) {}
 
 std::chrono::milliseconds WorkerMonitor::sweep_interval() const {
   return std::clamp(timeout_ / 4, std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
@@ -22,17 +22,18 @@ std::chrono::milliseconds WorkerMonitor::sweep_interval() const {
 Result<std::vector<Task>> WorkerMonitor::Sweep() {
   auto agents = store_.AgentsWithActiveTasks();
   if (!agents) return tl::unexpected(agents.error());
-  const TimePoint now = clock_.Now();
+  const MonotonicTime now = clock_.Monotonic();
   std::vector<Task> failed;
   for (const std::string& agent : *agents) {
     if (hub_.HasWaiter(agent)) continue;  // an open long-poll is a live connection
-    const TimePoint last = std::max(heartbeats_.LastSeen(agent).value_or(started_at_), started_at_);
+    const MonotonicTime last =
+        std::max(heartbeats_.LastSeen(agent).value_or(started_at_), started_at_);
     const auto silent = std::chrono::duration_cast<std::chrono::milliseconds>(now - last);
     if (silent <= timeout_) continue;
     const std::string reason =
         fmt::format("worker lost: agent {} sent nothing for {:.1f}s (limit {:.1f}s)", agent,
                     silent.count() / 1000.0, timeout_.count() / 1000.0);
-    auto tasks = store_.FailAgentTasks(agent, reason, FormatIsoTime(now));
+    auto tasks = store_.FailAgentTasks(agent, reason, FormatIsoTime(clock_.Now()));
     if (!tasks) return tl::unexpected(tasks.error());
     heartbeats_.MarkOffline(agent);
     failed.insert(failed.end(), tasks->begin(), tasks->end());

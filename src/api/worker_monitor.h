@@ -34,7 +34,7 @@ class WorkerMonitor {
   Heartbeats& heartbeats_;
   PollHub& hub_;
   std::chrono::milliseconds timeout_;
-  TimePoint started_at_;
+  MonotonicTime started_at_;
 };
 
 }  // namespace swarm

@@ -34,7 +34,7 @@ class WorkerMonitorTest : public testing::Test {
     EXPECT_TRUE(store_->CreateTask(t));
     auto claimed = store_->ClaimTask(agent, true, Now());
     EXPECT_TRUE(claimed && *claimed);
-    heartbeats_.Beat(agent, clock_.Now());
+    heartbeats_.Known(agent, clock_.Monotonic());
     return t.id;
   }
   std::string Now() { return FormatIsoTime(clock_.Now()); }
@@ -68,9 +68,17 @@ TEST_F(WorkerMonitorTest, HeartbeatsKeepAWorkerAlive) {
   const std::string task = Working("alive");
   for (int i = 0; i < 5; ++i) {
     clock_.Advance(seconds(8));
-    heartbeats_.Beat("alive", clock_.Now());
+    heartbeats_.Beat("alive", clock_.Monotonic());
     ASSERT_TRUE(monitor_->Sweep());
   }
+  EXPECT_EQ(StatusOf(task), TaskStatus::kInProgress);
+}
+
+TEST_F(WorkerMonitorTest, AWallClockStepDoesNotLoseALiveWorker) {
+  // Liveness runs on monotonic time: an NTP or operator step of the wall clock is no silence.
+  const std::string task = Working("steady");
+  clock_.SetWallTime(clock_.Now() + std::chrono::hours(2));
+  ASSERT_TRUE(monitor_->Sweep());
   EXPECT_EQ(StatusOf(task), TaskStatus::kInProgress);
 }
 

@@ -1,5 +1,6 @@
 #include "cli/api_command.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -7,7 +8,9 @@
 #include <CLI/CLI.hpp>
 
 #include "api/api_server.h"
+#include "cli/api_key.h"
 #include "core/log.h"
+#include "core/process_setup.h"
 #include "core/redact.h"
 
 namespace swarm {
@@ -21,11 +24,27 @@ std::string EnvOr(const char* name, std::string fallback) {
 struct ApiFlags {
   ApiServerOptions options;
   double worker_timeout_s = 60;
+  double header_timeout_s = 10;
   double read_timeout_s = 30;
   double idle_timeout_s = 60;
   double shutdown_grace_s = 10;
+  double log_retention_days = 30;
+  std::string api_key_file;
   bool no_access_log = false;
 };
+
+// Each connection is a descriptor: lift the soft limit (often 1024) to the hard one, and say
+// so when even that leaves too few for --max-connections (accepts would fail past it).
+void WarnIfFewDescriptors(std::size_t max_connections) {
+  constexpr uint64_t kSpareDescriptors = 64;  // database, logs, listeners
+  auto limit = RaiseOpenFileLimit();
+  if (!limit) {
+    log::Warn("cannot raise the open-file limit", {{"error", limit.error().message}});
+  } else if (*limit < max_connections + kSpareDescriptors) {
+    log::Warn("the open-file limit is below --max-connections",
+              {{"openFileLimit", *limit}, {"maxConnections", max_connections}});
+  }
+}
 
 }  // namespace
 
@@ -49,7 +68,20 @@ void AddApiCommand(CLI::App& root) {
                   "seconds of silence after which a worker's in_progress tasks fail")
       ->check(CLI::Range(0.1, 86400.0))
       ->capture_default_str();
-  cmd->add_option("--read-timeout", flags->read_timeout_s, "seconds to receive a request")
+  cmd->add_option("--max-connections", o.max_connections,
+                  "open connections; more are answered 503 and closed")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--max-body-waiters", o.max_body_waiters,
+                  "requests waiting for their body at once; more are answered 503")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--header-timeout", flags->header_timeout_s,
+                  "seconds to receive a request's line and headers")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--read-timeout", flags->read_timeout_s,
+                  "seconds to receive a request's body (and to write a response)")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
   cmd->add_option("--idle-timeout", flags->idle_timeout_s, "seconds a keep-alive may idle")
@@ -59,25 +91,38 @@ void AddApiCommand(CLI::App& root) {
                   "seconds in-flight requests get after SIGTERM")
       ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
+  cmd->add_option("--log-retention-days", flags->log_retention_days,
+                  "days to keep lifecycle and session logs of finished tasks (0: forever)")
+      ->check(CLI::Range(0.0, 36500.0))
+      ->capture_default_str();
   cmd->add_flag("--no-access-log", flags->no_access_log, "do not log each request");
+  cmd->add_option("--api-key-file", flags->api_key_file,
+                  "read the API key from the first line of this file");
   cmd->footer(
-      "The API key comes from $AGENT_SWARM_API_KEY, else $API_KEY; the server refuses to "
-      "start without one.");
+      "The API key comes from --api-key-file, else $AGENT_SWARM_API_KEY, else $API_KEY; the "
+      "server refuses to start without one.");
   cmd->callback([flags] {
     using std::chrono::milliseconds;
     auto to_ms = [](double s) { return milliseconds(static_cast<int64_t>(s * 1000)); };
     ApiServerOptions options = flags->options;
-    options.api_key = EnvOr("AGENT_SWARM_API_KEY", EnvOr("API_KEY", ""));
     options.worker_timeout = to_ms(flags->worker_timeout_s);
+    options.header_timeout = to_ms(flags->header_timeout_s);
     options.read_timeout = to_ms(flags->read_timeout_s);
     options.idle_timeout = to_ms(flags->idle_timeout_s);
     options.shutdown_grace = to_ms(flags->shutdown_grace_s);
     options.access_log = !flags->no_access_log;
+    options.log_retention =
+        std::chrono::minutes(static_cast<int64_t>(std::ceil(flags->log_retention_days * 24 * 60)));
+    IgnoreSigpipe();
     log::Init();
-    if (options.api_key.empty()) {
-      log::Error("no API key: set AGENT_SWARM_API_KEY (or API_KEY) before starting the API");
+    WarnIfFewDescriptors(options.max_connections);
+    auto key = ResolveApiKeyFromEnvironment(flags->api_key_file, /*key_flag=*/"");
+    if (!key) {
+      log::Error("no usable API key: set AGENT_SWARM_API_KEY (or API_KEY) or pass --api-key-file",
+                 {{"error", key.error().message}});
       throw CLI::RuntimeError(2);
     }
+    options.api_key = *key;
     RegisterSecret(options.api_key);
     const int status = RunApiServer(options);
     if (status != 0) throw CLI::RuntimeError(status);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "cli/api_key.h"
 #include "cli/views.h"
 #include "client/swarm_client.h"
 #include "core/redact.h"
@@ -26,15 +27,20 @@ std::string EnvOr(const char* name, std::string fallback) {
 struct ClientFlags {
   std::string api_url;
   std::string api_key;
+  std::string api_key_file;
   bool json = false;
 };
 
 void AddClientFlags(CLI::App* cmd, const std::shared_ptr<ClientFlags>& flags) {
   cmd->add_option("--api-url", flags->api_url,
                   "API base URL (default: $MCP_BASE_URL, else http://127.0.0.1:3013)");
+  auto* file = cmd->add_option("--api-key-file", flags->api_key_file,
+                               "read the API key from the first line of this file (default: "
+                               "$AGENT_SWARM_API_KEY, else $API_KEY)");
   cmd->add_option("--api-key", flags->api_key,
-                  "API key (default: $AGENT_SWARM_API_KEY, else $API_KEY; prefer the "
-                  "environment: argv is visible to other users)");
+                  "API key (discouraged: argv is visible to other processes; use the "
+                  "environment or --api-key-file)")
+      ->excludes(file);
   cmd->add_flag("--json", flags->json, "print the server's JSON reply");
 }
 
@@ -49,11 +55,13 @@ void Run(const ClientFlags& flags, const std::string& method, const std::string&
   SwarmClientOptions options;
   options.base_url =
       flags.api_url.empty() ? EnvOr("MCP_BASE_URL", "http://127.0.0.1:3013") : flags.api_url;
-  options.api_key =
-      flags.api_key.empty() ? EnvOr("AGENT_SWARM_API_KEY", EnvOr("API_KEY", "")) : flags.api_key;
-  if (options.api_key.empty()) {
-    Fail("no API key: set AGENT_SWARM_API_KEY (or API_KEY), or pass --api-key");
+  if (!flags.api_key.empty()) {
+    RegisterSecret(flags.api_key);
+    std::cerr << kArgvKeyWarning << "\n";
   }
+  auto key = ResolveApiKeyFromEnvironment(flags.api_key_file, flags.api_key);
+  if (!key) Fail(key.error().message);
+  options.api_key = std::move(*key);
   RegisterSecret(options.api_key);
   http::CurlHttpClient http;
   SwarmClient client(http, options);

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/log.h"
+#include "core/process_setup.h"
 #include "stub_llm/stub_server.h"
 
 namespace swarm {
@@ -27,6 +28,7 @@ void AddStubLlmCommand(CLI::App& root) {
       "Base URLs: ANTHROPIC_BASE_URL=http://HOST:PORT (Claude Code adds /v1/messages); "
       "OpenAI-style clients (Codex, opencode, pi) take http://HOST:PORT/v1.");
   cmd->callback([options] {
+    IgnoreSigpipe();
     log::Init();
     const int status = stub_llm::RunStubLlm(*options);
     if (status != 0) throw CLI::RuntimeError(status);

@@ -1,8 +1,12 @@
 #include "client/swarm_client.h"
 
 #include <cctype>
+#include <limits>
 
 #include <fmt/format.h>
+
+#include "core/bounded_json.h"
+#include "core/redact.h"
 
 namespace swarm {
 namespace {
@@ -58,17 +62,28 @@ Result<ApiReply> SwarmClient::Call(const std::string& method, const std::string&
     request.body = body->dump();
   }
   auto response = http_.Send(request);
-  if (!response) return tl::unexpected(response.error());
+  if (!response) {
+    // The transport names the URL; credentials written into it (user:pass@) stay out.
+    Error error = response.error();
+    error.message = RedactUrlCredentials(error.message);
+    return tl::unexpected(std::move(error));
+  }
 
   ApiReply reply;
   reply.status = response->status;
   if (!response->body.empty()) {
-    reply.body = nlohmann::json::parse(response->body, nullptr, /*allow_exceptions=*/false);
-    if (reply.body.is_discarded()) {
+    // Whatever answers at the API URL is not trusted to nest sanely: the API's own replies
+    // embed outputSchemas (64 levels) inside an envelope.
+    JsonLimits limits;
+    limits.max_depth = 128;
+    limits.max_bytes = std::numeric_limits<std::size_t>::max();  // the HTTP client's limit
+    auto parsed = ParseBoundedJson(response->body, limits);
+    if (!parsed) {
       return MakeError(CodeForStatus(response->status >= 400 ? response->status : 500),
-                       fmt::format("{} {}: HTTP {} with a body that is not JSON", method, path,
-                                   response->status));
+                       fmt::format("{} {}: HTTP {} with a body that is not usable JSON ({})",
+                                   method, path, response->status, parsed.error().message));
     }
+    reply.body = std::move(*parsed);
   }
   if (response->status >= 200 && response->status < 300) return reply;
   std::string message =

@@ -65,6 +65,16 @@ TEST(SwarmClient, NonJsonBodyIsAnError) {
   EXPECT_FALSE(client.Call("GET", "/health"));
 }
 
+TEST(SwarmClient, DeeplyNestedRepliesAreErrorsNotCrashes) {
+  CannedHttp http;
+  http.response = {200, std::string(200000, '[') + std::string(200000, ']'), {}};
+  SwarmClient client(http, {"http://127.0.0.1:9", "k", ""});
+  auto reply = client.Call("GET", "/api/tasks/t1");
+  ASSERT_FALSE(reply);
+  EXPECT_NE(reply.error().message.find("128-level limit"), std::string::npos)
+      << reply.error().message;
+}
+
 TEST(SwarmClient, TransportErrorsPassThrough) {
   CannedHttp http;
   http.fail = true;
@@ -77,6 +87,24 @@ TEST(SwarmClient, TransportErrorsPassThrough) {
 TEST(UrlEncode, EscapesReservedCharacters) {
   EXPECT_EQ(UrlEncode("a b/c?d"), "a%20b%2Fc%3Fd");
   EXPECT_EQ(UrlEncode("smoke-codex_1.2~x"), "smoke-codex_1.2~x");
+}
+
+// Fails like curl does: the message names the request's URL.
+class RefusingHttp final : public http::HttpClient {
+ public:
+  Result<http::ClientResponse> Send(const http::ClientRequest& request) override {
+    return Unavailable(request.method + " " + request.url + ": Couldn't connect to server");
+  }
+};
+
+TEST(SwarmClient, TransportErrorsCarryNoUrlCredentials) {
+  RefusingHttp http;
+  SwarmClient client(http, {"http://admin:hunter2-pass@127.0.0.1:1", "key-123", ""});
+  auto reply = client.Call("GET", "/api/tasks");
+  ASSERT_FALSE(reply);
+  EXPECT_EQ(reply.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(reply.error().message,
+            "GET http://[REDACTED]@127.0.0.1:1/api/tasks: Couldn't connect to server");
 }
 
 }  // namespace

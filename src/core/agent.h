@@ -25,6 +25,8 @@ struct Agent {
   std::optional<std::string> provider;
   std::optional<std::string> harness_provider;
   std::optional<std::string> last_activity_at;
+  // The worker process that registered last (upstream's runtimeInstanceId), if it said.
+  std::optional<std::string> runtime_instance_id;
   std::string created_at;
   std::string last_updated_at;
   int active_tasks = 0;  // in_progress tasks held now; derived by the store on every read
@@ -42,6 +44,9 @@ struct AgentRegistration {
   std::optional<int> max_tasks;
   std::optional<std::string> provider;
   std::optional<std::string> harness_provider;
+  // A fresh id per worker process. A different one than the stored one means the worker
+  // restarted: the previous process's in_progress tasks are failed ("worker restarted").
+  std::optional<std::string> runtime_instance_id;
 };
 
 }  // namespace swarm

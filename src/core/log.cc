@@ -9,14 +9,25 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
+#include "core/log_sink.h"
 #include "core/redact.h"
 
 namespace swarm::log {
 namespace {
 
-// Appends formatted lines to a buffer and writes it to stderr on flush or when it grows past
-// kFlushBytes. spdlog's base_sink serializes calls with the mutex.
-class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+// Appends formatted lines to a buffer and hands it to the fd writer on flush or when it grows
+// past kFlushBytes; the writer's thread does the write(2), so no caller waits for stderr.
+// spdlog's base_sink serializes calls with the mutex.
+class BufferedFdSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit BufferedFdSink(int fd) : writer_(fd) {}
+  ~BufferedFdSink() override {
+    // At exit (spdlog's registry goes): what is buffered still gets its chance.
+    std::lock_guard lock(mutex_);
+    flush_();
+    writer_.Drain(std::chrono::seconds(1));
+  }
+
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t formatted;
@@ -25,18 +36,14 @@ class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
     if (buffer_.size() >= kFlushBytes) flush_();
   }
   void flush_() override {
-    std::size_t done = 0;
-    while (done < buffer_.size()) {
-      const ssize_t n = ::write(STDERR_FILENO, buffer_.data() + done, buffer_.size() - done);
-      if (n <= 0) break;  // stderr is gone: drop the lines rather than block the server
-      done += static_cast<std::size_t>(n);
-    }
+    writer_.Write(buffer_);
     buffer_.clear();
   }
 
  private:
   static constexpr std::size_t kFlushBytes = 32 * 1024;
   std::string buffer_;
+  AsyncFdWriter writer_;
 };
 
 void Write(spdlog::level::level_enum level, const char* name, std::string_view msg,
@@ -54,8 +61,10 @@ void Write(spdlog::level::level_enum level, const char* name, std::string_view m
 
 }  // namespace
 
-void Init() {
-  auto logger = std::make_shared<spdlog::logger>("swarm", std::make_shared<BufferedStderrSink>());
+void Init() { Init(STDERR_FILENO); }
+
+void Init(int fd) {
+  auto logger = std::make_shared<spdlog::logger>("swarm", std::make_shared<BufferedFdSink>(fd));
   logger->set_pattern("%v");
   spdlog::set_default_logger(logger);
   spdlog::flush_every(std::chrono::seconds(1));

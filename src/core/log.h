@@ -1,7 +1,9 @@
 // Structured logging: every line is one JSON object on stderr, {"ts","level","msg",...}, with
-// registered secrets redacted. Event lines are written at once; access lines are buffered and
-// written at least once a second (a busy server would otherwise spend a write(2) per request),
-// so a kill -9 can lose up to a second of access lines, never an event.
+// registered secrets redacted. Event lines are handed to the writer at once; access lines are
+// buffered and handed over at least once a second (a busy server would otherwise spend a
+// write(2) per request), so a kill -9 can lose up to a second of access lines. A thread of its
+// own writes to stderr (core/log_sink.h): a stderr that is full or closed drops lines (counted,
+// and reported once it works again) instead of blocking a request thread or raising SIGPIPE.
 #pragma once
 
 #include <string_view>
@@ -12,6 +14,8 @@ namespace swarm::log {
 
 // Sends log lines to stderr, one JSON object per line. Call once at start-up.
 void Init();
+// The same, to another descriptor (tests).
+void Init(int fd);
 // Writes out buffered lines (also done every second, and at exit of the API server).
 void Flush();
 

@@ -45,6 +45,9 @@ struct TaskRun {
   std::filesystem::path home_dir;               // empty, fresh per task: the CLI's config/state
   std::map<std::string, std::string> base_env;  // PATH, HOME, … to start the child env from
   std::chrono::milliseconds timeout{600'000};
+  // The unprivileged user the CLI runs as (process_hardening.h: ResolveCliUser); work_dir and
+  // home_dir are handed to it before the run.
+  std::optional<RunAs> run_as;
 };
 
 struct Usage {

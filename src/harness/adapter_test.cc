@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "harness/cli_support.h"
 #include "harness/test_support.h"
 
 namespace swarm::harness {
@@ -78,15 +79,15 @@ TEST_P(EveryAdapter, PutsHomeAndConfigUnderTheTasksHome) {
   EXPECT_EQ(spec->timeout, run.timeout);
 }
 
-TEST_P(EveryAdapter, ClosesStdinOrGivesItThePrompt) {
+TEST_P(EveryAdapter, GivesThePromptOnStdinAndNeverOnArgv) {
   testing::TempDir root;
-  const auto run = testing::MakeTaskRun(root.path());
+  // Any process on the machine can read another's argv (/proc/<pid>/cmdline).
+  const auto run = testing::MakeTaskRun(root.path(), "a private prompt 7f3a9c");
   auto spec = MakeAdapter(GetParam())->Prepare(run, EndpointFor(GetParam()));
   ASSERT_TRUE(spec.has_value());
-  // The runner maps no stdin_data to /dev/null, and closes the pipe after writing it.
-  if (spec->stdin_data) {
-    EXPECT_EQ(*spec->stdin_data, run.prompt);
-  }
+  // The runner writes stdin_data and then closes the pipe.
+  EXPECT_EQ(spec->stdin_data, run.prompt);
+  for (const auto& arg : spec->argv) EXPECT_THAT(arg, Not(HasSubstr("7f3a9c"))) << arg;
 }
 
 TEST_P(EveryAdapter, AsksForJsonMatchingTheSchema) {
@@ -102,6 +103,30 @@ TEST_P(EveryAdapter, AsksForJsonMatchingTheSchema) {
   EXPECT_THAT(prompt, StartsWith("Reply with exactly: pong"));
   EXPECT_THAT(prompt, HasSubstr("JSON"));
   EXPECT_THAT(prompt, HasSubstr(*run.output_schema));
+}
+
+// A JSON object `depth` levels deep, with `fields` in its outermost level.
+std::string Nested(size_t depth, const std::string& fields = "") {
+  return "{" + fields + "\"x\":" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+}
+
+TEST(CliSupport, ALineNestedDeeperThanTheLimitIsNotJson) {
+  EXPECT_TRUE(cli::ParseObject(Nested(64)).has_value());
+  EXPECT_FALSE(cli::ParseObject(Nested(65)).has_value());
+  EXPECT_FALSE(cli::ParseObject(Nested(200'000)).has_value());
+}
+
+TEST_P(EveryAdapter, ALineNestedTooDeepIsKeptAsRawTextNotParsed) {
+  // A model's output is input too: a result line nested 200,000 levels must neither crash
+  // the parser nor count as the result.
+  const std::string deep =
+      Nested(200'000, R"("type":"result","subtype":"success","is_error":false,"result":"pong",)");
+  auto parser = MakeAdapter(GetParam())->NewParser();
+  parser->Feed(deep);
+  ProcessOutcome outcome;
+  outcome.exit_code = 0;
+  const ParsedRun parsed = parser->Finish(outcome);
+  EXPECT_EQ(parsed.final_text, "");
 }
 
 TEST_P(EveryAdapter, NeedsAHomeDirectory) {

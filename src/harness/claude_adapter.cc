@@ -134,12 +134,10 @@ Result<ProcessSpec> ClaudeAdapter::Prepare(const TaskRun& run,
   e["CLAUDE_CODE_MAX_RETRIES"] = "0";
 
   const std::string prompt = cli::BuildPrompt(run);
+  // Never on argv (any process can read /proc/<pid>/cmdline): with no positional prompt, -p
+  // reads it from stdin.
   spec.argv = {"claude", "-p"};
-  if (cli::PromptNeedsStdin(prompt)) {
-    spec.stdin_data = prompt;  // with no positional prompt, -p reads it from stdin
-  } else {
-    spec.argv.push_back(prompt);
-  }
+  spec.stdin_data = prompt;
   for (const char* arg :
        {"--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions"}) {
     spec.argv.push_back(arg);

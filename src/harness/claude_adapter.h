@@ -1,5 +1,5 @@
-// Claude Code: `claude -p <prompt> --output-format stream-json --verbose
-// --dangerously-skip-permissions`, configured entirely through the environment
+// Claude Code: `claude -p --output-format stream-json --verbose --dangerously-skip-permissions`
+// with the prompt on stdin, configured entirely through the environment
 // (CLAUDE_CONFIG_DIR under the task's home). See notes/harness-clis.md §1.
 #pragma once
 

@@ -79,9 +79,9 @@ TEST(ClaudeAdapter, PreparesTheVerifiedInvocation) {
                          "sk-ant-secret-123", std::nullopt};
   auto spec = ClaudeAdapter().Prepare(run, endpoint);
   ASSERT_TRUE(spec.has_value()) << spec.error().message;
-  EXPECT_THAT(spec->argv, ElementsAre("claude", "-p", "say pong", "--output-format", "stream-json",
-                                      "--verbose", "--dangerously-skip-permissions"));
-  EXPECT_EQ(spec->stdin_data, std::nullopt);  // the runner gives it /dev/null
+  EXPECT_THAT(spec->argv, ElementsAre("claude", "-p", "--output-format", "stream-json", "--verbose",
+                                      "--dangerously-skip-permissions"));
+  EXPECT_EQ(spec->stdin_data, "say pong");  // never argv: /proc/<pid>/cmdline is public
   EXPECT_EQ(spec->cwd, run.work_dir);
   EXPECT_EQ(spec->timeout, run.timeout);
 
@@ -110,10 +110,10 @@ TEST(ClaudeAdapter, PassesTheModelAndTheSchemaInstruction) {
   ModelEndpoint endpoint{ModelEndpoint::Api::kAnthropic, "", "k", "claude-sonnet-4-5"};
   auto spec = ClaudeAdapter().Prepare(run, endpoint);
   ASSERT_TRUE(spec.has_value());
-  ASSERT_GE(spec->argv.size(), 3u);
-  EXPECT_THAT(spec->argv[2], ::testing::StartsWith("Reply with exactly: pong\n\n"));
-  EXPECT_THAT(spec->argv[2], HasSubstr("only a JSON value"));
-  EXPECT_THAT(spec->argv[2], HasSubstr(*run.output_schema));
+  const std::string prompt = spec->stdin_data.value_or("");
+  EXPECT_THAT(prompt, ::testing::StartsWith("Reply with exactly: pong\n\n"));
+  EXPECT_THAT(prompt, HasSubstr("only a JSON value"));
+  EXPECT_THAT(prompt, HasSubstr(*run.output_schema));
   EXPECT_EQ(spec->argv[spec->argv.size() - 2], "--model");
   EXPECT_EQ(spec->argv.back(), "claude-sonnet-4-5");
   EXPECT_EQ(spec->env.count("ANTHROPIC_BASE_URL"), 0u);  // none given: the CLI's default

@@ -3,21 +3,24 @@
 #include <fstream>
 #include <system_error>
 
+#include "core/bounded_json.h"
+#include "core/log.h"
+
 namespace swarm::harness::cli {
-namespace {
-
-// Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN); stay clear of it.
-constexpr size_t kMaxArgBytes = 96 * 1024;
-
-}  // namespace
-
 std::optional<nlohmann::json> ParseObject(std::string_view line) {
   const size_t first = line.find_first_not_of(" \t");
   if (first == std::string_view::npos || line[first] != '{') return std::nullopt;
-  auto parsed =
-      nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded() || !parsed.is_object()) return std::nullopt;
-  return parsed;
+  auto parsed = ParseBoundedJson(line);
+  if (!parsed) {
+    // Malformed lines are common (banners starting with '{'); an over-deep or oversized one
+    // is worth a word in the log.
+    if (parsed.error().message.rfind("malformed", 0) != 0) {
+      log::Warn("harness line kept as raw text", {{"error", parsed.error().message}});
+    }
+    return std::nullopt;
+  }
+  if (!parsed->is_object()) return std::nullopt;
+  return std::move(*parsed);
 }
 
 std::optional<std::string> StringAt(const nlohmann::json& obj, std::string_view key) {
@@ -54,11 +57,6 @@ std::string BuildPrompt(const TaskRun& run) {
          "\n\nReply with only a JSON value that matches the JSON Schema below: no prose before "
          "or after it and no code fences.\n\nJSON Schema:\n" +
          *run.output_schema;
-}
-
-bool PromptNeedsStdin(std::string_view prompt) {
-  return prompt.empty() || prompt.front() == '-' || prompt.front() == '@' ||
-         prompt.size() > kMaxArgBytes;
 }
 
 Result<std::filesystem::path> HomeDir(const TaskRun& run) {

@@ -22,7 +22,9 @@ using Env = std::map<std::string, std::string>;
 // name it instead of holding the key.
 inline constexpr char kModelKeyEnv[] = "SWARM_MODEL_API_KEY";
 
-// The line as a JSON object; nullopt for banners, blank lines and anything else.
+// The line as a JSON object; nullopt for banners, blank lines and anything else — including a
+// line nested deeper than core/bounded_json.h's limit (a model's output is input too), which
+// is logged and then treated like any other non-JSON line.
 std::optional<nlohmann::json> ParseObject(std::string_view line);
 
 // Typed field reads that tolerate a missing key or a wrong type (CLIs change their output).
@@ -33,10 +35,6 @@ const nlohmann::json& ObjectAt(const nlohmann::json& obj, std::string_view key);
 
 // The task text, plus, with an output schema, the instruction to answer with JSON only.
 std::string BuildPrompt(const TaskRun& run);
-
-// A prompt that cannot travel as a positional argument: one an option parser would take for
-// a flag ('-') or a file reference ('@', pi), or one near the kernel's per-argument limit.
-bool PromptNeedsStdin(std::string_view prompt);
 
 // run.home_dir made absolute (the CLI's cwd is elsewhere); an error when it is not set.
 Result<std::filesystem::path> HomeDir(const TaskRun& run);

@@ -169,13 +169,9 @@ Result<ProcessSpec> CodexAdapter::Prepare(const TaskRun& run, const ModelEndpoin
   if (!endpoint.api_key.empty()) spec.env[cli::kModelKeyEnv] = endpoint.api_key;
 
   const std::string prompt = cli::BuildPrompt(run);
-  spec.argv = {"codex", "exec", "--json", "--skip-git-repo-check"};
-  if (cli::PromptNeedsStdin(prompt)) {
-    spec.argv.push_back("-");  // "-": the instructions come from stdin
-    spec.stdin_data = prompt;
-  } else {
-    spec.argv.push_back(prompt);
-  }
+  // "-": the instructions come from stdin, never argv (readable in /proc/<pid>/cmdline).
+  spec.argv = {"codex", "exec", "--json", "--skip-git-repo-check", "-"};
+  spec.stdin_data = prompt;
   spec.cwd = run.work_dir;
   spec.timeout = run.timeout;
   return spec;

@@ -84,9 +84,8 @@ TEST(CodexAdapter, PreparesTheInvocationAndItsConfig) {
                          "gpt-5.5"};
   auto spec = CodexAdapter().Prepare(run, endpoint);
   ASSERT_TRUE(spec.has_value()) << spec.error().message;
-  EXPECT_THAT(spec->argv,
-              ElementsAre("codex", "exec", "--json", "--skip-git-repo-check", "say pong"));
-  EXPECT_EQ(spec->stdin_data, std::nullopt);  // codex hangs on an open stdin pipe
+  EXPECT_THAT(spec->argv, ElementsAre("codex", "exec", "--json", "--skip-git-repo-check", "-"));
+  EXPECT_EQ(spec->stdin_data, "say pong");  // written, then closed: an open pipe hangs codex
   EXPECT_EQ(spec->cwd, run.work_dir);
   EXPECT_EQ(spec->env["CODEX_HOME"], (run.home_dir / "codex").string());
   EXPECT_EQ(spec->env["SWARM_MODEL_API_KEY"], "sk-codex-secret");

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "core/bounded_json.h"
 
 namespace swarm::harness {
 namespace {
@@ -13,9 +13,9 @@ namespace {
 constexpr int kMaxCandidates = 1000;
 constexpr size_t kMaxDepth = 256;
 
-bool IsJson(std::string_view text) {
-  return !text.empty() && nlohmann::json::accept(text.begin(), text.end());
-}
+// Within core/bounded_json.h's limits: a value nested deeper than the server will judge is
+// no answer, and must not be one for whatever later walks it.
+bool IsJson(std::string_view text) { return !text.empty() && ParseBoundedJson(text).has_value(); }
 
 std::string_view Trim(std::string_view text) {
   const char* space = " \t\r\n";

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/bounded_json.h"
+
 namespace swarm::harness {
 namespace {
 
@@ -39,6 +41,21 @@ TEST(ExtractJsonValue, FindsNothingInPlainText) {
   EXPECT_EQ(ExtractJsonValue("{ unbalanced"), std::nullopt);
   EXPECT_EQ(ExtractJsonValue("{not: json}"), std::nullopt);
   EXPECT_EQ(ExtractJsonValue(std::string(100000, '{')), std::nullopt);  // bounded, not quadratic
+}
+
+TEST(ExtractJsonValue, NeverAnswersWithAValueNestedDeeperThanTheLimit) {
+  // At most a part of it that is within the limit (the server judges that against the schema).
+  for (const size_t depth : {65, 200'000}) {
+    const std::string deep =
+        "{\"reply\":" + std::string(depth, '[') + std::string(depth, ']') + "}";
+    const auto found = ExtractJsonValue(deep);
+    if (found) {
+      EXPECT_NE(*found, deep);
+      EXPECT_TRUE(ParseBoundedJson(*found).has_value());
+    }
+  }
+  const std::string shallow = std::string(60, '[') + std::string(60, ']');
+  EXPECT_EQ(ExtractJsonValue(shallow), shallow);
 }
 
 }  // namespace

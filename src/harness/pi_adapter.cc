@@ -183,12 +183,10 @@ Result<ProcessSpec> PiAdapter::Prepare(const TaskRun& run, const ModelEndpoint& 
   if (!endpoint.api_key.empty()) e[cli::kModelKeyEnv] = endpoint.api_key;
 
   const std::string prompt = cli::BuildPrompt(run);
+  // On stdin, never argv: readable in /proc/<pid>/cmdline, and a leading '-' or '@' would be
+  // read as an option or a file to attach.
   spec.argv = {"pi", "-p", "--mode", "json"};
-  if (cli::PromptNeedsStdin(prompt)) {
-    spec.stdin_data = prompt;  // '-' or '@' would be read as an option or a file to attach
-  } else {
-    spec.argv.push_back(prompt);
-  }
+  spec.stdin_data = prompt;
   spec.cwd = run.work_dir;
   spec.timeout = run.timeout;
   return spec;

@@ -94,8 +94,8 @@ TEST(PiAdapter, PreparesTheInvocationAndItsConfig) {
                          "gpt-5-mini"};
   auto spec = PiAdapter().Prepare(run, endpoint);
   ASSERT_TRUE(spec.has_value()) << spec.error().message;
-  EXPECT_THAT(spec->argv, ElementsAre("pi", "-p", "--mode", "json", "say pong"));
-  EXPECT_EQ(spec->stdin_data, std::nullopt);
+  EXPECT_THAT(spec->argv, ElementsAre("pi", "-p", "--mode", "json"));
+  EXPECT_EQ(spec->stdin_data, "say pong");
   auto& env = spec->env;
   EXPECT_EQ(env["PI_CODING_AGENT_DIR"], (run.home_dir / "pi").string());
   EXPECT_EQ(env["PI_OFFLINE"], "1");

@@ -1,21 +1,19 @@
 #include "harness/posix_process_runner.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <utility>
+
+#include "harness/orphan_sweep.h"
+#include "harness/run_supervisor.h"
 
 namespace swarm::harness {
 namespace {
@@ -101,56 +99,44 @@ ssize_t WriteNoSigpipe(int fd, const char* data, size_t size) {
   return n;
 }
 
-// Whether any process other than a zombie is still in the group. nullopt when /proc cannot
-// tell (not mounted).
-std::optional<bool> GroupHasLiveMembers(pid_t pgid) {
-  DIR* dir = ::opendir("/proc");
-  if (dir == nullptr) return std::nullopt;
-  bool live = false;
-  while (dirent* entry = ::readdir(dir)) {
-    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
-    std::ifstream stat_file(std::string("/proc/") + entry->d_name + "/stat");
-    std::string stat;
-    if (!std::getline(stat_file, stat)) continue;  // it ended meanwhile
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse after
-    // the last ')'.
-    const size_t close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream fields(stat.substr(close + 1));
-    char state = 0;
-    long ppid = 0, pgrp = 0;
-    if (!(fields >> state >> ppid >> pgrp)) continue;
-    if (pgrp == pgid && state != 'Z' && state != 'X') {
-      live = true;
-      break;
-    }
-  }
-  ::closedir(dir);
-  return live;
-}
-
-// Splits the stdout stream into lines (without "\n" or a trailing "\r").
+// Splits the stdout stream into lines (without "\n" or a trailing "\r"). A line longer than
+// the limit is delivered cut to it, and the rest of it, up to its newline, is dropped: a CLI
+// (or a model's output it echoes) cannot make us buffer without bound.
 class LineSplitter {
  public:
   explicit LineSplitter(size_t max_line) : max_line_(max_line) {}
 
   void Append(const char* data, size_t size, const std::function<void(std::string_view)>& on_line) {
-    buffer_.append(data, size);
-    size_t start = 0;
-    while (true) {
-      const size_t nl = buffer_.find('\n', start);
-      if (nl == std::string::npos) break;
-      Emit(std::string_view(buffer_).substr(start, nl - start), on_line);
-      start = nl + 1;
+    std::string_view input(data, size);
+    while (!input.empty()) {
+      const size_t nl = input.find('\n');
+      const std::string_view piece = input.substr(0, nl);
+      if (!skipping_) {
+        const size_t room = max_line_ - buffer_.size();
+        buffer_.append(piece.substr(0, room));
+        if (piece.size() > room) {
+          // Over the limit: what fits goes out now as the line, the rest of it is dropped.
+          ++cut_lines_;
+          Emit(buffer_, on_line);
+          buffer_.clear();
+          skipping_ = true;
+        }
+      }
+      if (nl == std::string_view::npos) return;
+      if (!skipping_) Emit(buffer_, on_line);
+      buffer_.clear();
+      skipping_ = false;
+      input.remove_prefix(nl + 1);
     }
-    buffer_.erase(0, start);
-    if (buffer_.size() > max_line_) Flush(on_line);
   }
 
   void Flush(const std::function<void(std::string_view)>& on_line) {
-    if (!buffer_.empty()) Emit(buffer_, on_line);
+    if (!buffer_.empty() && !skipping_) Emit(buffer_, on_line);
     buffer_.clear();
+    skipping_ = false;
   }
+
+  int cut_lines() const { return cut_lines_; }
 
  private:
   static void Emit(std::string_view line, const std::function<void(std::string_view)>& on_line) {
@@ -159,47 +145,38 @@ class LineSplitter {
   }
 
   size_t max_line_;
-  std::string buffer_;
+  std::string buffer_;     // the current line, at most max_line_ bytes
+  bool skipping_ = false;  // the current line was cut and delivered; drop up to its newline
+  int cut_lines_ = 0;
 };
 
 std::string TailOf(const std::string& text, size_t max) {
   return text.size() <= max ? text : text.substr(text.size() - max);
 }
 
-// One running child and the loop that services its pipes.
+// One running supervisor (see run_supervisor.h), its CLI, and the loop that services the
+// CLI's pipes and the supervisor's status pipe.
 class Child {
  public:
-  Child(pid_t pid, Fd out, Fd err, Fd in, std::string stdin_data,
+  Child(pid_t supervisor, Fd out, Fd err, Fd in, Fd command, Fd status, std::string stdin_data,
         const PosixProcessRunner::Options& options,
         const std::function<void(std::string_view)>& on_line)
-      : pid_(pid),
+      : supervisor_(supervisor),
         out_(std::move(out)),
         err_(std::move(err)),
         in_(std::move(in)),
+        command_(std::move(command)),
+        status_(std::move(status)),
         stdin_data_(std::move(stdin_data)),
         options_(options),
         on_line_(on_line),
         lines_(options.max_line_bytes) {
-    // A pidfd wakes poll the moment the child exits; without one (old kernel, seccomp) the
-    // loop notices within a tick.
-#ifdef SYS_pidfd_open
-    const long fd = ::syscall(SYS_pidfd_open, pid_, 0);
-    if (fd >= 0) pidfd_ = Fd(static_cast<int>(fd));
-#endif
     if (in_.open() && stdin_data_.empty()) in_.Close();
   }
 
-  // Only reached unreaped when on_line threw: the run is abandoned, so is its process group.
+  // Only reached unreaped when on_line threw: the run is abandoned, so is every process of it.
   ~Child() {
-    if (reaped_) return;
-    SignalGroup(SIGKILL);
-    // Members die asynchronously; hold the leader's pid (the group id) until they have.
-    const auto until = Clock::now() + milliseconds(1000);
-    while (GroupHasLiveMembers(pid_).value_or(false) && Clock::now() < until) {
-      ::poll(nullptr, 0, 10);
-    }
-    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-    }
+    if (!reaped_) ReapSupervisor();
   }
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
@@ -209,7 +186,7 @@ class Child {
     Clock::time_point term_at;
     bool killed = false;
 
-    // 1. Until the leader exits: stream, and enforce cancel and the deadline.
+    // 1. Until the CLI exits: stream, and enforce cancel and the deadline.
     while (!exited_) {
       const auto now = Clock::now();
       if (stop == Stop::kNone) {
@@ -219,11 +196,11 @@ class Child {
           stop = Stop::kTimeout;
         }
         if (stop != Stop::kNone) {
-          SignalGroup(SIGTERM);
+          Command(supervisor::kTerminate);
           term_at = now;
         }
       } else if (!killed && now >= term_at + options_.kill_grace) {
-        SignalGroup(SIGKILL);
+        Command(supervisor::kKill);
         killed = true;
       }
       milliseconds wait = kTick;
@@ -235,83 +212,128 @@ class Child {
     }
     in_.Close();
 
-    // 2. Output the leader wrote just before exiting, or that a descendant still writes.
+    // 2. Output the CLI wrote just before exiting, or that a descendant still writes.
     const auto drain_end = Clock::now() + (stop == Stop::kNone ? options_.drain : kTick * 4);
-    while ((out_.open() || err_.open()) && Clock::now() < drain_end &&
+    while ((out_.open() || err_.open()) && !tree_empty_ && Clock::now() < drain_end &&
            !(cancel != nullptr && cancel->load())) {
       Pump(kTick);
     }
 
-    // 3. Whatever is left of the group goes, the same way.
+    // 3. Whatever is left of the run goes, the same way.
     EndLeftovers();
-
-    // The group is empty: the leader's pid may now be released.
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    reaped_ = true;
+    ReapSupervisor();
     lines_.Flush(on_line_);
 
     ProcessOutcome outcome;
-    if (exit_info_.si_code == CLD_EXITED) {
-      outcome.exit_code = exit_info_.si_status;
+    if (exit_event_.code == CLD_EXITED) {
+      outcome.exit_code = exit_event_.status;
     } else {
-      outcome.signal = exit_info_.si_status;
+      outcome.signal = exit_event_.status;
     }
     outcome.cancelled = stop == Stop::kCancel;
     outcome.timed_out = stop == Stop::kTimeout;
+    outcome.cut_lines = lines_.cut_lines();
     outcome.stderr_tail = TailOf(stderr_, options_.stderr_tail_bytes);
     return outcome;
   }
 
  private:
-  void SignalGroup(int sig) { ::kill(-pid_, sig); }
+  void Command(char command) {
+    if (!command_.open()) return;
+    if (WriteNoSigpipe(command_.get(), &command, 1) != 1) command_.Close();
+  }
 
   void EndLeftovers() {
-    const auto live = GroupHasLiveMembers(pid_);
-    if (live.has_value() && !*live) return;
-    if (!live.has_value()) {
-      // Cannot look: nothing else of a finished task has any business running.
-      SignalGroup(SIGKILL);
-    } else {
-      SignalGroup(SIGTERM);
-      if (!AwaitGroupGone(options_.kill_grace)) {
-        SignalGroup(SIGKILL);
-        AwaitGroupGone(kTick * 20);  // SIGKILL is delivered asynchronously
+    if (!tree_empty_) {
+      Command(supervisor::kTerminate);
+      if (!AwaitTreeEmpty(options_.kill_grace)) {
+        Command(supervisor::kKill);
+        AwaitTreeEmpty(kTick * 20);  // SIGKILL is delivered asynchronously
       }
     }
-    // The pipes close as the members die, unless something that left the group holds them.
-    const auto until = Clock::now() + kTick * 10;
+    // The pipes close as the processes die, unless something we could not reach holds them.
+    const auto until = Clock::now() + kTick * 4;
     while ((out_.open() || err_.open()) && Clock::now() < until) Pump(kTick);
   }
 
-  // Whether the group emptied within `limit`; keeps reading the pipes meanwhile so a member
-  // blocked on a full pipe can reach its signal handler.
-  bool AwaitGroupGone(milliseconds limit) {
+  // Whether every process of the run ended within `limit`; keeps reading the pipes meanwhile
+  // so a process blocked on a full pipe can reach its signal handler.
+  bool AwaitTreeEmpty(milliseconds limit) {
     const auto until = Clock::now() + limit;
-    while (GroupHasLiveMembers(pid_).value_or(false)) {
+    while (!tree_empty_) {
       if (Clock::now() >= until) return false;
       Pump(milliseconds(10));
     }
     return true;
   }
 
-  // Waits up to `wait` for output, stdin space or the leader's exit, and services them.
+  // Closing the command pipe tells the supervisor to kill what is left and exit; it is
+  // SIGKILLed itself if it has not within a bound (its processes then fall to the sweep).
+  void ReapSupervisor() {
+    command_.Close();
+    const auto until = Clock::now() + options_.kill_grace + milliseconds(1000);
+    while (true) {
+      const pid_t rc = ::waitpid(supervisor_, nullptr, WNOHANG);
+      if (rc == supervisor_ || (rc < 0 && errno != EINTR)) break;  // ECHILD: reaped elsewhere
+      if (Clock::now() >= until) {
+        ::kill(supervisor_, SIGKILL);
+        while (::waitpid(supervisor_, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        break;
+      }
+      // The status pipe reaches EOF when it exits: a short wait, not a busy loop.
+      if (status_.open()) {
+        Pump(milliseconds(10));
+      } else {
+        ::poll(nullptr, 0, 5);
+      }
+    }
+    reaped_ = true;
+    if (!exited_) {
+      exited_ = true;
+      exit_event_ = {supervisor::Event::kLeaderExited, CLD_EXITED, -1};
+    }
+  }
+
+  // Waits up to `wait` for output, stdin space or supervisor news, and services them.
   void Pump(milliseconds wait) {
     pollfd fds[4];
     int n = 0;
-    int out_i = -1, err_i = -1, in_i = -1;
+    int out_i = -1, err_i = -1, in_i = -1, status_i = -1;
     if (out_.open()) fds[out_i = n++] = {out_.get(), POLLIN, 0};
     if (err_.open()) fds[err_i = n++] = {err_.get(), POLLIN, 0};
     if (in_.open()) fds[in_i = n++] = {in_.get(), POLLOUT, 0};
-    if (pidfd_.open() && !exited_) fds[n++] = {pidfd_.get(), POLLIN, 0};
+    if (status_.open()) fds[status_i = n++] = {status_.get(), POLLIN, 0};
     const int ready = ::poll(fds, n, static_cast<int>(wait.count()));
     if (ready > 0) {
       if (out_i >= 0 && fds[out_i].revents != 0) ReadOut();
       if (err_i >= 0 && fds[err_i].revents != 0) ReadErr();
       if (in_i >= 0 && fds[in_i].revents != 0) WriteIn();
+      if (status_i >= 0 && fds[status_i].revents != 0) ReadStatus();
     }
-    CheckExited();
+  }
+
+  void ReadStatus() {
+    supervisor::Event event;
+    const ssize_t got = ::read(status_.get(), &event, sizeof event);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (got != static_cast<ssize_t>(sizeof event)) {
+      // EOF: the supervisor is gone, and with it everything it could reach. Records are
+      // written whole (a pipe write of a few bytes is atomic), so a short one means EOF too.
+      status_.Close();
+      tree_empty_ = true;
+      if (!exited_) {
+        exited_ = true;
+        exit_event_ = {supervisor::Event::kLeaderExited, CLD_EXITED, -1};
+      }
+      return;
+    }
+    if (event.kind == supervisor::Event::kLeaderExited && !exited_) {
+      exited_ = true;
+      exit_event_ = event;
+    } else if (event.kind == supervisor::Event::kTreeEmpty) {
+      tree_empty_ = true;
+    }
   }
 
   // Reads what is there now (bounded, so a chatty child cannot starve the other pipes).
@@ -359,51 +381,28 @@ class Child {
     in_.Close();  // all written: the child sees EOF
   }
 
-  void CheckExited() {
-    if (exited_) return;
-    siginfo_t info{};
-    // WNOWAIT leaves the leader a zombie so its pid, the group id, stays reserved.
-    const int rc = ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT);
-    if (rc == 0 && info.si_pid == pid_) {
-      exited_ = true;
-      exit_info_ = info;
-    } else if (rc != 0 && errno == ECHILD) {
-      // Someone else reaped it (SIGCHLD ignored, or a waitpid(-1) elsewhere): it has ended,
-      // with a status we cannot know.
-      exited_ = true;
-      exit_info_.si_code = CLD_EXITED;
-      exit_info_.si_status = -1;
-    }
-  }
-
-  pid_t pid_;
-  Fd out_, err_, in_, pidfd_;
+  pid_t supervisor_;
+  Fd out_, err_, in_, command_, status_;
   std::string stdin_data_;
   size_t stdin_written_ = 0;
   const PosixProcessRunner::Options& options_;
   const std::function<void(std::string_view)>& on_line_;
   LineSplitter lines_;
   std::string stderr_;
-  bool exited_ = false;
+  bool exited_ = false;      // the CLI itself has ended
+  bool tree_empty_ = false;  // so has every process it started
   bool reaped_ = false;
-  siginfo_t exit_info_{};
+  supervisor::Event exit_event_{};
 };
 
-// posix_spawn's file actions and attributes, freed on every path.
-struct SpawnSetup {
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  SpawnSetup() {
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-  }
-  ~SpawnSetup() {
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-  SpawnSetup(const SpawnSetup&) = delete;
-  SpawnSetup& operator=(const SpawnSetup&) = delete;
-};
+// Builds a NULL-terminated array of C strings that point into `strings`.
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
 
 }  // namespace
 
@@ -456,6 +455,12 @@ Result<ProcessOutcome> PosixProcessRunner::Run(
   if (!out) return tl::unexpected(out.error());
   auto err = MakePipe();
   if (!err) return tl::unexpected(err.error());
+  auto command = MakePipe();
+  if (!command) return tl::unexpected(command.error());
+  auto status = MakePipe();
+  if (!status) return tl::unexpected(status.error());
+  auto start_error = MakePipe();
+  if (!start_error) return tl::unexpected(start_error.error());
   Pipe in;
   if (spec.stdin_data) {
     auto made = MakePipe();
@@ -463,58 +468,74 @@ Result<ProcessOutcome> PosixProcessRunner::Run(
     in = std::move(*made);
   }
 
-  SpawnSetup setup;
-  if (spec.stdin_data) {
-    posix_spawn_file_actions_adddup2(&setup.actions, in.read.get(), STDIN_FILENO);
-  } else {
-    // Never an inherited or open pipe: codex, opencode and pi wait for EOF on stdin.
-    posix_spawn_file_actions_addopen(&setup.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  }
-  posix_spawn_file_actions_adddup2(&setup.actions, out->write.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&setup.actions, err->write.get(), STDERR_FILENO);
-  if (!spec.cwd.empty()) {
-    posix_spawn_file_actions_addchdir_np(&setup.actions, spec.cwd.c_str());
-  }
-  // Other threads may open descriptors without O_CLOEXEC; none of them reach the child.
-  posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
-
-  // A session of its own makes the child the leader of a new process group (pgid == pid) and
-  // cuts it from any terminal. Signals start at their defaults and unblocked whatever the
-  // worker did with its own (an ignored SIGPIPE would otherwise be inherited).
-  sigset_t all, none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawnattr_setflags(&setup.attr,
-                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setsigmask(&setup.attr, &none);
-  posix_spawnattr_setsigdefault(&setup.attr, &all);
-
-  std::vector<char*> argv;
-  for (const auto& arg : spec.argv) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
+  // Everything the forked supervisor needs, built now: after fork it may not allocate.
+  std::vector<std::string> argv_strings = spec.argv;
   std::vector<std::string> env_strings;
-  env_strings.reserve(spec.env.size());
-  for (const auto& [key, value] : spec.env) env_strings.push_back(key + "=" + value);
-  std::vector<char*> envp;
-  for (auto& entry : env_strings) envp.push_back(entry.data());
-  envp.push_back(nullptr);
+  env_strings.reserve(spec.env.size() + 1);
+  for (const auto& [key, value] : spec.env) {
+    if (key != kWorkerRunEnv) env_strings.push_back(key + "=" + value);
+  }
+  env_strings.push_back(std::string(kWorkerRunEnv) + "=" + WorkerRunMarker());
+  std::vector<char*> argv = CStrings(argv_strings);
+  std::vector<char*> envp = CStrings(env_strings);
+  const std::string cwd = spec.cwd.string();
 
-  pid_t pid = 0;
-  const int rc =
-      ::posix_spawn(&pid, program->c_str(), &setup.actions, &setup.attr, argv.data(), envp.data());
-  if (rc != 0) return Unavailable("cannot start " + *program + ": " + ErrnoText(rc));
+  supervisor::Plan plan;
+  plan.program = program->c_str();
+  plan.argv = argv.data();
+  plan.envp = envp.data();
+  plan.cwd = spec.cwd.empty() ? nullptr : cwd.c_str();
+  plan.stdin_fd = in.read.open() ? in.read.get() : -1;
+  plan.stdout_fd = out->write.get();
+  plan.stderr_fd = err->write.get();
+  plan.command_fd = command->read.get();
+  plan.status_fd = status->write.get();
+  plan.start_error_fd = start_error->write.get();
+  if (spec.run_as) {
+    plan.run_as = true;
+    plan.uid = spec.run_as->uid;
+    plan.gid = spec.run_as->gid;
+  }
+  plan.runner_pid = ::getpid();
 
-  // Only the child keeps its ends: EOF on stdout/stderr then means the child side closed.
+  const pid_t pid = ::fork();
+  if (pid < 0) return Unavailable("cannot start " + *program + ": fork: " + ErrnoText(errno));
+  if (pid == 0) supervisor::Run(plan);
+
+  // Only the supervisor and the CLI keep their ends: EOF then means they closed.
   out->write.Close();
   err->write.Close();
   in.read.Close();
+  command->read.Close();
+  status->write.Close();
+  start_error->write.Close();
   SetNonBlocking(out->read.get());
   SetNonBlocking(err->read.get());
   if (in.write.open()) SetNonBlocking(in.write.get());
 
   const auto deadline = Clock::now() + spec.timeout;
   Child child(pid, std::move(out->read), std::move(err->read), std::move(in.write),
-              spec.stdin_data.value_or(""), options_, on_line);
+              std::move(command->write), std::move(status->read), spec.stdin_data.value_or(""),
+              options_, on_line);
+
+  // EOF once the CLI has exec'd (the pipe is close-on-exec); a record if it could not start.
+  supervisor::StartError failure;
+  ssize_t got;
+  do {
+    got = ::read(start_error->read.get(), &failure, sizeof failure);
+  } while (got < 0 && errno == EINTR);
+  if (got == static_cast<ssize_t>(sizeof failure)) {
+    std::string reason = "cannot start " + *program + ": " + supervisor::StageName(failure.stage);
+    if (failure.stage == supervisor::StartError::kChdir) reason += " " + cwd;
+    if (spec.run_as && (failure.stage == supervisor::StartError::kChdir ||
+                        failure.stage == supervisor::StartError::kRunAs ||
+                        failure.stage == supervisor::StartError::kExec)) {
+      reason += " (as user " + spec.run_as->name + ")";
+    }
+    reason += ": " + ErrnoText(failure.error);
+    child.RunToEnd(Clock::now(), nullptr);  // reaps the supervisor
+    return Unavailable(reason);
+  }
   return child.RunToEnd(deadline, cancel);
 }
 

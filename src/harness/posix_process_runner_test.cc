@@ -1,6 +1,8 @@
 #include "harness/posix_process_runner.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -15,6 +17,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "harness/orphan_sweep.h"
+#include "harness/process_hardening.h"
 #include "harness/test_support.h"
 
 namespace swarm::harness {
@@ -22,6 +26,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -102,6 +107,51 @@ bool GroupAlive(pid_t pgid) {
   return false;
 }
 
+// Waits up to `limit` for `done`.
+bool WaitFor(const std::function<bool()>& done, milliseconds limit) {
+  const auto until = Clock::now() + limit;
+  while (!done()) {
+    if (Clock::now() >= until) return false;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return true;
+}
+
+std::vector<std::string> LinesOf(const std::filesystem::path& file) {
+  std::vector<std::string> lines;
+  std::istringstream in(testing::ReadFile(file));
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// Starts this test binary again to run one (disabled) stand-in test in a process of its own:
+// the worker whose death or memory a test is about. Its environment is ours plus `extra`.
+pid_t SpawnStandIn(const std::string& test, const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> args = {"/proc/self/exe", "--gtest_also_run_disabled_tests",
+                                   "--gtest_filter=" + test};
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  for (const auto& [key, value] : extra) env.push_back(key + "=" + value);
+  std::vector<char*> argv, envp;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  return rc == 0 ? pid : -1;
+}
+
+// A CLI that starts a daemon: a process in a session of its own, orphaned at once (a double
+// fork), so neither its process group nor its parent ties it to the CLI any more. Prints the
+// CLI's pid, then the daemon's.
+constexpr char kDaemonizingCli[] =
+    "echo $$; (setsid sh -c 'echo $$; exec sleep 300' &); exec sleep 300";
+
 TEST(PosixProcessRunner, StreamsStdoutLineByLine) {
   PosixProcessRunner runner;
   const auto run = RunShell(runner, Shell("printf 'a\\nb\\r\\n\\nc'"));
@@ -157,8 +207,10 @@ TEST(PosixProcessRunner, GivesTheChildExactlyTheGivenEnvironment) {
   spec.timeout = milliseconds(10'000);
   const auto run = RunShell(runner, spec);
   ::unsetenv("SWARM_HARNESS_PARENT_ONLY");
-  EXPECT_THAT(run.lines, ::testing::UnorderedElementsAre(std::string("PATH=") + kPath,
-                                                         "FOO=bar baz", "EMPTY="));
+  // Plus the marker that lets a later worker find what a dead one left running.
+  EXPECT_THAT(run.lines, ::testing::UnorderedElementsAre(
+                             std::string("PATH=") + kPath, "FOO=bar baz",
+                             "EMPTY=", std::string(kWorkerRunEnv) + "=" + WorkerRunMarker()));
 }
 
 TEST(PosixProcessRunner, LooksProgramsUpInTheChildsPath) {
@@ -446,6 +498,154 @@ TEST(PosixProcessRunner, RunsInParallelFromSeveralThreads) {
   }
   for (auto& thread : threads) thread.join();
   for (int i = 0; i < 4; ++i) EXPECT_THAT(lines[i], ElementsAre(std::to_string(i), "end"));
+}
+
+TEST(PosixProcessRunner, CancelEndsDescendantsThatLeftTheSession) {
+  auto runner = FastRunner();
+  std::atomic<bool> cancel{false};
+  int seen = 0;
+  const auto run = RunShell(runner, Shell(kDaemonizingCli), &cancel, [&](const std::string&) {
+    if (++seen == 2) cancel = true;
+  });
+  ASSERT_EQ(run.lines.size(), 2u);
+  EXPECT_TRUE(run.outcome.cancelled);
+  EXPECT_LT(run.elapsed.count(), 3000);
+  EXPECT_FALSE(Alive(std::stoi(run.lines[0])));
+  EXPECT_FALSE(Alive(std::stoi(run.lines[1]))) << "the daemon survived the cancel";
+}
+
+TEST(PosixProcessRunner, TimeoutEndsDescendantsThatLeftTheSession) {
+  auto runner = FastRunner();
+  const auto run = RunShell(runner, Shell(kDaemonizingCli, milliseconds(500)));
+  ASSERT_EQ(run.lines.size(), 2u);
+  EXPECT_TRUE(run.outcome.timed_out);
+  EXPECT_LT(run.elapsed.count(), 3000);
+  EXPECT_FALSE(Alive(std::stoi(run.lines[0])));
+  EXPECT_FALSE(Alive(std::stoi(run.lines[1]))) << "the daemon survived the timeout";
+}
+
+TEST(PosixProcessRunner, ADaemonLeftByACliThatExitedIsEnded) {
+  testing::TempDir dir;
+  const std::string pid_file = (dir.path() / "daemon").string();
+  auto runner = FastRunner();
+  const auto run = RunShell(runner, Shell("(setsid sh -c 'echo $$ >" + pid_file +
+                                          "; exec sleep 300' >/dev/null 2>&1 &); "
+                                          "while [ ! -s " +
+                                          pid_file + " ]; do sleep 0.05; done"));
+  EXPECT_EQ(run.outcome.exit_code, 0);
+  EXPECT_LT(run.elapsed.count(), 3000);
+  const auto lines = LinesOf(pid_file);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_FALSE(Alive(std::stoi(lines[0]))) << "the daemon outlived the run";
+}
+
+// The stand-in worker of AKilledWorkerTakesItsRunWithIt: runs a daemonizing CLI forever.
+TEST(PosixProcessRunnerStandIn, DISABLED_Worker) {
+  const char* pids = std::getenv("SWARM_TEST_PIDS");
+  if (pids == nullptr) GTEST_SKIP();
+  PosixProcessRunner runner;
+  const std::string file = pids;
+  runner.Run(Shell("echo $$ >>" + file + "; (setsid sh -c 'echo $$ >>" + file +
+                       "; exec sleep 300' &); exec sleep 300",
+                   milliseconds(300'000)),
+             nullptr, nullptr);
+}
+
+TEST(PosixProcessRunner, AKilledWorkerTakesItsRunWithIt) {
+  testing::TempDir dir;
+  const auto pids = dir.path() / "pids";
+  const pid_t worker = SpawnStandIn("PosixProcessRunnerStandIn.DISABLED_Worker",
+                                    {{"SWARM_TEST_PIDS", pids.string()}});
+  ASSERT_GT(worker, 0);
+  ASSERT_TRUE(WaitFor([&] { return LinesOf(pids).size() == 2; }, milliseconds(10'000)));
+  const auto lines = LinesOf(pids);
+  const pid_t cli = std::stoi(lines[0]), daemon = std::stoi(lines[1]);
+  EXPECT_TRUE(Alive(cli));
+  EXPECT_TRUE(Alive(daemon));
+  ::kill(worker, SIGKILL);
+  ::waitpid(worker, nullptr, 0);
+  EXPECT_TRUE(WaitFor([&] { return !Alive(cli); }, milliseconds(5000))) << "the CLI survived";
+  EXPECT_TRUE(WaitFor([&] { return !Alive(daemon); }, milliseconds(5000)))
+      << "the CLI's daemon survived";
+}
+
+TEST(PosixProcessRunner, CutsALineOverTheLimitAndGoesOn) {
+  PosixProcessRunner::Options options;
+  options.max_line_bytes = 100;
+  PosixProcessRunner runner(options);
+  // 250 bytes in one line (written in several pieces), then a normal one.
+  const auto run = RunShell(runner, Shell("head -c 250 /dev/zero | tr '\\0' 'y'; echo; "
+                                          "printf '%100s\\n' | tr ' ' x; echo z"));
+  ASSERT_EQ(run.lines.size(), 3u);
+  EXPECT_EQ(run.lines[0], std::string(100, 'y'));
+  EXPECT_EQ(run.lines[1], std::string(100, 'x'));  // exactly at the limit: whole
+  EXPECT_EQ(run.lines[2], "z");
+  EXPECT_EQ(run.outcome.cut_lines, 1);
+  EXPECT_EQ(run.outcome.exit_code, 0);
+}
+
+TEST(PosixProcessRunner, RunsTheChildAsTheGivenUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "switching users needs root";
+  auto user = ResolveCliUser(std::string("nobody"));
+  ASSERT_TRUE(user.has_value() && user->has_value());
+  PosixProcessRunner runner;
+  auto spec = Shell("id -u; id -g; id -G");
+  spec.run_as = **user;
+  const auto run = RunShell(runner, spec);
+  EXPECT_THAT(run.lines, ElementsAre(std::to_string((*user)->uid), std::to_string((*user)->gid),
+                                     std::to_string((*user)->gid)));
+
+  // A working directory the user cannot enter is a start error that names the user.
+  testing::TempDir dir;  // 0700, root's
+  spec.cwd = dir.path();
+  auto outcome = runner.Run(spec, nullptr, nullptr);
+  ASSERT_FALSE(outcome.has_value());
+  EXPECT_THAT(outcome.error().message, HasSubstr("working directory"));
+  EXPECT_THAT(outcome.error().message, HasSubstr("nobody"));
+}
+
+// The stand-in worker of TheCliCannotReadTheWorkersEnvironment: hardened as the worker is, it
+// runs a CLI that tries to read its environment and writes what the CLI saw to a file.
+TEST(PosixProcessRunnerStandIn, DISABLED_WorkerWithAKey) {
+  const char* out = std::getenv("SWARM_TEST_OUT");
+  if (out == nullptr) GTEST_SKIP();
+  ASSERT_TRUE(HardenProcess());
+  auto spec = Shell(
+      "id -u; for p in $PPID $WORKER_PID; do tr '\\0' '\\n' </proc/$p/environ; "
+      "head -c 100000 /proc/$p/mem; done 2>/dev/null; echo end");
+  spec.env["WORKER_PID"] = std::to_string(::getpid());
+  if (const char* user = std::getenv("SWARM_TEST_RUN_AS")) {
+    auto resolved = ResolveCliUser(std::string(user));
+    ASSERT_TRUE(resolved.has_value() && resolved->has_value());
+    spec.run_as = **resolved;
+  }
+  std::ofstream file(out);
+  PosixProcessRunner runner;
+  ASSERT_TRUE(runner.Run(
+      spec, [&](std::string_view line) { file << line << "\n"; }, nullptr));
+}
+
+TEST(PosixProcessRunner, TheCliCannotReadTheWorkersEnvironment) {
+  if (::geteuid() != 0) GTEST_SKIP() << "switching users needs root";
+  constexpr char kKey[] = "swarm-key-the-cli-must-not-see-31337";
+  testing::TempDir dir;
+  auto run_standin = [&](std::map<std::string, std::string> env) {
+    const auto out = dir.path() / "seen";
+    env["SWARM_TEST_OUT"] = out.string();
+    env["AGENT_SWARM_API_KEY"] = kKey;
+    const pid_t pid = SpawnStandIn("PosixProcessRunnerStandIn.DISABLED_WorkerWithAKey", env);
+    EXPECT_GT(pid, 0);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return testing::ReadFile(out);
+  };
+  // As root, dumpable or not, the CLI reads the worker's key: the check below can fail.
+  EXPECT_THAT(run_standin({}), HasSubstr(kKey));
+  const std::string seen = run_standin({{"SWARM_TEST_RUN_AS", "nobody"}});
+  EXPECT_THAT(seen, ::testing::StartsWith(std::to_string((*ResolveCliUser("nobody"))->uid)));
+  EXPECT_THAT(seen, HasSubstr("end"));
+  EXPECT_THAT(seen, Not(HasSubstr(kKey)));
 }
 
 }  // namespace

@@ -4,11 +4,13 @@
 #include <cstdio>
 #include <string>
 
+#include "core/log.h"
 #include "core/redact.h"
 #include "harness/adapter.h"
 #include "harness/cli_support.h"
 #include "harness/json_extract.h"
 #include "harness/pricing.h"
+#include "harness/process_hardening.h"
 
 namespace swarm::harness {
 namespace {
@@ -95,6 +97,16 @@ RunResult RunHarness(const Adapter& adapter, ProcessRunner& runner, const TaskRu
     return done();
   }
 
+  if (run.run_as) {
+    spec->run_as = run.run_as;
+    for (const auto& dir : {run.work_dir, run.home_dir}) {
+      if (auto handed = ChownTree(dir, *run.run_as); !handed) {
+        result.failure_reason = name + ": cannot prepare the run: " + handed.error().message;
+        return done();
+      }
+    }
+  }
+
   auto parser = adapter.NewParser();
   bool session_reported = false;
   auto report_session = [&](const std::optional<std::string>& id) {
@@ -114,6 +126,11 @@ RunResult RunHarness(const Adapter& adapter, ProcessRunner& runner, const TaskRu
   if (!outcome) {
     result.failure_reason = "cannot start " + name + ": " + outcome.error().message;
     return done();
+  }
+
+  if (outcome->cut_lines > 0) {
+    log::Warn("harness output lines cut at the line limit",
+              {{"taskId", run.task_id}, {"provider", name}, {"lines", outcome->cut_lines}});
   }
 
   ParsedRun parsed = parser->Finish(*outcome);

@@ -1,12 +1,16 @@
 #include <csignal>
+#include <exception>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -33,16 +37,58 @@ asio::awaitable<void> DrainConnections(HttpServer* server, asio::io_context* io,
   }
 }
 
+namespace {
+
+// Waits for the next signal and acts on it, then waits again: the set stays armed for the
+// whole run so no signal falls back to its default action (a second SIGTERM, a SIGHUP from a
+// closing terminal).
+struct SignalHandler {
+  asio::signal_set* signals;
+  asio::io_context* io;
+  HttpServer* server;
+  std::chrono::milliseconds grace;
+  std::function<void()> on_stop;
+  std::shared_ptr<bool> stopping = std::make_shared<bool>(false);
+
+  void Arm() const {
+    signals->async_wait([self = *this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;  // the set was cancelled or destroyed
+      self.Handle(signal);
+    });
+  }
+
+  void Handle(int signal) const {
+    if (signal == SIGHUP) {
+      log::Info("SIGHUP ignored", {{"signal", signal}});
+    } else if (*stopping) {
+      log::Warn("second stop signal: stopping now",
+                {{"signal", signal}, {"connections", server->open_connections()}});
+      io->stop();
+      return;
+    } else {
+      *stopping = true;
+      log::Info("shutting down", {{"signal", signal}, {"connections", server->open_connections()}});
+      server->BeginShutdown();
+      if (on_stop) on_stop();
+      // Once drained, nothing but this set would keep `io` running: cancel it there.
+      asio::co_spawn(
+          *io, DrainConnections(server, io, grace),
+          asio::bind_executor(signals->get_executor(), [signals = signals](std::exception_ptr) {
+            boost::system::error_code ignored;
+            signals->cancel(ignored);
+          }));
+    }
+    Arm();
+  }
+};
+
+}  // namespace
+
 void RunUntilStopped(asio::io_context& io, HttpServer& server, int threads,
                      std::chrono::milliseconds grace, std::function<void()> on_stop) {
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    log::Info("shutting down", {{"signal", signal}, {"connections", server.open_connections()}});
-    server.BeginShutdown();
-    if (on_stop) on_stop();
-    asio::co_spawn(io, DrainConnections(&server, &io, grace), asio::detached);
-  });
+  // On a strand: the handler and the cancel after the drain never run at once.
+  asio::signal_set signals(asio::make_strand(io), SIGINT, SIGTERM, SIGHUP);
+  SignalHandler{&signals, &io, &server, grace, std::move(on_stop)}.Arm();
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();

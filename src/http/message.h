@@ -2,6 +2,10 @@
 // handlers are tested without sockets.
 #pragma once
 
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -11,6 +15,30 @@ namespace swarm::http {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+// Whether the client of a request is still connected, for handlers that wait (long-poll).
+// The server keeps a read pending on the socket while the handler runs: end of stream or a
+// reset (or a client that sends more than a request's worth while it waits) marks the peer
+// gone. Thread-safe.
+class PeerWatch {
+ public:
+  bool gone() const { return gone_.load(std::memory_order_acquire); }
+
+  // Calls `callback` once when the peer goes: at once, in this call, if it is gone already;
+  // otherwise later on the connection's strand. Callbacks still registered when the handler
+  // returns are dropped without being called, so they may refer to the handler's state.
+  void OnGone(std::function<void()> callback);
+
+  // The server's side.
+  void MarkGone();
+  void Close();  // the handler has returned: drop the callbacks
+
+ private:
+  std::atomic<bool> gone_{false};
+  std::mutex mu_;
+  bool closed_ = false;                         // guarded by mu_
+  std::vector<std::function<void()>> on_gone_;  // guarded by mu_
+};
+
 struct HttpRequest {
   std::string method;  // upper case, "GET"
   std::string path;    // the target's path, without the query
@@ -18,9 +46,13 @@ struct HttpRequest {
   HeaderList headers;  // names lower case
   std::string body;
   std::string remote;  // peer address, for the access log
+  // Set by the server while the handler runs; null for requests that did not come from a
+  // socket (unit tests), which PeerGone() reports as connected.
+  std::shared_ptr<PeerWatch> peer;
 
   // The first header with this (lower-case) name, or "".
   std::string_view Header(std::string_view lower_name) const;
+  bool PeerGone() const { return peer && peer->gone(); }
 };
 
 struct HttpResponse {
@@ -28,6 +60,10 @@ struct HttpResponse {
   std::string content_type = "application/json";
   std::string body;
   HeaderList headers;  // extra headers
+  // Called by the server, on the connection's strand, when this response did not reach the
+  // client: the peer was gone before the write, or the write failed or timed out. A response
+  // the kernel accepted counts as delivered (TCP cannot tell more). Keep it short.
+  std::function<void()> on_undelivered;
 };
 
 // {"error": message} with the given status: the one error body shape of the API.

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include <sys/socket.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -30,6 +32,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+
+#include "core/log.h"
 
 namespace swarm::http {
 namespace {
@@ -59,6 +63,17 @@ constexpr std::size_t kKeptBufferBytes = 64 * 1024;
 constexpr auto kLingerTime = std::chrono::seconds(2);
 // A failing accept (out of file descriptors) is retried after a pause instead of spinning.
 constexpr auto kAcceptRetryPause = std::chrono::milliseconds(50);
+// While a handler runs, bytes the client sends (a pipelined request) are kept for later; a
+// client that sends more than a header's worth while it waits is treated as gone.
+constexpr std::size_t kWatchBufferLimit = kHeaderLimit;
+// Refused connections are logged at most this often (with the count), so a flood costs no
+// more than the refusals themselves.
+constexpr auto kRefusalLogInterval = std::chrono::seconds(10);
+// The answer to a connection over max_connections, written once without waiting.
+constexpr std::string_view kTooManyConnections =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    "Content-Length: 32\r\nRetry-After: 1\r\nConnection: close\r\n\r\n"
+    "{\"error\":\"too many connections\"}";
 
 using BeastRequest = bhttp::request<bhttp::string_body>;
 using BeastResponse = bhttp::response<bhttp::string_body>;
@@ -93,7 +108,8 @@ std::pair<std::string_view, std::string_view> SplitTarget(beast::string_view tar
   return {t.substr(0, q), t.substr(q + 1)};
 }
 
-HttpRequest ToHttpRequest(BeastRequest& msg, const std::string& remote) {
+// The request as the head hook and the handler see it, before its body is read.
+HttpRequest ToHttpRequestHead(const BeastRequest& msg, const std::string& remote) {
   HttpRequest r;
   r.method = ToString(msg.method_string());
   ToUpperInPlace(r.method);
@@ -105,7 +121,6 @@ HttpRequest ToHttpRequest(BeastRequest& msg, const std::string& remote) {
     ToLowerInPlace(name);
     r.headers.emplace_back(std::move(name), ToString(field.value()));
   }
-  r.body = std::move(msg.body());
   r.remote = remote;
   return r;
 }
@@ -174,7 +189,7 @@ std::string MessageForReadError(const error_code& ec, const ServerOptions& optio
 
 struct Connection : std::enable_shared_from_this<Connection> {
   explicit Connection(tcp::socket socket)
-      : executor(socket.get_executor()), stream(std::move(socket)) {}
+      : executor(socket.get_executor()), stream(std::move(socket)), watch_done(executor) {}
 
   const asio::any_io_executor executor;  // the connection's strand
   beast::tcp_stream stream;
@@ -184,7 +199,87 @@ struct Connection : std::enable_shared_from_this<Connection> {
   // which shutdown may close the connection without losing anything.
   bool idle = false;
   std::list<Connection*>::iterator registry_pos;  // guarded by Impl::mu
+
+  // The peer watch of the request whose handler runs (strand only). A read stays pending on
+  // the socket while the handler is suspended, so a hang-up is seen as it happens.
+  std::shared_ptr<PeerWatch> watch;
+  uint64_t request_seq = 0;  // which request a posted StartWatch belongs to
+  bool in_handler = false;
+  bool watching = false;          // a watch read is pending or its completion is queued
+  bool stop_watch = false;        // the handler returned: the watch read must not be renewed
+  asio::steady_timer watch_done;  // cancelled when the watch read ends
 };
+
+// Holds one of the max_body_waiters places while a body arrives.
+class BodyWaiterSlot {
+ public:
+  explicit BodyWaiterSlot(std::atomic<std::size_t>& count) : count_(count) { ++count_; }
+  ~BodyWaiterSlot() { --count_; }
+  BodyWaiterSlot(const BodyWaiterSlot&) = delete;
+  BodyWaiterSlot& operator=(const BodyWaiterSlot&) = delete;
+
+ private:
+  std::atomic<std::size_t>& count_;
+};
+
+// One read of the peer watch; renews itself until the handler returns or the peer goes.
+void WatchRead(std::shared_ptr<Connection> conn) {
+  Connection& c = *conn;
+  c.stream.socket().async_read_some(
+      c.buffer.prepare(kReadChunk), [conn = std::move(conn)](error_code ec, std::size_t n) {
+        Connection& c = *conn;
+        if (!ec) c.buffer.commit(n);
+        const bool gone = (ec && ec != asio::error::operation_aborted) ||
+                          (!ec && c.buffer.size() > kWatchBufferLimit);
+        if (gone) c.watch->MarkGone();
+        if (ec || gone || c.stop_watch) {
+          c.watching = false;
+          c.watch_done.cancel();
+          return;
+        }
+        WatchRead(std::move(conn));
+      });
+}
+
+// Posted when a handler starts: a handler that returns without suspending is over before
+// this runs, and costs no read at all.
+void StartWatch(const std::shared_ptr<Connection>& conn, uint64_t seq) {
+  if (!conn->in_handler || conn->request_seq != seq || conn->watch->gone()) return;
+  conn->watching = true;
+  conn->watch_done.expires_at(asio::steady_timer::time_point::max());
+  WatchRead(conn);
+}
+
+// A named function object rather than a lambda: GCC 12 miscompiles lambdas that capture
+// coroutine state by copy (they can skip the copy constructor).
+struct StartWatchOp {
+  std::shared_ptr<Connection> conn;
+  uint64_t seq;
+  void operator()() const { StartWatch(conn, seq); }
+};
+
+// Ends the peer watch after the handler returned; afterwards the socket and buffer are the
+// connection's again.
+asio::awaitable<void> StopWatch(Connection& conn) {
+  conn.in_handler = false;
+  if (conn.watching) {
+    conn.stop_watch = true;
+    error_code ignored;
+    conn.stream.socket().cancel(ignored);
+    co_await conn.watch_done.async_wait(kUseTuple);
+  }
+  conn.stop_watch = false;
+  conn.watch->Close();
+}
+
+void NotifyUndelivered(const std::function<void()>& on_undelivered) {
+  if (!on_undelivered) return;
+  try {
+    on_undelivered();
+  } catch (...) {
+    // The owner's recovery failed; the connection still closes normally.
+  }
+}
 
 }  // namespace
 
@@ -199,12 +294,17 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Result<uint16_t> Listen();
   void BeginShutdown();
   void StartConnection(tcp::socket socket);
+  void Refuse(tcp::socket socket);
   void Unregister(Connection& conn);
   void Log(const AccessRecord& record) const;
 
   static asio::awaitable<void> AcceptLoop(std::shared_ptr<Impl> self);
   static asio::awaitable<void> Serve(std::shared_ptr<Impl> self, std::shared_ptr<Connection> conn);
-  asio::awaitable<bool> ServeRequests(Connection& conn);
+  asio::awaitable<bool> ServeRequests(std::shared_ptr<Connection> conn);
+  // Answers a request the server will not hand to the handler (a read error, the head hook's
+  // refusal, no room to wait for the body) and says whether the close must linger.
+  asio::awaitable<bool> Reject(Connection& conn, HttpResponse response, unsigned version,
+                               AccessRecord record, Clock::time_point start, bool unread_bytes);
 
   asio::io_context& io;
   const ServerOptions options;
@@ -214,6 +314,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::atomic<uint16_t> port{0};
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> open{0};
+  std::atomic<std::size_t> body_waiters{0};
+  std::atomic<std::size_t> refused_connections{0};
+  std::atomic<std::size_t> refused_body_waiters{0};
+  std::optional<Clock::time_point> last_refusal_log;  // acceptor strand only
   std::mutex mu;
   std::list<Connection*> connections;  // guarded by mu; each is alive while listed
 };
@@ -299,15 +403,44 @@ void HttpServer::Impl::StartConnection(tcp::socket socket) {
   error_code ignored;
   // Responses are written in one go; Nagle would only delay them.
   socket.set_option(tcp::no_delay(true), ignored);
+  bool full;
+  {
+    std::lock_guard lock(mu);
+    if (stopping) return;  // the socket closes here
+    full = connections.size() >= options.max_connections;
+  }
+  // Only this strand adds connections, so the count cannot grow between the two looks.
+  if (full) {
+    Refuse(std::move(socket));
+    return;
+  }
   auto conn = std::make_shared<Connection>(std::move(socket));
-  conn->remote = RemoteAddress(conn->stream.socket());
   {
     std::lock_guard lock(mu);
     if (stopping) return;  // the socket closes with `conn`
     conn->registry_pos = connections.insert(connections.end(), conn.get());
     ++open;
   }
+  conn->remote = RemoteAddress(conn->stream.socket());
   asio::co_spawn(conn->executor, Serve(shared_from_this(), conn), [](std::exception_ptr) {});
+}
+
+// Over max_connections: one non-blocking write of a canned 503 and close, so the accept loop
+// never waits on a client it has no room for. Best effort: a client that already sent its
+// request may see a reset instead.
+void HttpServer::Impl::Refuse(tcp::socket socket) {
+  (void)::send(socket.native_handle(), kTooManyConnections.data(), kTooManyConnections.size(),
+               MSG_NOSIGNAL | MSG_DONTWAIT);
+  error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  socket.close(ignored);
+  const std::size_t refused = ++refused_connections;
+  const auto now = Clock::now();
+  if (!last_refusal_log || now - *last_refusal_log >= kRefusalLogInterval) {
+    last_refusal_log = now;
+    log::Warn("connection refused: too many open connections",
+              {{"maxConnections", options.max_connections}, {"refusedSoFar", refused}});
+  }
 }
 
 void HttpServer::Impl::Unregister(Connection& conn) {
@@ -345,7 +478,7 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Impl> self,
                                               std::shared_ptr<Connection> conn) {
   bool linger = false;
   try {
-    linger = co_await self->ServeRequests(*conn);
+    linger = co_await self->ServeRequests(conn);
   } catch (...) {
     // Only unexpected library failures (allocation) get here: drop the connection, never the
     // process.
@@ -365,28 +498,43 @@ asio::awaitable<void> HttpServer::Impl::Serve(std::shared_ptr<Impl> self,
   self->Unregister(*conn);
 }
 
+asio::awaitable<bool> HttpServer::Impl::Reject(Connection& conn, HttpResponse response,
+                                               unsigned version, AccessRecord record,
+                                               Clock::time_point start, bool unread_bytes) {
+  record.status = response.status;
+  BeastResponse res = ToBeastResponse(std::move(response), version, /*keep_alive=*/false,
+                                      /*head=*/false);
+  record.response_bytes = res.body().size();
+  conn.stream.expires_after(options.read_timeout);
+  auto [ec, n] = co_await bhttp::async_write(conn.stream, res, kUseTuple);
+  record.duration_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+  Log(record);
+  co_return !ec && unread_bytes;
+}
+
 // Serves requests until the connection should close. Returns true when the close should
 // linger because the client may have sent bytes that were not read.
-asio::awaitable<bool> HttpServer::Impl::ServeRequests(Connection& conn) {
+asio::awaitable<bool> HttpServer::Impl::ServeRequests(std::shared_ptr<Connection> conn_ptr) {
+  Connection& conn = *conn_ptr;  // conn_ptr keeps it alive
   const auto write_timeout = options.read_timeout;
   for (bool first = true;; first = false) {
     // Wait for the first bytes of a request. This is the one state in which shutdown closes
-    // the connection; the first request on a new connection gets read_timeout for all of it.
-    bool deadline_set = false;
+    // the connection. A new connection has header_timeout from now for its whole header; a
+    // kept-alive one idles up to idle_timeout, then has header_timeout from its first byte.
     if (conn.buffer.size() == 0) {
       if (stopping) co_return false;
       if (conn.buffer.capacity() > kKeptBufferBytes) conn.buffer.shrink_to_fit();
-      conn.stream.expires_after(first ? options.read_timeout : options.idle_timeout);
-      deadline_set = first;
+      conn.stream.expires_after(first ? options.header_timeout : options.idle_timeout);
       conn.idle = true;
       auto [ec, n] = co_await conn.stream.async_read_some(
           conn.buffer.prepare(beast::read_size(conn.buffer, kReadChunk)), kUseTuple);
       conn.idle = false;
-      if (ec) co_return false;  // the peer left, idle timeout, or shutdown
+      if (ec) co_return false;  // the peer left, idle or header timeout, or shutdown
       conn.buffer.commit(n);
     }
     const auto start = Clock::now();
-    if (!deadline_set) conn.stream.expires_after(options.read_timeout);
+    if (!first) conn.stream.expires_after(options.header_timeout);
 
     bhttp::request_parser<bhttp::string_body> parser;
     parser.header_limit(kHeaderLimit);
@@ -394,16 +542,6 @@ asio::awaitable<bool> HttpServer::Impl::ServeRequests(Connection& conn) {
     auto [read_ec, header_bytes] =
         co_await bhttp::async_read_header(conn.stream, conn.buffer, parser, kUseTuple);
     (void)header_bytes;
-    if (!read_ec && !parser.is_done()) {
-      if (Expects100Continue(parser.get())) {
-        // Clients that ask first (curl does for large bodies) would otherwise wait a second.
-        bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
-        auto [ec, n] = co_await bhttp::async_write(conn.stream, go_on, kUseTuple);
-        if (ec) co_return false;
-      }
-      auto [ec, n] = co_await bhttp::async_read(conn.stream, conn.buffer, parser, kUseTuple);
-      read_ec = ec;
-    }
 
     AccessRecord record;
     if (access_log) {
@@ -415,43 +553,94 @@ asio::awaitable<bool> HttpServer::Impl::ServeRequests(Connection& conn) {
       if (agent != parser.get().end()) record.agent_id = ToString(agent->value());
       record.remote = conn.remote;
     }
-
+    auto read_failed = [&](const error_code& ec) -> std::optional<HttpResponse> {
+      const int status = StatusForReadError(ec);
+      if (status == 0) return std::nullopt;
+      return JsonError(status, MessageForReadError(ec, options));
+    };
     if (read_ec) {
-      const int status = StatusForReadError(read_ec);
-      if (status == 0) co_return false;
-      BeastResponse res =
-          ToBeastResponse(JsonError(status, MessageForReadError(read_ec, options)), 11,
-                          /*keep_alive=*/false, /*head=*/false);
-      conn.stream.expires_after(write_timeout);
-      auto [ec, n] = co_await bhttp::async_write(conn.stream, res, kUseTuple);
-      record.status = status;
-      record.response_bytes = res.body().size();
-      record.duration_us =
-          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-      Log(record);
-      co_return !ec;
+      auto response = read_failed(read_ec);
+      if (!response) co_return false;
+      co_return co_await Reject(conn, std::move(*response), 11, std::move(record), start, true);
     }
 
     BeastRequest& msg = parser.get();
-    const bool client_keep_alive = msg.keep_alive();
     const unsigned version = msg.version();
-    const bool head = msg.method() == bhttp::verb::head;
+    HttpRequest request = ToHttpRequestHead(msg, conn.remote);
+    // Refused on the header alone: the body is never read and no 100 Continue goes out.
+    if (options.head_hook) {
+      std::optional<HttpResponse> refusal;
+      try {
+        refusal = options.head_hook(request);
+      } catch (...) {
+        refusal = JsonError(500, "internal error");
+      }
+      if (refusal) {
+        co_return co_await Reject(conn, std::move(*refusal), version, std::move(record), start,
+                                  !parser.is_done() || conn.buffer.size() > 0);
+      }
+    }
 
-    // A handler may wait for minutes (long-poll): no deadline while it runs.
+    if (!parser.is_done()) {
+      if (body_waiters.load() >= options.max_body_waiters) {
+        ++refused_body_waiters;
+        HttpResponse busy = JsonError(503, "too many requests waiting for their body");
+        busy.headers.emplace_back("Retry-After", "1");
+        co_return co_await Reject(conn, std::move(busy), version, std::move(record), start, true);
+      }
+      BodyWaiterSlot slot(body_waiters);
+      if (Expects100Continue(msg)) {
+        // Clients that ask first (curl does for large bodies) would otherwise wait a second.
+        bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, 11};
+        auto [ec, n] = co_await bhttp::async_write(conn.stream, go_on, kUseTuple);
+        if (ec) co_return false;
+      }
+      conn.stream.expires_after(options.read_timeout);
+      auto [ec, n] = co_await bhttp::async_read(conn.stream, conn.buffer, parser, kUseTuple);
+      if (ec) {
+        auto response = read_failed(ec);
+        if (!response) co_return false;
+        co_return co_await Reject(conn, std::move(*response), version, std::move(record), start,
+                                  true);
+      }
+    }
+
+    const bool client_keep_alive = msg.keep_alive();
+    const bool head = msg.method() == bhttp::verb::head;
+    request.body = std::move(msg.body());
+
+    // A handler may wait for minutes (long-poll): no deadline while it runs, but a watch on
+    // the peer so the handler learns of a hang-up.
     conn.stream.expires_never();
+    conn.watch = std::make_shared<PeerWatch>();
+    request.peer = conn.watch;
+    conn.in_handler = true;
+    const uint64_t seq = ++conn.request_seq;
+    asio::post(conn.executor, StartWatchOp{conn.shared_from_this(), seq});
     HttpResponse response;
     try {
-      response = co_await handler(ToHttpRequest(msg, conn.remote));
+      response = co_await handler(std::move(request));
     } catch (...) {
       response = JsonError(500, "internal error");
     }
+    co_await StopWatch(conn);
+    const bool peer_gone = conn.watch->gone();
+    conn.watch.reset();
 
-    const bool keep_alive = client_keep_alive && !stopping;
+    const bool keep_alive = client_keep_alive && !stopping && !peer_gone;
+    std::function<void()> on_undelivered = std::move(response.on_undelivered);
     BeastResponse res = ToBeastResponse(std::move(response), version, keep_alive, head);
     const std::size_t body_bytes = head ? 0 : res.body().size();
-    conn.stream.expires_after(write_timeout);
-    auto [write_ec, written] = co_await bhttp::async_write(conn.stream, res, kUseTuple);
-    (void)written;
+    error_code write_ec;
+    if (peer_gone) {
+      write_ec = asio::error::connection_aborted;  // nobody to write to
+    } else {
+      conn.stream.expires_after(write_timeout);
+      auto [ec, written] = co_await bhttp::async_write(conn.stream, res, kUseTuple);
+      (void)written;
+      write_ec = ec;
+    }
+    if (write_ec) NotifyUndelivered(on_undelivered);
     record.status = static_cast<int>(res.result_int());
     record.response_bytes = body_bytes;
     record.duration_us =
@@ -479,5 +668,11 @@ uint16_t HttpServer::port() const { return impl_->port.load(); }
 void HttpServer::BeginShutdown() { impl_->BeginShutdown(); }
 
 std::size_t HttpServer::open_connections() const { return impl_->open.load(); }
+
+std::size_t HttpServer::body_waiters() const { return impl_->body_waiters.load(); }
+
+std::size_t HttpServer::refused_connections() const { return impl_->refused_connections.load(); }
+
+std::size_t HttpServer::refused_body_waiters() const { return impl_->refused_body_waiters.load(); }
 
 }  // namespace swarm::http

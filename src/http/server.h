@@ -1,6 +1,9 @@
 // The HTTP/1.1 server: Boost.Beast on Asio C++20 coroutines, one coroutine per connection on
-// its own strand, keep-alive, a body limit (413), read and idle timeouts, and a graceful
-// shutdown that stops accepting, closes idle connections and lets in-flight requests finish.
+// its own strand, keep-alive, a body limit (413), header, body and idle timeouts, caps on open
+// connections and on requests waiting for their body, a hook that can refuse a request on its
+// headers alone (before the body is read or 100 Continue sent), peer-liveness for handlers
+// that wait, and a graceful shutdown that stops accepting, closes idle connections and lets
+// in-flight requests finish.
 //
 // The server owns no threads: the owner runs the io_context on as many threads as it likes.
 // Handlers run on the connection's strand and may co_await (long-poll).
@@ -10,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -20,12 +24,26 @@
 
 namespace swarm::http {
 
+// Called with a request's method, path, query, headers and remote address (body empty, no
+// peer) as soon as its header is read. A response it returns is sent at once with
+// "Connection: close"; the body is never read. Runs on the connection's strand: no blocking.
+using HeadHook = std::function<std::optional<HttpResponse>(const HttpRequest& head)>;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;  // 0: the OS chooses; see HttpServer::port()
   std::size_t body_limit = 1 << 20;
-  std::chrono::milliseconds read_timeout{30'000};  // to receive one whole request
+  // Open connections; one more is answered 503 and closed at once, without being read.
+  std::size_t max_connections = 4096;
+  // Requests whose header is read and whose body is still arriving; one more gets 503 with
+  // "Connection: close". Bounds what slow senders can hold.
+  std::size_t max_body_waiters = 256;
+  // To receive the request line and headers: from the accept for a new connection, from the
+  // first byte for the next request on a kept-alive one.
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds read_timeout{30'000};  // to receive the body; also the write bound
   std::chrono::milliseconds idle_timeout{60'000};  // keep-alive wait for the next request
+  HeadHook head_hook;                              // optional
 };
 
 // One line of the access log. Carries no header values, no query and no body, so no secret
@@ -61,6 +79,11 @@ class HttpServer {
   void BeginShutdown();
 
   std::size_t open_connections() const;
+  std::size_t body_waiters() const;  // requests waiting for their body now
+  // Connections refused over max_connections, and requests refused over max_body_waiters,
+  // since the start.
+  std::size_t refused_connections() const;
+  std::size_t refused_body_waiters() const;
 
  private:
   struct Impl;
@@ -74,7 +97,9 @@ boost::asio::awaitable<void> DrainConnections(HttpServer* server, boost::asio::i
 
 // Runs `io` on `threads` threads (the caller's among them) until it runs out of work. On
 // SIGINT or SIGTERM: BeginShutdown(), then `on_stop` (the role wakes what it keeps waiting,
-// such as long-polls), then DrainConnections within `grace`.
+// such as long-polls), then DrainConnections within `grace`. A second SIGINT/SIGTERM during
+// that drain stops `io` at once (the caller then closes what it owns as after a drain).
+// SIGHUP is logged and ignored: logs go to stderr, there is no file to reopen.
 void RunUntilStopped(boost::asio::io_context& io, HttpServer& server, int threads,
                      std::chrono::milliseconds grace, std::function<void()> on_stop = nullptr);
 

@@ -163,6 +163,11 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 struct State {
   std::atomic<int> sleeping{0};     // handlers inside /sleep now
   std::atomic<int> sleeps_done{0};  // /sleep handlers finished
+  std::atomic<int> handled{0};      // handler calls
+  std::atomic<int> watching{0};     // /watch handlers waiting for their peer
+  std::atomic<int> undelivered{0};  // on_undelivered calls
+  std::atomic<bool> saw_gone{false};
+  std::atomic<int64_t> gone_at_ns{0};  // steady clock, when an OnGone callback ran
   std::mutex mu;
   std::vector<AccessRecord> log;               // guarded by mu
   std::shared_ptr<asio::steady_timer> waiter;  // guarded by mu: the /wait handler's timer
@@ -176,7 +181,29 @@ struct State {
 
 asio::awaitable<HttpResponse> Handle(std::shared_ptr<State> state, HttpRequest request) {
   HttpResponse response;
-  if (request.path == "/echo") {
+  ++state->handled;
+  auto count_undelivered = [state] { ++state->undelivered; };
+  if (request.path == "/watch") {
+    // Waits until the peer goes (or 10 s), woken by the peer watch.
+    auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor, 10s);
+    request.peer->OnGone([state, timer] {
+      state->gone_at_ns = std::chrono::steady_clock::now().time_since_epoch().count();
+      timer->cancel();
+    });
+    ++state->watching;
+    co_await timer->async_wait(kUseTuple);
+    --state->watching;
+    state->saw_gone = request.PeerGone();
+    response.body = R"({"watched":true})";
+    response.on_undelivered = count_undelivered;
+  } else if (request.path == "/big") {
+    response.body = std::string(8 << 20, 'b');
+    response.content_type = "text/plain";
+    response.on_undelivered = count_undelivered;
+  } else if (request.path == "/delivered") {
+    response.body = R"({"ok":true})";
+    response.on_undelivered = count_undelivered;
+  } else if (request.path == "/echo") {
     response.status = 201;
     response.headers.emplace_back("X-Reply", "yes");
     response.body = nlohmann::json{{"method", request.method},
@@ -222,6 +249,16 @@ struct TestHandler {
   std::shared_ptr<State> state;
   asio::awaitable<HttpResponse> operator()(HttpRequest request) const {
     return Handle(state, std::move(request));
+  }
+};
+
+// Refuses, on the headers alone, requests without "X-Key: good".
+struct TestHeadHook {
+  std::shared_ptr<State> state;
+  std::optional<HttpResponse> operator()(const HttpRequest& head) const {
+    EXPECT_TRUE(head.body.empty());
+    if (head.Header("x-key") == "good") return std::nullopt;
+    return JsonError(401, "Unauthorized");
   }
 };
 
@@ -555,6 +592,7 @@ TEST_F(ServerTest, HandlerExceptionBecomes500AndTheConnectionSurvives) {
 TEST_F(ServerTest, IdleConnectionClosesAfterIdleTimeout) {
   ServerOptions options = SmallOptions();
   options.idle_timeout = 200ms;
+  options.header_timeout = 10s;  // distinct: only the idle wait ends this connection
   Start(options);
   RawClient raw(port());
   ASSERT_TRUE(raw.Send(Get("/echo")));
@@ -565,15 +603,240 @@ TEST_F(ServerTest, IdleConnectionClosesAfterIdleTimeout) {
   EXPECT_TRUE(WaitUntil([&] { return server_->server().open_connections() == 0; }, 2s));
 }
 
-TEST_F(ServerTest, StalledRequestClosesAfterReadTimeout) {
+TEST_F(ServerTest, HeaderTimeoutClosesAClientThatNeverFinishesItsHeaders) {
   ServerOptions options = SmallOptions();
+  options.header_timeout = 300ms;
+  options.read_timeout = 10s;  // distinct: the body's, not the header's
+  options.idle_timeout = 10s;
+  Start(options);
+  RawClient raw(port());
+  const auto start = std::chrono::steady_clock::now();
+  // One byte every 50 ms never finishes the header: the trickle does not extend the deadline.
+  const std::string header = "GET /echo HTTP/1.1\r\nHost: t\r\nX-Slow: abcdefghijklmnop";
+  bool closed = false;
+  for (char c : header) {
+    if (!raw.Send(std::string(1, c))) break;
+    if (raw.WaitClosed(50ms)) {
+      closed = true;
+      break;
+    }
+  }
+  if (!closed) closed = raw.WaitClosed(3s);
+  EXPECT_TRUE(closed);
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 2s);
+  RawClient silent(port());  // connects and never sends a byte
+  EXPECT_TRUE(silent.WaitClosed(3s));
+  EXPECT_EQ(state_->handled.load(), 0);
+}
+
+TEST_F(ServerTest, KeptAliveConnectionGetsTheHeaderTimeoutFromItsFirstByte) {
+  ServerOptions options = SmallOptions();
+  options.header_timeout = 300ms;
+  options.idle_timeout = 10s;
+  Start(options);
+  RawClient raw(port());
+  ASSERT_TRUE(raw.Send(Get("/echo")));
+  ASSERT_TRUE(raw.ReadResponse());
+  std::this_thread::sleep_for(500ms);  // idle longer than header_timeout: still open
+  ASSERT_TRUE(raw.Send("GET /echo HTTP/1.1\r\n"));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(raw.WaitClosed(3s));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 250ms);
+}
+
+TEST_F(ServerTest, StalledBodyClosesAfterReadTimeout) {
+  ServerOptions options = SmallOptions();
+  options.header_timeout = 10s;
   options.read_timeout = 200ms;
   Start(options);
   RawClient raw(port());
-  ASSERT_TRUE(raw.Send("GET /echo HTTP/1.1\r\nHost: t\r\n"));  // never finished
+  ASSERT_TRUE(raw.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab"));
+  const auto start = std::chrono::steady_clock::now();
   EXPECT_TRUE(raw.WaitClosed(3s));
-  RawClient silent(port());  // connects and never sends a byte
-  EXPECT_TRUE(silent.WaitClosed(3s));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(state_->handled.load(), 0);
+}
+
+TEST_F(ServerTest, OverTheConnectionCapNewConnectionsGet503AndClose) {
+  ServerOptions options = SmallOptions();
+  options.max_connections = 2;
+  Start(options);
+  RawClient a(port());
+  RawClient b(port());
+  ASSERT_TRUE(a.connected() && b.connected());
+  ASSERT_TRUE(WaitUntil([&] { return server_->server().open_connections() == 2; }, 2s));
+  {
+    RawClient over(port());
+    ASSERT_TRUE(over.connected());  // accepted, then answered and closed at once
+    auto r = over.ReadResponse(2s);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 503);
+    EXPECT_EQ(r->body, R"({"error":"too many connections"})");
+    EXPECT_EQ(r->Header("Connection"), "close");
+    EXPECT_TRUE(over.WaitClosed(2s));
+  }
+  EXPECT_TRUE(WaitUntil([&] { return server_->server().refused_connections() == 1; }, 2s));
+  // The connections inside the cap are served, and a place that frees is taken again.
+  ASSERT_TRUE(a.Send(Get("/echo")));
+  auto served = a.ReadResponse();
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->status, 201);
+  b.Send(Get("/echo", "Connection: close\r\n"));
+  ASSERT_TRUE(b.ReadResponse());
+  ASSERT_TRUE(WaitUntil([&] { return server_->server().open_connections() == 1; }, 3s));
+  RawClient again(port());
+  ASSERT_TRUE(again.Send(Get("/echo")));
+  auto r = again.ReadResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+}
+
+TEST_F(ServerTest, OverTheBodyWaiterCapRequestsGet503WithConnectionClose) {
+  ServerOptions options = SmallOptions();
+  options.max_body_waiters = 1;
+  Start(options);
+  RawClient slow(port());
+  ASSERT_TRUE(slow.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nab"));
+  ASSERT_TRUE(WaitUntil([&] { return server_->server().body_waiters() == 1; }, 2s));
+  // The second sender finds the one place taken.
+  RawClient second(port());
+  ASSERT_TRUE(second.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\n"));
+  auto refused = second.ReadResponse(2s);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_TRUE(second.WaitClosed(3s));
+  EXPECT_EQ(refused->Header("Connection"), "close");
+  EXPECT_EQ(refused->Header("Retry-After"), "1");
+  EXPECT_GE(server_->server().refused_body_waiters(), 1u);
+  // Requests without a body do not wait for one and are served.
+  RawClient get(port());
+  ASSERT_TRUE(get.Send(Get("/echo")));
+  auto r = get.ReadResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+  // Once the first body is complete its place is free again.
+  ASSERT_TRUE(slow.Send("cdefghij"));
+  auto first = slow.ReadResponse();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 201);
+  RawClient third(port());
+  ASSERT_TRUE(third.Send(Post("/echo", "xyz")));
+  auto ok = third.ReadResponse();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 201);
+}
+
+TEST_F(ServerTest, HeadHookRefusesOnTheHeadersBeforeTheBodyOrA100Continue) {
+  ServerOptions options = SmallOptions();
+  options.head_hook = TestHeadHook{state_};
+  Start(options);
+  {
+    RawClient raw(port());
+    ASSERT_TRUE(
+        raw.Send("POST /echo HTTP/1.1\r\nHost: t\r\nX-Key: wrong\r\nContent-Length: 5\r\n"
+                 "Expect: 100-continue\r\n\r\n"));
+    auto r = raw.ReadResponse();  // the first thing back is the refusal, never a 100
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401);
+    EXPECT_EQ(r->body, R"({"error":"Unauthorized"})");
+    EXPECT_EQ(r->Header("Connection"), "close");
+    EXPECT_TRUE(raw.WaitClosed(3s));
+  }
+  {
+    // The refusal comes as soon as the header is in, without waiting for the body.
+    RawClient raw(port());
+    ASSERT_TRUE(raw.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n"));
+    auto r = raw.ReadResponse();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401);
+  }
+  EXPECT_EQ(state_->handled.load(), 0);
+  ASSERT_TRUE(WaitUntil([&] { return state_->log_size() == 2; }, 2s));
+  EXPECT_EQ(state_->log[0].status, 401);
+  EXPECT_EQ(state_->log[0].path, "/echo");
+
+  RawClient good(port());
+  ASSERT_TRUE(
+      good.Send("POST /echo HTTP/1.1\r\nHost: t\r\nX-Key: good\r\nContent-Length: 5\r\n"
+                "Expect: 100-continue\r\n\r\n"));
+  auto interim = good.ReadResponse();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  ASSERT_TRUE(good.Send("hello"));
+  auto r = good.ReadResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(nlohmann::json::parse(r->body)["body"], "hello");
+}
+
+TEST_F(ServerTest, ClientHangingUpDuringAWaitingHandlerMarksThePeerGoneAndWakesIt) {
+  Start();
+  auto raw = std::make_unique<RawClient>(port());
+  ASSERT_TRUE(raw->Send(Get("/watch")));
+  ASSERT_TRUE(WaitUntil([&] { return state_->watching.load() == 1; }, 5s));
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(state_->gone_at_ns.load(), 0) << "a connected peer is not gone";
+  const auto hung_up = std::chrono::steady_clock::now();
+  raw.reset();  // close(2)
+  ASSERT_TRUE(WaitUntil([&] { return state_->watching.load() == 0; }, 2s));
+  const auto woken = std::chrono::steady_clock::time_point(
+      std::chrono::steady_clock::duration(state_->gone_at_ns.load()));
+  EXPECT_LT(woken - hung_up, 100ms);
+  EXPECT_TRUE(state_->saw_gone.load());
+  // Its response had nobody to go to.
+  ASSERT_TRUE(WaitUntil([&] { return state_->undelivered.load() == 1; }, 2s));
+  EXPECT_TRUE(WaitUntil([&] { return server_->server().open_connections() == 0; }, 2s));
+}
+
+TEST_F(ServerTest, BytesSentWhileAHandlerWaitsAreServedAfterIt) {
+  Start();
+  RawClient raw(port());
+  ASSERT_TRUE(raw.Send(Get("/sleep?ms=300")));
+  ASSERT_TRUE(WaitUntil([&] { return state_->sleeping.load() == 1; }, 5s));
+  ASSERT_TRUE(raw.Send(Get("/echo?after=1")));  // read by the peer watch, kept
+  auto first = raw.ReadResponse();
+  auto second = raw.ReadResponse();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(nlohmann::json::parse(second->body)["query"], "after=1");
+}
+
+TEST_F(ServerTest, AClientFloodingWhileItsHandlerWaitsCountsAsGone) {
+  Start();
+  RawClient raw(port());
+  ASSERT_TRUE(raw.Send(Get("/watch")));
+  ASSERT_TRUE(WaitUntil([&] { return state_->watching.load() == 1; }, 5s));
+  ASSERT_TRUE(raw.Send(std::string(64 * 1024, 'x')));
+  ASSERT_TRUE(WaitUntil([&] { return state_->watching.load() == 0; }, 2s));
+  EXPECT_TRUE(state_->saw_gone.load());
+  EXPECT_TRUE(raw.WaitClosed(3s));
+}
+
+TEST_F(ServerTest, AResponseThatCannotBeWrittenCallsOnUndelivered) {
+  ServerOptions options = SmallOptions();
+  options.read_timeout = 300ms;  // also the write bound
+  Start(options);
+  RawClient raw(port());  // asks for 8 MB and never reads them
+  ASSERT_TRUE(raw.Send(Get("/big")));
+  ASSERT_TRUE(WaitUntil([&] { return state_->undelivered.load() == 1; }, 5s));
+}
+
+TEST_F(ServerTest, ADeliveredResponseDoesNotCallOnUndelivered) {
+  Start();
+  RawClient raw(port());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(raw.Send(Get("/delivered")));
+    auto r = raw.ReadResponse();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+  }
+  ASSERT_TRUE(raw.Send(Get("/delivered", "Connection: close\r\n")));
+  ASSERT_TRUE(raw.ReadResponse());
+  EXPECT_TRUE(raw.WaitClosed(2s));
+  EXPECT_TRUE(WaitUntil([&] { return server_->server().open_connections() == 0; }, 2s));
+  EXPECT_EQ(state_->undelivered.load(), 0);
 }
 
 TEST_F(ServerTest, ShutdownFinishesInFlightRequestsAndClosesIdleOnes) {

@@ -66,7 +66,7 @@ constexpr char kTaskColumns[] =
 // Read in this order by AgentFromRow. active_tasks is derived, never stored.
 constexpr char kAgentColumns[] =
     "id, name, is_lead, status, description, role, capabilities, max_tasks, provider, "
-    "harness_provider, last_activity_at, created_at, last_updated_at, "
+    "harness_provider, last_activity_at, runtime_instance_id, created_at, last_updated_at, "
     "(SELECT COUNT(*) FROM tasks WHERE tasks.agent_id = agents.id "
     "AND tasks.status = 'in_progress')";
 
@@ -86,14 +86,16 @@ constexpr auto kListAgents =
     Concat("SELECT ", kAgentColumns, " FROM agents ORDER BY created_at, rowid");
 constexpr char kInsertAgent[] =
     "INSERT INTO agents (id, name, is_lead, status, description, role, capabilities, max_tasks, "
-    "provider, harness_provider, last_activity_at, created_at, last_updated_at) "
-    "VALUES (?1, ?2, ?3, 'idle', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?10)";
+    "provider, harness_provider, runtime_instance_id, last_activity_at, created_at, "
+    "last_updated_at) VALUES (?1, ?2, ?3, 'idle', ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?10, ?10, ?10)";
+constexpr char kAgentInstance[] = "SELECT runtime_instance_id FROM agents WHERE id = ?";
 // Optional fields given as NULL keep their stored value.
 constexpr auto kReregisterAgent = Concat(
     "UPDATE agents SET status = CASE WHEN status = 'offline' THEN ", kRevivedStatus,
     " ELSE status END, max_tasks = COALESCE(?2, max_tasks), provider = COALESCE(?3, provider), "
     "harness_provider = COALESCE(?4, harness_provider), role = COALESCE(?5, role), "
     "description = COALESCE(?6, description), capabilities = COALESCE(?7, capabilities), "
+    "runtime_instance_id = COALESCE(?9, runtime_instance_id), "
     "last_activity_at = ?8, last_updated_at = ?8 "
     "WHERE id = ?1");
 constexpr char kSetAgentStatus[] =
@@ -134,12 +136,19 @@ constexpr auto kStartTask = Concat(
     "UPDATE tasks SET status = 'in_progress', agent_id = ?2, started_at = ?3, "
     "last_updated_at = ?3 WHERE id = ?1 RETURNING ",
     kTaskColumns);
+// Session and progress reports only land on a live task of the reporting agent (any agent's
+// when the caller names none).
 constexpr auto kSetTaskSession = Concat(
     "UPDATE tasks SET session_id = ?2, provider = COALESCE(?3, provider), "
-    "model = COALESCE(?4, model), last_updated_at = ?5 WHERE id = ?1 RETURNING ",
+    "model = COALESCE(?4, model), last_updated_at = ?5 WHERE id = ?1 "
+    "AND status NOT IN ('completed', 'failed', 'cancelled') AND (?6 IS NULL OR agent_id = ?6) "
+    "RETURNING ",
     kTaskColumns);
 constexpr auto kSetTaskProgress = Concat(
-    "UPDATE tasks SET progress = ?2, last_updated_at = ?3 WHERE id = ?1 RETURNING ", kTaskColumns);
+    "UPDATE tasks SET progress = ?2, last_updated_at = ?3 WHERE id = ?1 "
+    "AND status NOT IN ('completed', 'failed', 'cancelled') AND (?4 IS NULL OR agent_id = ?4) "
+    "RETURNING ",
+    kTaskColumns);
 // The first terminal write wins: the condition is checked by the UPDATE itself.
 constexpr char kFinishTask[] =
     "UPDATE tasks SET status = ?2, output = COALESCE(?3, output), "
@@ -150,6 +159,15 @@ constexpr auto kFailAgentTasks = Concat(
     "UPDATE tasks SET status = 'failed', failure_reason = ?2, finished_at = ?3, "
     "last_updated_at = ?3 WHERE agent_id = ?1 AND status = 'in_progress' RETURNING ",
     kTaskColumns);
+// Where the task's latest claim took it from: 'pending' (its agent's) or 'unassigned' (pool).
+constexpr char kClaimedFrom[] =
+    "SELECT old_value FROM agent_logs WHERE task_id = ? AND event_type = 'task_status_change' "
+    "AND new_value = 'in_progress' ORDER BY created_at DESC, rowid DESC LIMIT 1";
+// Only a claim nobody has acted on yet: still in progress, same holder, no session.
+constexpr char kReleaseClaim[] =
+    "UPDATE tasks SET status = ?3, agent_id = CASE WHEN ?3 = 'unassigned' THEN NULL "
+    "ELSE agent_id END, started_at = NULL, last_updated_at = ?4 "
+    "WHERE id = ?1 AND agent_id = ?2 AND status = 'in_progress' AND session_id IS NULL";
 constexpr char kAgentsWithActiveTasks[] =
     "SELECT DISTINCT agent_id FROM tasks WHERE status = 'in_progress' AND agent_id IS NOT NULL "
     "ORDER BY agent_id";
@@ -183,6 +201,16 @@ constexpr char kInsertSessionLog[] =
 constexpr char kListSessionLogs[] =
     "SELECT id, task_id, session_id, iteration, cli, content, line_number, created_at "
     "FROM session_logs WHERE task_id = ? ORDER BY line_number, created_at, rowid LIMIT ?";
+
+// Retention: old log lines of tasks that can no longer change.
+constexpr char kPruneAgentLogs[] =
+    "DELETE FROM agent_logs WHERE rowid IN (SELECT agent_logs.rowid FROM agent_logs "
+    "LEFT JOIN tasks ON tasks.id = agent_logs.task_id WHERE agent_logs.created_at < ?1 AND "
+    "(tasks.id IS NULL OR tasks.status IN ('completed', 'failed', 'cancelled')) LIMIT ?2)";
+constexpr char kPruneSessionLogs[] =
+    "DELETE FROM session_logs WHERE rowid IN (SELECT session_logs.rowid FROM session_logs "
+    "LEFT JOIN tasks ON tasks.id = session_logs.task_id WHERE session_logs.created_at < ?1 AND "
+    "(tasks.id IS NULL OR tasks.status IN ('completed', 'failed', 'cancelled')) LIMIT ?2)";
 
 constexpr auto kInsertSessionCost =
     Concat("INSERT INTO session_costs (", kCostColumns,
@@ -504,6 +532,7 @@ Agent AgentFromRow(const SQLite::Statement& s) {
   a.provider = row.OptText();
   a.harness_provider = row.OptText();
   a.last_activity_at = row.OptText();
+  a.runtime_instance_id = row.OptText();
   a.created_at = row.Text();
   a.last_updated_at = row.Text();
   a.active_tasks = row.Int();
@@ -559,6 +588,13 @@ SessionCost CostFromRow(const SQLite::Statement& s) {
   c.cost_source = row.Text();
   c.created_at = row.Text();
   return c;
+}
+
+// The text a task carries, for bounding the size of a page of them.
+std::size_t TextBytes(const Task& t) {
+  auto size = [](const std::optional<std::string>& v) { return v ? v->size() : 0; };
+  return t.task.size() + size(t.output_schema) + size(t.output) + size(t.failure_reason) +
+         size(t.progress) + 512;  // ids, timestamps, tags and JSON punctuation, roughly
 }
 
 // --- error handling ---
@@ -856,23 +892,47 @@ Result<UpsertedAgent> SqliteStore::UpsertAgent(const AgentRegistration& reg,
   std::optional<std::string> capabilities;
   if (!reg.capabilities.empty()) capabilities = EncodeStringArray(reg.capabilities);
   return Write("registering an agent", [&](Connection& c) -> Result<UpsertedAgent> {
-    bool created = false;
+    UpsertedAgent result;
+    std::optional<std::string> previous_instance;
+    bool known = false;
     {
+      auto instance = c.Prepare(kAgentInstance);
+      BindAll(*instance, reg.id);
+      if (instance->executeStep()) {
+        known = true;
+        previous_instance = Row(*instance).OptText();
+      }
+    }
+    if (known && reg.runtime_instance_id && previous_instance &&
+        *previous_instance != *reg.runtime_instance_id) {
+      const std::string reason =
+          fmt::format("worker restarted: agent {} registered again as a new process", reg.id);
+      auto s = c.Prepare(kFailAgentTasks);
+      BindAll(*s, reg.id, reason, now);
+      result.restarted_tasks = CollectTasks(*s);
+      for (const Task& task : result.restarted_tasks) {
+        InsertLog(c,
+                  {"task_status_change", reg.id, task.id, TaskStatusName(TaskStatus::kInProgress),
+                   TaskStatusName(TaskStatus::kFailed), now});
+      }
+    }
+    if (known) {
       auto update = c.Prepare(kReregisterAgent);
       BindAll(*update, reg.id, reg.max_tasks, reg.provider, reg.harness_provider, reg.role,
-              reg.description, capabilities, now);
-      created = update->exec() == 0;
-    }
-    if (created) {
+              reg.description, capabilities, now, reg.runtime_instance_id);
+      update->exec();
+    } else {
       auto insert = c.Prepare(kInsertAgent);
       BindAll(*insert, reg.id, reg.name, reg.is_lead ? 1 : 0, reg.description, reg.role,
               capabilities.value_or("[]"), reg.max_tasks.value_or(1), reg.provider,
-              reg.harness_provider, now);
+              reg.harness_provider, now, reg.runtime_instance_id);
       insert->exec();
     }
     auto agent = SelectAgent(c, reg.id);
     if (!agent) return tl::unexpected(agent.error());
-    return UpsertedAgent{std::move(*agent), created};
+    result.agent = std::move(*agent);
+    result.created = !known;
+    return result;
   });
 }
 
@@ -997,15 +1057,22 @@ Result<TaskPage> SqliteStore::ListTasks(const TaskFilter& filter) {
       const int next = where.Bind(*s);
       s->bind(next, SqlLimit(filter.limit));
       s->bind(next + 1, offset);
+      std::size_t bytes = 0;
       while (s->executeStep()) {
         Row row(*s);
         Task task = TaskFromRow(row);
         task.total_cost_usd = row.OptDouble();
+        bytes += TextBytes(task);
         page.tasks.push_back(std::move(task));
+        if (bytes >= filter.max_bytes) {
+          page.truncated = s->executeStep();  // only if another row would have followed
+          break;
+        }
       }
     }
     // A short page that is not past the end already tells the total; count only otherwise.
-    const bool short_page = filter.limit <= 0 || static_cast<int>(page.tasks.size()) < filter.limit;
+    const bool short_page = !page.truncated && (filter.limit <= 0 ||
+                                                static_cast<int>(page.tasks.size()) < filter.limit);
     if (short_page && (offset == 0 || !page.tasks.empty())) {
       page.total = offset + static_cast<int64_t>(page.tasks.size());
     } else {
@@ -1049,13 +1116,37 @@ Result<std::optional<Task>> SqliteStore::ClaimTask(const std::string& agent_id, 
   });
 }
 
+namespace {
+
+// Why a guarded report (session, progress) matched no row: kNotFound, or kConflict naming
+// the terminal status or the agent that holds the task.
+tl::unexpected<Error> ReportRefused(Connection& c, const std::string& task_id,
+                                    const std::optional<std::string>& agent_id) {
+  auto state = c.Prepare(kSelectTaskState);
+  BindAll(*state, task_id);
+  if (!state->executeStep()) return TaskNotFound(task_id);
+  Row row(*state);
+  const std::string status = row.Text();
+  const std::optional<std::string> holder = row.OptText();
+  if (auto parsed = ParseTaskStatus(status); parsed && IsTerminal(*parsed)) {
+    return Conflict(fmt::format("task {} is already {}", task_id, status));
+  }
+  return Conflict(fmt::format("task {} is {}, not agent {}'s", task_id,
+                              holder ? "held by agent " + *holder : "not assigned",
+                              agent_id.value_or("")));
+}
+
+}  // namespace
+
 Result<Task> SqliteStore::SetTaskSession(const std::string& task_id, const std::string& session_id,
                                          const std::optional<std::string>& provider,
                                          const std::optional<std::string>& model,
-                                         const std::string& now) {
+                                         const std::string& now,
+                                         const std::optional<std::string>& agent_id) {
   return Write("setting a task's session", [&](Connection& c) -> Result<Task> {
-    auto task = UpdateTaskReturning(c, kSetTaskSession, task_id, session_id, provider, model, now);
-    if (!task) return task;
+    auto task = UpdateTaskReturning(c, kSetTaskSession, task_id, session_id, provider, model, now,
+                                    agent_id);
+    if (!task) return ReportRefused(c, task_id, agent_id);
     InsertLog(c, {"task_session", task->agent_id, task_id, std::nullopt, session_id, now});
     return task;
   });
@@ -1065,8 +1156,8 @@ Result<Task> SqliteStore::SetTaskProgress(const std::string& task_id, const std:
                                           const std::optional<std::string>& agent_id,
                                           const std::string& now) {
   return Write("setting a task's progress", [&](Connection& c) -> Result<Task> {
-    auto task = UpdateTaskReturning(c, kSetTaskProgress, task_id, progress, now);
-    if (!task) return task;
+    auto task = UpdateTaskReturning(c, kSetTaskProgress, task_id, progress, now, agent_id);
+    if (!task) return ReportRefused(c, task_id, agent_id);
     InsertLog(c, {"task_progress", agent_id, task_id, std::nullopt, progress, now});
     return task;
   });
@@ -1144,6 +1235,31 @@ Result<std::vector<Task>> SqliteStore::FailAgentTasks(const std::string& agent_i
   });
 }
 
+Result<bool> SqliteStore::ReleaseClaim(const std::string& task_id, const std::string& agent_id,
+                                       const std::string& now) {
+  return Write("giving back a claim", [&](Connection& c) -> Result<bool> {
+    std::string back_to = TaskStatusName(TaskStatus::kPending);
+    {
+      auto from = c.Prepare(kClaimedFrom);
+      BindAll(*from, task_id);
+      if (from->executeStep() && Row(*from).OptText() == TaskStatusName(TaskStatus::kUnassigned)) {
+        back_to = TaskStatusName(TaskStatus::kUnassigned);
+      }
+    }
+    {
+      auto release = c.Prepare(kReleaseClaim);
+      BindAll(*release, task_id, agent_id, back_to, now);
+      if (release->exec() == 0) return false;
+    }
+    InsertLog(c, {"task_status_change", agent_id, task_id, TaskStatusName(TaskStatus::kInProgress),
+                  back_to, now});
+    auto idle = c.Prepare(kIdleAgentIfFree);
+    BindAll(*idle, agent_id, now);
+    idle->exec();
+    return true;
+  });
+}
+
 Result<std::vector<std::string>> SqliteStore::AgentsWithActiveTasks() {
   return Read("listing busy agents", [&](Connection& c) -> Result<std::vector<std::string>> {
     auto s = c.Prepare(kAgentsWithActiveTasks);
@@ -1196,13 +1312,17 @@ Result<int> SqliteStore::AppendSessionLogs(const SessionLogBatch& batch) {
   });
 }
 
-Result<std::vector<SessionLog>> SqliteStore::ListSessionLogs(const std::string& task_id,
-                                                             int limit) {
+Result<std::vector<SessionLog>> SqliteStore::ListSessionLogs(const std::string& task_id, int limit,
+                                                             std::size_t max_bytes) {
   return Read("listing session logs", [&](Connection& c) -> Result<std::vector<SessionLog>> {
     auto s = c.Prepare(kListSessionLogs);
     BindAll(*s, task_id, SqlLimit(limit));
     std::vector<SessionLog> logs;
-    while (s->executeStep()) logs.push_back(SessionLogFromRow(*s));
+    std::size_t bytes = 0;
+    while (bytes < max_bytes && s->executeStep()) {
+      logs.push_back(SessionLogFromRow(*s));
+      bytes += logs.back().content.size();
+    }
     return logs;
   });
 }
@@ -1232,6 +1352,21 @@ Result<std::vector<SessionCost>> SqliteStore::ListSessionCosts(const CostFilter&
     std::vector<SessionCost> costs;
     while (s->executeStep()) costs.push_back(CostFromRow(*s));
     return costs;
+  });
+}
+
+Result<PruneCounts> SqliteStore::PruneLogs(const std::string& before, int max_rows) {
+  return Write("pruning old logs", [&](Connection& c) -> Result<PruneCounts> {
+    PruneCounts counts;
+    {
+      auto s = c.Prepare(kPruneAgentLogs);
+      BindAll(*s, before, max_rows);
+      counts.agent_logs = s->exec();
+    }
+    auto s = c.Prepare(kPruneSessionLogs);
+    BindAll(*s, before, max_rows);
+    counts.session_logs = s->exec();
+    return counts;
   });
 }
 

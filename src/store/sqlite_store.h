@@ -70,8 +70,8 @@ class SqliteStore final : public Store {
                                         const std::string& now) override;
   Result<Task> SetTaskSession(const std::string& task_id, const std::string& session_id,
                               const std::optional<std::string>& provider,
-                              const std::optional<std::string>& model,
-                              const std::string& now) override;
+                              const std::optional<std::string>& model, const std::string& now,
+                              const std::optional<std::string>& agent_id) override;
   Result<Task> SetTaskProgress(const std::string& task_id, const std::string& progress,
                                const std::optional<std::string>& agent_id,
                                const std::string& now) override;
@@ -79,6 +79,8 @@ class SqliteStore final : public Store {
                                     const TerminalUpdate& update) override;
   Result<std::vector<Task>> FailAgentTasks(const std::string& agent_id, const std::string& reason,
                                            const std::string& now) override;
+  Result<bool> ReleaseClaim(const std::string& task_id, const std::string& agent_id,
+                            const std::string& now) override;
   Result<std::vector<std::string>> AgentsWithActiveTasks() override;
   Result<std::vector<Task>> ListCancelledTasks(const std::string& agent_id,
                                                const std::string& since) override;
@@ -86,9 +88,13 @@ class SqliteStore final : public Store {
   // --- logs and costs ---
   Result<std::vector<AgentLog>> ListTaskLogs(const std::string& task_id, int limit) override;
   Result<int> AppendSessionLogs(const SessionLogBatch& batch) override;
-  Result<std::vector<SessionLog>> ListSessionLogs(const std::string& task_id, int limit) override;
+  Result<std::vector<SessionLog>> ListSessionLogs(const std::string& task_id, int limit,
+                                                  std::size_t max_bytes) override;
   Result<SessionCost> AddSessionCost(const SessionCost& cost) override;
   Result<std::vector<SessionCost>> ListSessionCosts(const CostFilter& filter) override;
+
+  // --- retention ---
+  Result<PruneCounts> PruneLogs(const std::string& before, int max_rows) override;
 
  private:
   using Connection = sqlite_detail::Connection;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -553,7 +554,9 @@ TEST_F(SqliteStoreTest, UnknownTaskIsNotFound) {
   EXPECT_EQ(task.error().message, "task nope not found");
   EXPECT_EQ(store_->SetTaskProgress("nope", "p", std::nullopt, At(0)).error().code,
             ErrorCode::kNotFound);
-  EXPECT_EQ(store_->SetTaskSession("nope", "s", std::nullopt, std::nullopt, At(0)).error().code,
+  EXPECT_EQ(store_->SetTaskSession("nope", "s", std::nullopt, std::nullopt, At(0), std::nullopt)
+                .error()
+                .code,
             ErrorCode::kNotFound);
   TerminalUpdate update = Terminal(TaskStatus::kCompleted, 0);
   EXPECT_EQ(store_->FinishTask("nope", update).error().code, ErrorCode::kNotFound);
@@ -814,6 +817,96 @@ TEST_F(SqliteStoreTest, FailAgentTasksFailsOnlyInProgressTasks) {
   EXPECT_TRUE(again->empty());
 }
 
+// --- restarted workers, released claims ---
+
+TEST_F(SqliteStoreTest, ANewRuntimeInstanceFailsThePreviousInstancesTasks) {
+  AgentRegistration reg;
+  reg.id = "w1";
+  reg.name = "w1";
+  reg.max_tasks = 2;
+  reg.runtime_instance_id = "process-1";
+  ASSERT_TRUE(store_->UpsertAgent(reg, At(0)));
+  Create("running", "w1", 50, 1);
+  Create("queued", "w1", 50, 2);
+  ASSERT_EQ(Claim("w1"), "running");
+
+  // The same process registering again (upstream re-registers every 5 min) changes nothing.
+  auto same = store_->UpsertAgent(reg, At(10));
+  ASSERT_TRUE(same) << same.error().message;
+  EXPECT_TRUE(same->restarted_tasks.empty());
+  EXPECT_EQ(Get("running").status, TaskStatus::kInProgress);
+
+  reg.runtime_instance_id = "process-2";
+  auto restarted = store_->UpsertAgent(reg, At(20));
+  ASSERT_TRUE(restarted) << restarted.error().message;
+  ASSERT_EQ(restarted->restarted_tasks.size(), 1u);
+  EXPECT_EQ(restarted->restarted_tasks[0].id, "running");
+  const Task failed = Get("running");
+  EXPECT_EQ(failed.status, TaskStatus::kFailed);
+  EXPECT_THAT(failed.failure_reason.value_or(""), HasSubstr("worker restarted"));
+  EXPECT_EQ(Get("queued").status, TaskStatus::kPending);  // never started: still to do
+  EXPECT_EQ(restarted->agent.runtime_instance_id, "process-2");
+  EXPECT_EQ(restarted->agent.active_tasks, 0);
+  EXPECT_EQ(Claim("w1", true, 30), "queued");  // capacity is free at once
+}
+
+TEST_F(SqliteStoreTest, RegistrationWithoutAnInstanceIdFailsNothing) {
+  AgentRegistration reg;
+  reg.id = "w1";
+  reg.name = "w1";
+  reg.runtime_instance_id = "process-1";
+  ASSERT_TRUE(store_->UpsertAgent(reg, At(0)));
+  Create("running", "w1", 50, 1);
+  ASSERT_EQ(Claim("w1"), "running");
+  reg.runtime_instance_id.reset();  // an older worker that does not say
+  auto again = store_->UpsertAgent(reg, At(10));
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->restarted_tasks.empty());
+  EXPECT_EQ(Get("running").status, TaskStatus::kInProgress);
+  EXPECT_EQ(again->agent.runtime_instance_id, "process-1");
+}
+
+TEST_F(SqliteStoreTest, ReleasedClaimsGoBackWhereTheyCameFrom) {
+  Register("a1", 2);
+  Create("own", "a1", 90, 0);
+  Create("pooled", std::nullopt, 10, 1);
+  ASSERT_EQ(Claim("a1"), "own");
+  ASSERT_EQ(Claim("a1"), "pooled");
+
+  auto own = store_->ReleaseClaim("own", "a1", At(50));
+  ASSERT_TRUE(own) << own.error().message;
+  EXPECT_TRUE(*own);
+  EXPECT_EQ(Get("own").status, TaskStatus::kPending);
+  EXPECT_EQ(Get("own").agent_id, "a1");
+  EXPECT_EQ(Get("own").started_at, std::nullopt);
+
+  ASSERT_TRUE(*store_->ReleaseClaim("pooled", "a1", At(51)));
+  EXPECT_EQ(Get("pooled").status, TaskStatus::kUnassigned);
+  EXPECT_EQ(Get("pooled").agent_id, std::nullopt);
+  EXPECT_EQ(GetAgent("a1").status, AgentStatus::kIdle);
+
+  // Another worker takes the pool task.
+  Register("a2");
+  EXPECT_EQ(Claim("a2", true, 60), "pooled");
+}
+
+TEST_F(SqliteStoreTest, AClaimTheWorkerActedOnIsNotReleased) {
+  Register("a1");
+  Register("a2");
+  Create("t1", "a1");
+  ASSERT_EQ(Claim("a1"), "t1");
+  EXPECT_FALSE(*store_->ReleaseClaim("t1", "a2", At(50)));  // not a2's
+  ASSERT_TRUE(
+      store_->SetTaskSession("t1", "sess", std::nullopt, std::nullopt, At(51), std::nullopt));
+  EXPECT_FALSE(*store_->ReleaseClaim("t1", "a1", At(52)));  // the worker started it
+  EXPECT_EQ(Get("t1").status, TaskStatus::kInProgress);
+  Create("t2", "a2");
+  ASSERT_EQ(Claim("a2"), "t2");
+  Finish("t2", TaskStatus::kCompleted);
+  EXPECT_FALSE(*store_->ReleaseClaim("t2", "a2", At(300)));  // terminal
+  EXPECT_EQ(Get("t2").status, TaskStatus::kCompleted);
+}
+
 TEST_F(SqliteStoreTest, FailAgentTasksOfAnUnknownAgentIsNotFound) {
   auto failed = store_->FailAgentTasks("ghost", "r", At(0));
   ASSERT_FALSE(failed);
@@ -837,18 +930,46 @@ TEST_F(SqliteStoreTest, SetTaskProgressStoresAndLogs) {
   EXPECT_EQ((*logs)[0].agent_id, "a1");
 }
 
+TEST_F(SqliteStoreTest, ReportsOnAnotherAgentsOrATerminalTaskAreConflicts) {
+  Register("a1");
+  Register("a2");
+  Create("t1", "a1");
+  ASSERT_EQ(Claim("a1"), "t1");
+  auto theirs = store_->SetTaskProgress("t1", "mine now", std::string("a2"), At(10));
+  ASSERT_FALSE(theirs);
+  EXPECT_EQ(theirs.error().code, ErrorCode::kConflict);
+  EXPECT_THAT(theirs.error().message, HasSubstr("held by agent a1"));
+  auto session =
+      store_->SetTaskSession("t1", "s", std::nullopt, std::nullopt, At(11), std::string("a2"));
+  ASSERT_FALSE(session);
+  EXPECT_EQ(session.error().code, ErrorCode::kConflict);
+  EXPECT_TRUE(store_->SetTaskProgress("t1", "ok", std::string("a1"), At(12)));
+
+  Finish("t1", TaskStatus::kCompleted, 20);
+  auto late = store_->SetTaskProgress("t1", "late", std::string("a1"), At(21));
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().code, ErrorCode::kConflict);
+  EXPECT_THAT(late.error().message, HasSubstr("already completed"));
+  auto late_session =
+      store_->SetTaskSession("t1", "s2", std::nullopt, std::nullopt, At(22), std::nullopt);
+  ASSERT_FALSE(late_session);
+  EXPECT_EQ(late_session.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(Get("t1").progress, "ok");
+  EXPECT_EQ(Get("t1").session_id, std::nullopt);
+}
+
 TEST_F(SqliteStoreTest, SetTaskSessionStoresAndLogs) {
   Register("a1");
   Create("t1", "a1");
   ASSERT_EQ(Claim("a1", true, /*at=*/10), "t1");
-  auto task =
-      store_->SetTaskSession("t1", "sess-1", std::string("claude"), std::string("opus"), At(40));
+  auto task = store_->SetTaskSession("t1", "sess-1", std::string("claude"), std::string("opus"),
+                                     At(40), std::nullopt);
   ASSERT_TRUE(task) << task.error().message;
   EXPECT_EQ(task->session_id, "sess-1");
   EXPECT_EQ(task->provider, "claude");
   EXPECT_EQ(task->model, "opus");
   // Provider and model left empty keep what is stored.
-  task = store_->SetTaskSession("t1", "sess-2", std::nullopt, std::nullopt, At(41));
+  task = store_->SetTaskSession("t1", "sess-2", std::nullopt, std::nullopt, At(41), std::nullopt);
   ASSERT_TRUE(task);
   EXPECT_EQ(task->session_id, "sess-2");
   EXPECT_EQ(task->provider, "claude");
@@ -1047,7 +1168,7 @@ TEST_F(SqliteStoreTest, SessionLogLineNumbersContinuePerTaskAndSession) {
   ASSERT_EQ(*store_->AppendSessionLogs(Batch(std::nullopt, "s1", {"no task"}, 3)), 1);
   EXPECT_EQ(*store_->AppendSessionLogs(Batch("t1", "s1", {}, 4)), 0);
 
-  auto logs = store_->ListSessionLogs("t1", 0);
+  auto logs = store_->ListSessionLogs("t1", 0, SIZE_MAX);
   ASSERT_TRUE(logs) << logs.error().message;
   ASSERT_EQ(logs->size(), 4u);
   // line_number, then created_at.
@@ -1066,9 +1187,64 @@ TEST_F(SqliteStoreTest, SessionLogLineNumbersContinuePerTaskAndSession) {
   EXPECT_EQ((*logs)[0].created_at, At(1));
   EXPECT_FALSE((*logs)[0].id.empty());
 
-  logs = store_->ListSessionLogs("t1", 2);
+  logs = store_->ListSessionLogs("t1", 2, SIZE_MAX);
   ASSERT_TRUE(logs);
   EXPECT_EQ(logs->size(), 2u);
+}
+
+TEST_F(SqliteStoreTest, PruneLogsRemovesOldLinesOfFinishedTasksOnly) {
+  Register("a1");
+  Create("done", "a1", 50, 0);
+  ASSERT_EQ(Claim("a1", true, 1), "done");
+  Finish("done", TaskStatus::kCompleted, 2);
+  Create("live", "a1", 50, 3);
+  ASSERT_TRUE(store_->AppendSessionLogs(Batch("done", "s1", {"old"}, 5)));
+  ASSERT_TRUE(store_->AppendSessionLogs(Batch("live", "s2", {"old but live"}, 5)));
+  ASSERT_TRUE(store_->AppendSessionLogs(Batch("done", "s1", {"recent"}, 500)));
+
+  auto pruned = store_->PruneLogs(At(100), 1000);
+  ASSERT_TRUE(pruned) << pruned.error().message;
+  EXPECT_EQ(pruned->session_logs, 1);
+  EXPECT_GE(pruned->agent_logs, 3);  // created, claimed, status changes of "done"
+  auto done_lines = store_->ListSessionLogs("done", 0, SIZE_MAX);
+  ASSERT_EQ(done_lines->size(), 1u);
+  EXPECT_EQ((*done_lines)[0].content, "recent");
+  EXPECT_EQ(store_->ListSessionLogs("live", 0, SIZE_MAX)->size(), 1u);
+  EXPECT_TRUE(LogEvents("done").empty());
+  EXPECT_FALSE(LogEvents("live").empty());
+  EXPECT_EQ(Get("done").status, TaskStatus::kCompleted);  // the task itself stays
+
+  // Bounded per call.
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(store_->AppendSessionLogs(Batch("done", "s3", {"x"}, 6)));
+  auto some = store_->PruneLogs(At(100), 2);
+  ASSERT_TRUE(some);
+  EXPECT_EQ(some->session_logs, 2);
+}
+
+TEST_F(SqliteStoreTest, PagesOfLargeRowsStopAtTheByteBudget) {
+  for (int i = 0; i < 10; ++i) {
+    NewTask t = MakeTask("big" + std::to_string(i), i);
+    t.task = std::string(100'000, 'x');
+    ASSERT_TRUE(store_->CreateTask(t));
+  }
+  TaskFilter filter = Filter({}, std::nullopt, {}, 10);
+  filter.max_bytes = 250'000;
+  auto page = store_->ListTasks(filter);
+  ASSERT_TRUE(page) << page.error().message;
+  EXPECT_EQ(page->tasks.size(), 3u);  // the third crosses the budget and ends the page
+  EXPECT_TRUE(page->truncated);
+  EXPECT_EQ(page->total, 10);
+  filter.offset = 9;
+  page = store_->ListTasks(filter);
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->tasks.size(), 1u);
+  EXPECT_FALSE(page->truncated);  // the budget was crossed by the last row: nothing is missing
+
+  ASSERT_TRUE(store_->AppendSessionLogs(
+      Batch("big0", "s", {std::string(1000, 'a'), std::string(1000, 'b'), "c"}, 1)));
+  auto lines = store_->ListSessionLogs("big0", 0, 1500);
+  ASSERT_TRUE(lines);
+  EXPECT_EQ(lines->size(), 2u);
 }
 
 TEST_F(SqliteStoreTest, SessionCostsRoundTripAndFilter) {

@@ -23,6 +23,14 @@ namespace swarm {
 struct UpsertedAgent {
   Agent agent;
   bool created = false;  // false: an existing agent registered again
+  // The in_progress tasks of the agent's previous runtime instance, failed by this call.
+  std::vector<Task> restarted_tasks;
+};
+
+// What PruneLogs removed.
+struct PruneCounts {
+  int64_t agent_logs = 0;
+  int64_t session_logs = 0;
 };
 
 struct NewTask {
@@ -45,11 +53,15 @@ struct TaskFilter {
   std::vector<std::string> sources;  // empty: any
   int limit = 25;
   int offset = 0;
+  // The page stops early once its tasks hold this many bytes of text (always at least one
+  // task), so a page of large tasks cannot exhaust memory.
+  std::size_t max_bytes = 8 << 20;
 };
 
 struct TaskPage {
   std::vector<Task> tasks;  // newest lastUpdatedAt first, each with total_cost_usd
   int64_t total = 0;        // matches before limit/offset
+  bool truncated = false;   // stopped by max_bytes before `limit`: more follow at offset+size
 };
 
 // A terminal write. Applied only while the task is not terminal, and, when `required_status`
@@ -86,8 +98,10 @@ class Store {
 
   // --- agents ---
   // Creates the agent (status idle, max_tasks default 1) or updates a known one: an offline
-  // agent becomes idle; max_tasks, provider, harness_provider, role, description and
-  // capabilities are replaced when given; the name is kept.
+  // agent becomes idle; max_tasks, provider, harness_provider, role, description,
+  // capabilities and runtime_instance_id are replaced when given; the name is kept. When the
+  // registration names a runtime instance other than the stored one, the agent's in_progress
+  // tasks are failed with "worker restarted: …" in the same transaction.
   virtual Result<UpsertedAgent> UpsertAgent(const AgentRegistration& reg,
                                             const std::string& now) = 0;
   virtual Result<Agent> GetAgent(const std::string& id) = 0;  // kNotFound
@@ -116,10 +130,13 @@ class Store {
   // exactly one caller however many call at once.
   virtual Result<std::optional<Task>> ClaimTask(const std::string& agent_id, bool include_pool,
                                                 const std::string& now) = 0;
+  // Session and progress land only while the task is not terminal and, when `agent_id` is
+  // given, held by that agent; otherwise kConflict (kNotFound for an unknown task).
   virtual Result<Task> SetTaskSession(const std::string& task_id, const std::string& session_id,
                                       const std::optional<std::string>& provider,
                                       const std::optional<std::string>& model,
-                                      const std::string& now) = 0;
+                                      const std::string& now,
+                                      const std::optional<std::string>& agent_id) = 0;
   virtual Result<Task> SetTaskProgress(const std::string& task_id, const std::string& progress,
                                        const std::optional<std::string>& agent_id,
                                        const std::string& now) = 0;
@@ -133,6 +150,12 @@ class Store {
   virtual Result<std::vector<Task>> FailAgentTasks(const std::string& agent_id,
                                                    const std::string& reason,
                                                    const std::string& now) = 0;
+  // Gives back a claim whose delivery failed (the poll's response could not be written): an
+  // in_progress task held by `agent_id` that has no session yet returns to where the claim
+  // took it from, pending for that agent or unassigned in the pool. False when the task was
+  // not in that state (the worker already reported on it), so nothing changed.
+  virtual Result<bool> ReleaseClaim(const std::string& task_id, const std::string& agent_id,
+                                    const std::string& now) = 0;
   // Ids of agents holding at least one in_progress task.
   virtual Result<std::vector<std::string>> AgentsWithActiveTasks() = 0;
   // The agent's tasks cancelled at or after `since`.
@@ -144,10 +167,17 @@ class Store {
                                                      int limit) = 0;  // newest first
   // Appends the lines with line numbers continuing per (task, session). Returns the count.
   virtual Result<int> AppendSessionLogs(const SessionLogBatch& batch) = 0;
-  virtual Result<std::vector<SessionLog>> ListSessionLogs(const std::string& task_id,
-                                                          int limit) = 0;   // oldest first
+  // Oldest first; stops early once the lines hold `max_bytes` (always at least one line).
+  virtual Result<std::vector<SessionLog>> ListSessionLogs(const std::string& task_id, int limit,
+                                                          std::size_t max_bytes) = 0;
   virtual Result<SessionCost> AddSessionCost(const SessionCost& cost) = 0;  // id filled in
   virtual Result<std::vector<SessionCost>> ListSessionCosts(const CostFilter& filter) = 0;
+
+  // --- retention ---
+  // Deletes lifecycle and session log lines created before `before` whose task is terminal
+  // (or gone), at most `max_rows` of each kind per call, so one prune never holds the write
+  // lock for long.
+  virtual Result<PruneCounts> PruneLogs(const std::string& before, int max_rows) = 0;
 };
 
 }  // namespace swarm

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/bounded_json.h"
 #include "stub_llm/sse.h"
 
 namespace swarm::stub_llm {
@@ -30,8 +31,8 @@ json Message(const ModelReply& reply, const std::string& id, json content, bool 
 }
 
 json ToolInput(const ToolCall& call) {
-  json input = json::parse(call.arguments, nullptr, false);
-  return input.is_object() ? input : json::object();
+  auto input = ParseBoundedJson(call.arguments);
+  return input && input->is_object() ? std::move(*input) : json::object();
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include "stub_llm/chat_request.h"
 
+#include <limits>
 #include <utility>
+
+#include "core/bounded_json.h"
 
 namespace swarm::stub_llm {
 namespace {
@@ -211,8 +214,19 @@ const OfferedTool* ChatRequest::FindTool(std::string_view name) const {
 }
 
 Result<ChatRequest> ParseChatRequest(Wire wire, std::string_view body) {
-  json parsed = json::parse(body, nullptr, false);
-  if (parsed.is_discarded()) return BadRequest("the request body is not valid JSON");
+  // Harness requests carry tool schemas, so more nesting than the default; the size is the
+  // stub server's body limit.
+  JsonLimits limits;
+  limits.max_depth = 128;
+  limits.max_bytes = std::numeric_limits<std::size_t>::max();
+  auto bounded = ParseBoundedJson(body, limits);
+  if (!bounded) {
+    const std::string& why = bounded.error().message;
+    return BadRequest(why.starts_with("malformed")
+                          ? std::string("the request body is not valid JSON")
+                          : "the request body: " + why);
+  }
+  json parsed = std::move(*bounded);
   if (!parsed.is_object()) return BadRequest("the request body must be a JSON object");
   ChatRequest out;
   out.wire = wire;

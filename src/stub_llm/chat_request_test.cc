@@ -162,6 +162,17 @@ TEST(ChatRequestTest, MalformedBodiesAreBadRequests) {
   EXPECT_EQ(bad(Wire::kChat, R"({"messages":[],"tools":{}})"), "tools must be an array");
 }
 
+TEST(ChatRequestTest, DeepBodiesAreRefusedNamingTheLimit) {
+  const std::string deep =
+      R"({"messages":[],"tools":)" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  for (Wire wire : {Wire::kChat, Wire::kAnthropic, Wire::kResponses}) {
+    auto r = ParseChatRequest(wire, deep);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message,
+              "the request body: JSON is nested deeper than the 128-level limit");
+  }
+}
+
 TEST(ChatRequestTest, OddFieldTypesInsideMessagesAreIgnored) {
   // Fields stub-llm does not check must not make it throw.
   auto r = ParseChatRequest(Wire::kAnthropic,

@@ -3,6 +3,9 @@
 #include <cctype>
 #include <charconv>
 #include <string>
+#include <utility>
+
+#include "core/bounded_json.h"
 
 namespace swarm::stub_llm {
 namespace {
@@ -51,9 +54,9 @@ Result<Answer> ParseMarkers(std::string_view text) {
     if (call.name.empty()) return BadRequest("stub-llm: CALL_TOOL: needs a tool name");
     const std::string_view args = space == std::string_view::npos ? "" : Trim(v->substr(space));
     if (!args.empty()) {
-      call.arguments = nlohmann::json::parse(args, nullptr, false);
-      if (call.arguments.is_discarded() ||
-          !(call.arguments.is_object() || call.arguments.is_string())) {
+      auto parsed = ParseBoundedJson(args);
+      if (parsed) call.arguments = std::move(*parsed);
+      if (!parsed || !(call.arguments.is_object() || call.arguments.is_string())) {
         return BadRequest("stub-llm: CALL_TOOL: the arguments of " + call.name +
                           " are not a JSON object (or a JSON string for a freeform tool)");
       }

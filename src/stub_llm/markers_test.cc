@@ -63,6 +63,8 @@ TEST(MarkersTest, MalformedMarkersAreErrors) {
   EXPECT_EQ(Error("CALL_TOOL:"), "stub-llm: CALL_TOOL: needs a tool name");
   EXPECT_NE(Error("CALL_TOOL: write {nope").find("not a JSON object"), std::string::npos);
   EXPECT_NE(Error("CALL_TOOL: write [1]").find("not a JSON object"), std::string::npos);
+  EXPECT_NE(Error("CALL_TOOL: write {\"a\":" + std::string(100000, '[')).find("not a JSON object"),
+            std::string::npos);
   EXPECT_NE(Error("HTTP_ERROR: 200").find("400 to 599"), std::string::npos);
   EXPECT_NE(Error("HTTP_ERROR: soon").find("400 to 599"), std::string::npos);
   EXPECT_NE(Error("DELAY_MS: -1").find("milliseconds"), std::string::npos);

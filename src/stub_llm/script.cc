@@ -5,6 +5,7 @@
 #include <sstream>
 #include <utility>
 
+#include "core/bounded_json.h"
 #include "stub_llm/markers.h"
 #include "stub_llm/tool_args.h"
 
@@ -130,8 +131,15 @@ std::string Shorten(const std::string& text) {
 }  // namespace
 
 Result<ScriptSpec> ParseScript(std::string_view text) {
-  json doc = json::parse(text, nullptr, false, /*ignore_comments=*/true);
-  if (doc.is_discarded()) return BadRequest("the script is not valid JSON");
+  JsonLimits limits;
+  limits.allow_comments = true;  // script files are written by people
+  auto parsed = ParseBoundedJson(text, limits);
+  if (!parsed) {
+    const std::string& why = parsed.error().message;
+    return BadRequest(why.starts_with("malformed") ? std::string("the script is not valid JSON")
+                                                   : "the script: " + why);
+  }
+  json doc = std::move(*parsed);
   if (!doc.is_object()) return BadRequest("the script must be a JSON object {reply?, rules?}");
   ScriptSpec spec;
   for (const auto& [key, value] : doc.items()) {

@@ -198,6 +198,11 @@ TEST(ScriptTest, CommentsAreAllowed) {
   Spec("// a comment\n{\"comment\": \"why\", \"rules\": [{\"comment\": \"x\", \"reply\": \"y\"}]}");
 }
 
+TEST(ScriptTest, DeepScriptsAreRefusedAndCommentsStillWork) {
+  EXPECT_EQ(SpecError("// deep\n{\"rules\":" + std::string(100000, '[') + "}"),
+            "the script: JSON is nested deeper than the 64-level limit");
+}
+
 TEST(ScriptTest, InvalidScripts) {
   EXPECT_EQ(SpecError("{"), "the script is not valid JSON");
   EXPECT_EQ(SpecError("[]"), "the script must be a JSON object {reply?, rules?}");

@@ -2,11 +2,20 @@
 
 #include <memory>
 
+#include "core/log.h"
+#include "harness/orphan_sweep.h"
 #include "harness/posix_process_runner.h"
+#include "harness/process_hardening.h"
 
 namespace swarm::worker {
 
 TaskRunner MakeHarnessTaskRunner(harness::Provider provider, harness::ModelEndpoint endpoint) {
+  if (auto hardened = harness::HardenProcess(); !hardened) {
+    log::Warn("cannot harden the worker process", {{"error", hardened.error().message}});
+  }
+  if (const int swept = harness::SweepOrphanedRuns(); swept > 0) {
+    log::Info("ended processes left by a previous worker", {{"processes", swept}});
+  }
   std::shared_ptr<const harness::Adapter> adapter = harness::MakeAdapter(provider);
   return [adapter, endpoint = std::move(endpoint)](
              const harness::TaskRun& run, const std::optional<std::string>& model,

@@ -46,16 +46,26 @@ std::vector<std::string> LogBatcher::TakeBatchLocked() {
   return batch;
 }
 
-void LogBatcher::Send(const std::function<bool(const LogBatcher&)>& more) {
+bool LogBatcher::Send(const std::function<bool(const LogBatcher&)>& more) {
   std::lock_guard send_lock(send_mu_);
   for (;;) {
     std::vector<std::string> batch;
+    Clock::time_point oldest;
     {
       std::lock_guard lock(mu_);
-      if (lines_.empty() || !more(*this)) return;
+      if (lines_.empty() || !more(*this)) return true;
+      oldest = lines_.front().added;
       batch = TakeBatchLocked();
     }
-    sink_(std::move(batch));
+    if (sink_(batch)) continue;
+    // Back in front of any line added meanwhile, in order. The buffer may exceed its cap by
+    // this one batch.
+    std::lock_guard lock(mu_);
+    for (auto it = batch.rbegin(); it != batch.rend(); ++it) {
+      bytes_ += it->size();
+      lines_.push_front({std::move(*it), oldest});
+    }
+    return false;
   }
 }
 
@@ -65,13 +75,18 @@ void LogBatcher::FlushIfDue(Clock::time_point now) {
   });
 }
 
-void LogBatcher::Flush() {
-  Send([](const LogBatcher&) { return true; });
+bool LogBatcher::Flush() {
+  return Send([](const LogBatcher&) { return true; });
 }
 
 std::size_t LogBatcher::lines_added() const {
   std::lock_guard lock(mu_);
   return added_;
+}
+
+std::size_t LogBatcher::buffered() const {
+  std::lock_guard lock(mu_);
+  return lines_.size();
 }
 
 }  // namespace swarm::worker

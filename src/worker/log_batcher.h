@@ -6,7 +6,9 @@
 // live view close to the CLI.
 //
 // Batches reach the sink in the order their lines arrived even when the task thread and the
-// monitor flush at the same moment: taking a batch and sending it happen under one lock.
+// monitor flush at the same moment: taking a batch and sending it happen under one lock. A
+// batch the sink could not send (it returns false: the API is down) goes back to the front
+// of the buffer for a later flush, so a short outage loses no lines.
 #pragma once
 
 #include <chrono>
@@ -23,7 +25,8 @@ namespace swarm::worker {
 class LogBatcher {
  public:
   using Clock = std::chrono::steady_clock;
-  using Sink = std::function<void(std::vector<std::string> lines)>;
+  // True when the lines were sent.
+  using Sink = std::function<bool(const std::vector<std::string>& lines)>;
 
   struct Limits {
     std::size_t max_lines = 50;
@@ -38,15 +41,17 @@ class LogBatcher {
   // Buffers one line. Never sends.
   void Add(std::string_view line, Clock::time_point now = Clock::now());
   // Sends every full batch, then the remainder if its oldest line is older than max_age.
+  // Stops at the first batch the sink could not send.
   void FlushIfDue(Clock::time_point now = Clock::now());
-  // Sends everything buffered.
-  void Flush();
+  // Sends everything buffered; false when the sink failed (the rest stays buffered).
+  bool Flush();
 
   std::size_t lines_added() const;
+  std::size_t buffered() const;
 
  private:
-  // Sends batches while `more` says so. Takes send_mu_ then mu_.
-  void Send(const std::function<bool(const LogBatcher&)>& more);
+  // Sends batches while `more` says so; false when the sink failed. Takes send_mu_ then mu_.
+  bool Send(const std::function<bool(const LogBatcher&)>& more);
   std::vector<std::string> TakeBatchLocked();
   bool HasFullBatchLocked() const;
 

@@ -13,9 +13,10 @@ struct Collected {
   std::mutex mu;
   std::vector<std::vector<std::string>> batches;
   LogBatcher::Sink Sink() {
-    return [this](std::vector<std::string> lines) {
+    return [this](const std::vector<std::string>& lines) {
       std::lock_guard lock(mu);
-      batches.push_back(std::move(lines));
+      batches.push_back(lines);
+      return true;
     };
   }
 };
@@ -103,10 +104,11 @@ TEST(LogBatcher, BatchesStayInOrderUnderConcurrentFlushes) {
   limits.max_lines = 7;
   limits.max_age = milliseconds(0);
   LogBatcher batcher(
-      [&](std::vector<std::string> lines) {
+      [&](const std::vector<std::string>& lines) {
         std::this_thread::sleep_for(std::chrono::microseconds(50));  // a slow POST
         std::lock_guard lock(mu);
         sent.insert(sent.end(), lines.begin(), lines.end());
+        return true;
       },
       limits);
   std::atomic<bool> done{false};
@@ -119,6 +121,34 @@ TEST(LogBatcher, BatchesStayInOrderUnderConcurrentFlushes) {
   batcher.Flush();
   ASSERT_EQ(sent.size(), 2000u);
   for (int i = 0; i < 2000; ++i) ASSERT_EQ(sent[i], std::to_string(i));
+}
+
+TEST(LogBatcher, ABatchTheSinkCouldNotSendIsKeptInOrder) {
+  bool api_up = false;
+  std::vector<std::string> sent;
+  int attempts = 0;
+  LogBatcher::Limits limits;
+  limits.max_lines = 2;
+  LogBatcher batcher(
+      [&](const std::vector<std::string>& lines) {
+        ++attempts;
+        if (!api_up) return false;
+        sent.insert(sent.end(), lines.begin(), lines.end());
+        return true;
+      },
+      limits);
+  const auto t0 = LogBatcher::Clock::now();
+  for (int i = 0; i < 5; ++i) batcher.Add("l" + std::to_string(i), t0);
+  batcher.FlushIfDue(t0);
+  EXPECT_EQ(attempts, 1);  // stops at the first failure instead of trying every batch
+  EXPECT_FALSE(batcher.Flush());
+  EXPECT_EQ(attempts, 2);
+  EXPECT_EQ(batcher.buffered(), 5u);
+  batcher.Add("l5", t0);
+  api_up = true;
+  EXPECT_TRUE(batcher.Flush());
+  EXPECT_EQ(sent, (std::vector<std::string>{"l0", "l1", "l2", "l3", "l4", "l5"}));
+  EXPECT_EQ(batcher.buffered(), 0u);
 }
 
 }  // namespace

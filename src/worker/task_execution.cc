@@ -6,6 +6,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/redact.h"
+#include "worker/finish_report.h"
 #include "worker/retry.h"
 #include "worker/task_dirs.h"
 
@@ -19,8 +20,6 @@ using std::chrono::milliseconds;
 constexpr RetryPolicy kSessionRetry{3, milliseconds(200), milliseconds(1'000)};
 constexpr RetryPolicy kLogsRetry{3, milliseconds(200), milliseconds(1'000)};
 constexpr RetryPolicy kCostRetry{5, milliseconds(250), milliseconds(4'000)};
-// The finish is the result itself: ride out an API restart of ~half a minute.
-constexpr RetryPolicy kFinishRetry{8, milliseconds(250), milliseconds(8'000)};
 constexpr milliseconds kReportTimeout(15'000);
 
 LogBatcher::Limits BatchLimits(const WorkerConfig& config) {
@@ -35,8 +34,12 @@ TaskExecution::TaskExecution(std::shared_ptr<WorkerContext> context, ClaimedTask
     : context_(std::move(context)),
       task_(std::move(task)),
       runner_session_id_(NewUuid()),
-      logs_([this](std::vector<std::string> lines) { SendLogs(std::move(lines)); },
-            BatchLimits(context_->config)) {}
+      logs_([this](const std::vector<std::string>& lines) { return SendLogs(lines); },
+            BatchLimits(context_->config)),
+      logs_backoff_(context_->config.log_flush_interval,
+                    std::max(context_->config.log_flush_interval, kMonitorBackoffMax)),
+      cancel_check_backoff(context_->config.cancel_check_interval,
+                           std::max(context_->config.cancel_check_interval, kMonitorBackoffMax)) {}
 
 void TaskExecution::CancelByServer() {
   cancelled_by_server_ = true;
@@ -67,10 +70,14 @@ void TaskExecution::Run() {
     run.base_env = config.base_env;
     run.base_env["HOME"] = dirs->home.string();
     run.timeout = config.task_timeout;
+    run.run_as = config.cli_user;
     result = RunHarness(run);
-    RemoveTaskHome(*dirs);
+    if (!config.keep_task_dirs) RemoveTaskDirs(*dirs);
   }
-  logs_.Flush();
+  if (!logs_.Flush()) {
+    log::Warn("dropped session log lines: the API did not take them",
+              {{"taskId", task_.id}, {"lines", logs_.buffered()}});
+  }
   {
     std::lock_guard lock(session_mu_);
     if (!session_id_) session_id_ = result.session_id;
@@ -119,6 +126,10 @@ harness::RunResult TaskExecution::RunHarness(const harness::TaskRun& run) {
 
 void TaskExecution::Report(LogBatcher::Clock::time_point now) {
   ReportSession();
+  {
+    std::lock_guard lock(logs_pause_mu_);
+    if (now < logs_paused_until_) return;
+  }
   logs_.FlushIfDue(now);
 }
 
@@ -150,17 +161,25 @@ void TaskExecution::ReportSession() {
   }
 }
 
-void TaskExecution::SendLogs(std::vector<std::string> lines) {
-  const std::size_t count = lines.size();
-  const json body = SessionLogsBody(runner_session_id_, task_.id, context_->config.provider_name,
-                                    std::move(lines));
+bool TaskExecution::SendLogs(const std::vector<std::string>& lines) {
+  const json body =
+      SessionLogsBody(runner_session_id_, task_.id, context_->config.provider_name, lines);
   auto reply = CallWithRetry(
       [&] { return context_->client.Call("POST", "/api/session-logs", body, kReportTimeout); },
       kLogsRetry, "session logs");
-  if (!reply) {
-    log::Warn("dropped session log lines",
-              {{"taskId", task_.id}, {"lines", count}, {"error", reply.error().message}});
+  std::lock_guard lock(logs_pause_mu_);
+  if (reply) {
+    logs_backoff_.Reset();
+    return true;
   }
+  const milliseconds pause = logs_backoff_.Next();
+  logs_paused_until_ = Steady::now() + pause;
+  log::Warn("could not send session log lines; keeping them for later",
+            {{"taskId", task_.id},
+             {"lines", lines.size()},
+             {"retryInMs", pause.count()},
+             {"error", reply.error().message}});
+  return false;
 }
 
 void TaskExecution::ReportCost(const harness::RunResult& result) {
@@ -179,12 +198,7 @@ void TaskExecution::ReportCost(const harness::RunResult& result) {
 void TaskExecution::ReportFinish(const harness::RunResult& result) {
   const json body =
       FinishBody(result, task_.output_schema.has_value(), cancelled_for_shutdown_.load());
-  auto reply = CallWithRetry(
-      [&] {
-        return context_->client.Call("POST", "/api/tasks/" + UrlEncode(task_.id) + "/finish", body,
-                                     kReportTimeout);
-      },
-      kFinishRetry, "task finish");
+  auto reply = SendFinish(*context_, task_.id, body, claimed_at_);
   json fields = {{"taskId", task_.id},
                  {"sent", body["status"]},
                  {"durationMs", result.duration_ms},

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -12,10 +13,15 @@
 
 #include "harness/adapter.h"
 #include "worker/log_batcher.h"
+#include "worker/retry.h"
 #include "worker/task_report.h"
 #include "worker/worker_context.h"
 
 namespace swarm::worker {
+
+// While the API fails them, heartbeats, cancellation checks and log uploads back off up to
+// this (or their own interval, if longer): well under the API's default 60 s worker timeout.
+inline constexpr std::chrono::milliseconds kMonitorBackoffMax{10'000};
 
 class TaskExecution {
  public:
@@ -40,32 +46,41 @@ class TaskExecution {
   bool done() const { return done_.load(); }
   bool cancel_requested() const { return cancel_.load(); }
 
-  // When the monitor should next ask the API whether this task was cancelled. Monitor only.
-  LogBatcher::Clock::time_point next_cancel_check{};
-
  private:
   harness::RunResult RunHarness(const harness::TaskRun& run);
   // Sends the session id if one is known and not yet sent. Either thread; the lock keeps it
   // to one PUT, finished before the task's finish.
   void ReportSession();
-  void SendLogs(std::vector<std::string> lines);
+  // False when the API did not take them (they stay buffered, and uploads pause a while).
+  bool SendLogs(const std::vector<std::string>& lines);
   void ReportCost(const harness::RunResult& result);
   void ReportFinish(const harness::RunResult& result);
 
   std::shared_ptr<WorkerContext> context_;
   const ClaimedTask task_;
-  const std::string runner_session_id_;  // ours, for logs and costs (as upstream)
+  const Steady::time_point claimed_at_ = Steady::now();  // the finish's deadline counts from it
+  const std::string runner_session_id_;                  // ours, for logs and costs (as upstream)
   LogBatcher logs_;
   std::atomic<bool> cancel_{false};
   std::atomic<bool> cancelled_by_server_{false};
   std::atomic<bool> cancelled_for_shutdown_{false};
   std::atomic<bool> done_{false};
 
+  std::mutex logs_pause_mu_;  // guards the two below; never held across I/O
+  Backoff logs_backoff_;
+  Steady::time_point logs_paused_until_{};
+
   std::mutex session_send_mu_;     // held while reporting: one PUT, done before the finish
   bool session_reported_ = false;  // guarded by session_send_mu_
   std::mutex session_mu_;          // guards the two below; never held across I/O
   std::optional<std::string> session_id_;
   std::optional<std::string> session_model_;
+
+ public:
+  // When the monitor should next ask the API whether this task was cancelled, and how long
+  // it waits after a failed check. Monitor only. (Declared after the context it is made from.)
+  LogBatcher::Clock::time_point next_cancel_check{};
+  Backoff cancel_check_backoff;
 };
 
 }  // namespace swarm::worker

@@ -51,10 +51,14 @@ Result<std::optional<ClaimedTask>> ParsePollReply(const json& reply) {
   return claimed;
 }
 
-json RegisterBody(const WorkerConfig& config) {
-  json body = {{"name", config.agent_name},        {"role", config.role},
-               {"isLead", config.is_lead},         {"maxTasks", config.max_tasks},
-               {"provider", config.provider_name}, {"harness_provider", config.provider_name}};
+json RegisterBody(const WorkerConfig& config, const std::string& runtime_instance_id) {
+  json body = {{"name", config.agent_name},
+               {"role", config.role},
+               {"isLead", config.is_lead},
+               {"maxTasks", config.max_tasks},
+               {"provider", config.provider_name},
+               {"harness_provider", config.provider_name},
+               {"runtimeInstanceId", runtime_instance_id}};
   if (!config.capabilities.empty()) body["capabilities"] = config.capabilities;
   return body;
 }

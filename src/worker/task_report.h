@@ -31,7 +31,9 @@ struct ClaimedTask {
 // not understand is an error (it cannot run it, and must not silently drop it).
 Result<std::optional<ClaimedTask>> ParsePollReply(const nlohmann::json& reply);
 
-nlohmann::json RegisterBody(const WorkerConfig& config);
+// POST /api/agents. `runtime_instance_id` is this process's (upstream's field): a new one under
+// the same agent id tells the API the worker was restarted.
+nlohmann::json RegisterBody(const WorkerConfig& config, const std::string& runtime_instance_id);
 
 // PUT /api/tasks/{id}/session.
 nlohmann::json SessionBody(const std::string& session_id, const std::string& provider,

@@ -45,11 +45,12 @@ TEST(RegisterBody, CarriesRoleProviderAndCapacity) {
   c.is_lead = true;
   c.max_tasks = 3;
   c.provider_name = "pi";
-  json body = RegisterBody(c);
+  json body = RegisterBody(c, "0190a5f2-instance");
   EXPECT_EQ(body, json::parse(R"({"name":"worker-a","role":"lead","isLead":true,"maxTasks":3,
-                                 "provider":"pi","harness_provider":"pi"})"));
+                                 "provider":"pi","harness_provider":"pi",
+                                 "runtimeInstanceId":"0190a5f2-instance"})"));
   c.capabilities = {"core"};
-  EXPECT_EQ(RegisterBody(c)["capabilities"], json::array({"core"}));
+  EXPECT_EQ(RegisterBody(c, "i")["capabilities"], json::array({"core"}));
 }
 
 TEST(SessionBody, NamesTheProviderSession) {

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "core/log.h"
+#include "worker/finish_report.h"
+#include "worker/poll_pacing.h"
 #include "worker/retry.h"
 #include "worker/task_report.h"
 
@@ -14,13 +16,12 @@ namespace {
 
 using nlohmann::json;
 using std::chrono::milliseconds;
-using Steady = std::chrono::steady_clock;
 
 constexpr milliseconds kHealthAttemptTimeout(5'000);
-constexpr milliseconds kHealthRetryDelay(500);
+constexpr milliseconds kHealthRetryMin(500);
+constexpr milliseconds kHealthRetryMax(5'000);
 constexpr RetryPolicy kRegisterRetry{6, milliseconds(500), milliseconds(5'000)};
 constexpr RetryPolicy kCloseRetry{3, milliseconds(250), milliseconds(1'000)};
-constexpr RetryPolicy kFinishRetry{5, milliseconds(250), milliseconds(2'000)};
 // A poll is held by the server for its wait; the HTTP timeout leaves room beyond that.
 constexpr milliseconds kPollSlack(15'000);
 constexpr milliseconds kPollBackoffMin(1'000);
@@ -50,12 +51,15 @@ Worker::~Worker() {
 }
 
 void Worker::Stop() {
+  const auto now = Steady::now();
   int64_t unset = 0;
-  stop_requested_at_ns_.compare_exchange_strong(unset, Steady::now().time_since_epoch().count());
+  stop_requested_at_ns_.compare_exchange_strong(unset, now.time_since_epoch().count());
   if (stopping_.exchange(true)) {
     hurry_ = true;
+    context_->set_stop_deadline(now);
     log::Warn("second stop: cancelling running tasks now");
   } else {
+    context_->set_stop_deadline(now + config_.shutdown_timeout);
     log::Info("stop requested: no new tasks; running tasks get the shutdown timeout",
               {{"shutdownTimeoutMs", config_.shutdown_timeout.count()}});
   }
@@ -77,6 +81,7 @@ Result<void> Worker::Run() {
 
 Result<void> Worker::WaitForApi() {
   const auto deadline = Steady::now() + config_.api_ready_timeout;
+  Backoff backoff(kHealthRetryMin, kHealthRetryMax);
   std::string last_error;
   for (;;) {
     if (stopping_) return {};
@@ -96,12 +101,12 @@ Result<void> Worker::WaitForApi() {
                       config_.api_url, Seconds(config_.api_ready_timeout), last_error));
     }
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Steady::now());
-    SleepUnlessAborted(std::clamp(left, milliseconds(0), kHealthRetryDelay), &stopping_);
+    SleepUnlessAborted(std::clamp(left, milliseconds(0), backoff.Next()), &stopping_);
   }
 }
 
 Result<void> Worker::Register() {
-  const json body = RegisterBody(config_);
+  const json body = RegisterBody(config_, context_->runtime_instance_id);
   auto reply = CallWithRetry([&] { return context_->client.Call("POST", "/api/agents", body); },
                              kRegisterRetry, "register", &stopping_);
   if (!reply) {
@@ -120,6 +125,7 @@ Result<void> Worker::Register() {
                                   {"provider", config_.provider_name},
                                   {"maxTasks", config_.max_tasks},
                                   {"new", reply->status == 201},
+                                  {"runtimeInstanceId", context_->runtime_instance_id},
                                   {"api", config_.api_url},
                                   {"modelBaseUrl", config_.endpoint.base_url},
                                   {"workDir", config_.work_root.string()},
@@ -156,11 +162,9 @@ std::vector<std::shared_ptr<TaskExecution>> Worker::RunningTasks() {
 void Worker::PollLoop() {
   const std::string path = fmt::format("/api/poll?wait={:g}", Seconds(config_.poll_wait));
   const std::size_t max_tasks = static_cast<std::size_t>(config_.max_tasks);
-  milliseconds backoff = kPollBackoffMin;
-  auto back_off = [&] {
-    SleepUnlessAborted(backoff, &stopping_);
-    backoff = std::min(backoff * 2, kPollBackoffMax);
-  };
+  Backoff backoff(kPollBackoffMin, kPollBackoffMax);
+  auto back_off = [&] { SleepUnlessAborted(backoff.Next(), &stopping_); };
+  bool told_about_pacing = false;
   while (!stopping_) {
     {
       // Poll only with a free slot; a task ending (or Stop) wakes this at once.
@@ -170,6 +174,7 @@ void Worker::PollLoop() {
       if (stopping_) break;
       if (ReapLocked() >= max_tasks) continue;
     }
+    const auto sent = Steady::now();
     auto reply = context_->client.Call("GET", path, std::nullopt, config_.poll_wait + kPollSlack);
     if (!reply) {
       if (reply.error().code == ErrorCode::kNotFound) {
@@ -178,18 +183,32 @@ void Worker::PollLoop() {
         if (!Register()) back_off();
         continue;
       }
-      log::Warn("poll failed", {{"error", reply.error().message}, {"retryInMs", backoff.count()}});
+      log::Warn("poll failed", {{"error", reply.error().message}});
       back_off();
       continue;
     }
-    backoff = kPollBackoffMin;
+    backoff.Reset();
     auto claimed = ParsePollReply(reply->body);
     if (!claimed) {
       log::Error("unexpected poll reply", {{"error", claimed.error().message}});
       back_off();
       continue;
     }
-    if (!*claimed) continue;
+    if (!*claimed) {
+      const auto took = std::chrono::duration_cast<milliseconds>(Steady::now() - sent);
+      const milliseconds pause = PollPause(config_.poll_wait, took);
+      if (pause > milliseconds(0)) {
+        if (!told_about_pacing) {
+          told_about_pacing = true;
+          log::Warn("the API answered a poll before its wait; pacing polls",
+                    {{"askedMs", config_.poll_wait.count()},
+                     {"answeredAfterMs", took.count()},
+                     {"pauseMs", pause.count()}});
+        }
+        SleepUnlessAborted(Jittered(pause), &stopping_);
+      }
+      continue;
+    }
     if (stopping_) {
       // Claimed by a poll that was already open when Stop came: it will not be run here.
       FailUnstarted(**claimed, kShutdownReason);
@@ -227,11 +246,7 @@ void Worker::StartTask(ClaimedTask task) {
 
 void Worker::FailUnstarted(const ClaimedTask& task, const std::string& reason) {
   const json body = {{"status", "failed"}, {"failureReason", reason}};
-  auto reply = CallWithRetry(
-      [&] {
-        return context_->client.Call("POST", "/api/tasks/" + UrlEncode(task.id) + "/finish", body);
-      },
-      kFinishRetry, "task finish");
+  auto reply = SendFinish(*context_, task.id, body, Steady::now());
   log::Warn("task failed without running",
             {{"taskId", task.id}, {"reason", reason}, {"reported", reply.has_value()}});
 }
@@ -278,6 +293,8 @@ void Worker::Shutdown() {
 
 void Worker::MonitorLoop() {
   auto next_ping = Steady::now() + config_.heartbeat_interval;
+  Backoff ping_backoff(config_.heartbeat_interval,
+                       std::max(config_.heartbeat_interval, kMonitorBackoffMax));
   for (;;) {
     {
       std::unique_lock lock(context_->mu);
@@ -290,39 +307,50 @@ void Worker::MonitorLoop() {
       // Any request with X-Agent-ID is a heartbeat, but while every slot is busy no poll is
       // open and a quiet CLI sends nothing: the API would call the worker lost.
       auto pinged = context_->client.Call("POST", "/ping", std::nullopt, kMonitorCallTimeout);
-      if (!pinged) log::Warn("heartbeat failed", {{"error", pinged.error().message}});
-      next_ping = Steady::now() + config_.heartbeat_interval;
+      milliseconds next = config_.heartbeat_interval;
+      if (pinged) {
+        ping_backoff.Reset();
+      } else {
+        next = ping_backoff.Next();
+        log::Warn("heartbeat failed",
+                  {{"error", pinged.error().message}, {"retryInMs", next.count()}});
+      }
+      next_ping = Steady::now() + next;
     }
     for (const auto& execution : RunningTasks()) {
       now = Steady::now();
       if (!execution->cancel_requested() && now >= execution->next_cancel_check) {
-        CheckCancelled(*execution);
-        execution->next_cancel_check = Steady::now() + config_.cancel_check_interval;
+        const milliseconds next = CheckCancelled(*execution);
+        execution->next_cancel_check = Steady::now() + next;
       }
       execution->Report(Steady::now());
     }
   }
 }
 
-void Worker::CheckCancelled(TaskExecution& execution) {
+milliseconds Worker::CheckCancelled(TaskExecution& execution) {
   auto reply = context_->client.Call("GET", "/cancelled-tasks?taskId=" + UrlEncode(execution.id()),
                                      std::nullopt, kMonitorCallTimeout);
   if (!reply) {
-    log::Warn("cancellation check failed",
-              {{"taskId", execution.id()}, {"error", reply.error().message}});
-    return;
+    const milliseconds next = execution.cancel_check_backoff.Next();
+    log::Warn("cancellation check failed", {{"taskId", execution.id()},
+                                            {"error", reply.error().message},
+                                            {"retryInMs", next.count()}});
+    return next;
   }
+  execution.cancel_check_backoff.Reset();
   const json cancelled =
       reply->body.is_object() ? reply->body.value("cancelled", json::array()) : json::array();
-  if (!cancelled.is_array()) return;
+  if (!cancelled.is_array()) return config_.cancel_check_interval;
   for (const json& task : cancelled) {
     if (!task.is_object() || task.value("id", "") != execution.id()) continue;
     execution.CancelByServer();
     json fields = {{"taskId", execution.id()}};
     if (task.contains("failureReason")) fields["reason"] = task["failureReason"];
     log::Info("task cancelled by the API; stopping its harness", fields);
-    return;
+    break;
   }
+  return config_.cancel_check_interval;
 }
 
 }  // namespace swarm::worker

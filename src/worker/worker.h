@@ -46,7 +46,8 @@ class Worker {
   void FailUnstarted(const ClaimedTask& task, const std::string& reason);
   void Shutdown();
   void MonitorLoop();
-  void CheckCancelled(TaskExecution& execution);
+  // Returns when to check this task again: its interval, or longer while the checks fail.
+  std::chrono::milliseconds CheckCancelled(TaskExecution& execution);
   // Joins the threads of tasks that have ended; returns how many are still running.
   // Caller holds context_->mu.
   std::size_t ReapLocked();

@@ -8,6 +8,7 @@
 
 #include "core/redact.h"
 #include "core/strings.h"
+#include "harness/process_hardening.h"
 
 namespace swarm::worker {
 namespace {
@@ -245,16 +246,25 @@ Result<WorkerConfig> WorkerConfig::FromEnv(const EnvMap& env) {
   duration("WORKER_CANCEL_CHECK_SECONDS", s, 0.1, 60, c.cancel_check_interval);
   duration("WORKER_LOG_FLUSH_SECONDS", s, 0.1, 60, c.log_flush_interval);
 
+  if (auto user = problems.Take(harness::ResolveCliUser(EnvValue(env, "WORKER_CLI_USER")))) {
+    c.cli_user = *user;
+  }
   if (auto dir = EnvValue(env, "WORKER_WORK_DIR")) {
     c.work_root = *dir;
   } else {
     const std::string segment = PathSegment(c.agent_id);
     auto home = EnvValue(env, "HOME");
-    c.work_root = home ? std::filesystem::path(*home) / ".agent-swarm" / "worker" / segment
-                       : std::filesystem::path("/tmp/agent-swarm-worker") / segment;
+    // A CLI that runs as another user (the worker is root) must be able to reach its task
+    // directory, and root's home is closed to others: then the tasks live under /tmp.
+    c.work_root = home && !c.cli_user
+                      ? std::filesystem::path(*home) / ".agent-swarm" / "worker" / segment
+                      : std::filesystem::path("/tmp/agent-swarm-worker") / segment;
   }
   if (!c.work_root.is_absolute()) {
     problems.Add("WORKER_WORK_DIR must be an absolute path");
+  }
+  if (auto v = problems.Take(ParseBoolVar(env, "WORKER_KEEP_TASK_DIRS", false))) {
+    c.keep_task_dirs = *v;
   }
 
   if (!problems.empty()) return BadRequest(problems.Joined());

@@ -51,6 +51,10 @@ struct WorkerConfig {
   std::chrono::milliseconds cancel_check_interval{1'000};  // WORKER_CANCEL_CHECK_SECONDS
   std::chrono::milliseconds log_flush_interval{1'000};     // WORKER_LOG_FLUSH_SECONDS
   std::filesystem::path work_root;  // WORKER_WORK_DIR: per-task dirs live under it
+  bool keep_task_dirs = false;      // WORKER_KEEP_TASK_DIRS: keep each task's dir (debugging)
+  // When running as root, the unprivileged user the CLI runs as (WORKER_CLI_USER, default
+  // agent-swarm-cli, else nobody); see harness/process_hardening.h.
+  std::optional<harness::RunAs> cli_user;
 
   // Parses and checks everything; the error lists every bad or missing variable, one per
   // clause ("MCP_BASE_URL is required; MAX_CONCURRENT_TASKS must be ..."). Secrets found are

@@ -1,5 +1,7 @@
 #include "worker/worker_config.h"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "core/redact.h"
@@ -52,7 +54,9 @@ TEST_F(WorkerConfigTest, MinimalEnvironmentTakesTheDefaults) {
   EXPECT_EQ(c->poll_wait, milliseconds(10'000));
   EXPECT_EQ(c->heartbeat_interval, milliseconds(5'000));
   EXPECT_EQ(c->cancel_check_interval, milliseconds(1'000));
-  EXPECT_EQ(c->work_root, "/home/w/.agent-swarm/worker/smoke-claude-abc123");
+  // Run as root (CI, sandboxes) the CLI runs as another user, who cannot enter root's home.
+  EXPECT_EQ(c->work_root, c->cli_user ? "/tmp/agent-swarm-worker/smoke-claude-abc123"
+                                      : "/home/w/.agent-swarm/worker/smoke-claude-abc123");
   EXPECT_EQ(c->base_env.at("PATH"), "/usr/bin:/bin");
   EXPECT_EQ(c->base_env.count("HOME"), 0u);               // set per task
   EXPECT_EQ(c->base_env.count("ANTHROPIC_API_KEY"), 0u);  // the adapter places the key
@@ -220,7 +224,7 @@ TEST_F(WorkerConfigTest, KnobsAndChildEnvironment) {
   EXPECT_EQ(c->api_ready_timeout, milliseconds(2'500));
   EXPECT_EQ(c->shutdown_timeout, milliseconds(1'500));
   EXPECT_EQ(c->poll_wait, milliseconds(500));
-  EXPECT_EQ(c->work_root, "/srv/tasks");
+  EXPECT_EQ(c->work_root, "/srv/tasks");  // given: kept, whoever the CLI runs as
   EXPECT_EQ(c->base_env.at("PATH"), "/opt/harness/node_modules/.bin:/usr/bin:/bin");
   EXPECT_EQ(c->base_env.at("LANG"), "C.UTF-8");
   EXPECT_EQ(c->base_env.count("SECRET_THING"), 0u);
@@ -235,6 +239,24 @@ TEST_F(WorkerConfigTest, WorkRootWithoutHomeIsUnderTmpAndSafe) {
   auto c = WorkerConfig::FromEnv(env);
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->work_root, "/tmp/agent-swarm-worker/.._evil_id");
+}
+
+TEST_F(WorkerConfigTest, ARootWorkersTasksLiveWhereTheCliUserCanEnter) {
+  EnvMap env = Minimal();
+  env["WORKER_CLI_USER"] = "nobody";
+  auto c = WorkerConfig::FromEnv(env);
+  ASSERT_TRUE(c) << c.error().message;
+  if (geteuid() != 0) {
+    EXPECT_FALSE(c->cli_user);  // nobody to switch to: the CLI runs as the worker
+    EXPECT_EQ(c->work_root, "/home/w/.agent-swarm/worker/smoke-claude-abc123");
+    return;
+  }
+  ASSERT_TRUE(c->cli_user);
+  EXPECT_EQ(c->work_root, "/tmp/agent-swarm-worker/smoke-claude-abc123");
+  env["WORKER_CLI_USER"] = "root";  // asked to stay root: root's home is fine
+  c = WorkerConfig::FromEnv(env);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->work_root, "/home/w/.agent-swarm/worker/smoke-claude-abc123");
 }
 
 }  // namespace

@@ -3,10 +3,17 @@
 // touches live objects; the process then exits around it.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
+#include <optional>
+#include <string>
 
 #include "client/swarm_client.h"
+#include "core/ids.h"
 #include "http/client.h"
 #include "worker/task_runner.h"
 #include "worker/worker_config.h"
@@ -23,10 +30,26 @@ struct WorkerContext {
   http::CurlHttpClient http;
   SwarmClient client;  // thread-safe: Call only reads its options
   const TaskRunner runner;
+  // This process's registration, sent as runtimeInstanceId: the API fails the running tasks
+  // of an earlier process registered under the same AGENT_ID (it was restarted).
+  const std::string runtime_instance_id = NewUuid();
+
+  // When the shutdown grace period ends, once the worker is stopping (steady clock).
+  std::optional<std::chrono::steady_clock::time_point> stop_deadline() const {
+    const int64_t ns = stop_deadline_ns.load();
+    if (ns == 0) return std::nullopt;
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ns));
+  }
+  void set_stop_deadline(std::chrono::steady_clock::time_point at) {
+    stop_deadline_ns = std::max<int64_t>(at.time_since_epoch().count(), 1);
+  }
 
   // Signalled when a task ends or the worker is told to stop.
   std::mutex mu;
   std::condition_variable cv;
+
+ private:
+  std::atomic<int64_t> stop_deadline_ns{0};  // 0: not stopping
 };
 
 }  // namespace swarm::worker

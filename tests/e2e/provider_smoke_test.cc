@@ -43,6 +43,13 @@ class Deployment {
         api_(dir_.File("swarm.sqlite"), std::move(api_args)),
         llm_(dir_.File("llm.log"), std::move(llm_args)),
         client_(api_.url()) {
+    // The worker runs as root here, so its CLI runs as an unprivileged user, which must be
+    // able to reach its task directory below this one (0700 from mkdtemp).
+    std::filesystem::permissions(dir_.path(),
+                                 std::filesystem::perms::owner_all |
+                                     std::filesystem::perms::group_exec |
+                                     std::filesystem::perms::others_exec,
+                                 std::filesystem::perm_options::replace);
     ChildSpec spec;
     spec.argv = {AgentSwarmBinary(), "worker"};
     spec.env = {
@@ -157,10 +164,12 @@ TEST_P(ProviderSmoke, SeedTaskCompletesThroughTheRealCli) {
   // Codex reports no cost of its own: the worker prices its tokens by model.
   EXPECT_EQ(cost["costSource"], GetParam() == "codex" ? "pricing-table" : "harness") << cost.dump();
   EXPECT_GT(cost["totalCostUsd"].get<double>(), 0) << cost.dump();
+  // The task's directory, config home included, went with the task.
+  EXPECT_TRUE(std::filesystem::is_empty(d.dir().File("work"))) << d.Logs();
 }
 
 TEST_P(ProviderSmoke, ToolRoundTripWritesAFile) {
-  Deployment d(GetParam(), {"--reply", "done"});
+  Deployment d(GetParam(), {"--reply", "done"}, {{"WORKER_KEEP_TASK_DIRS", "1"}});
   ASSERT_TRUE(d.Registered()) << d.Logs();
   const std::string id =
       d.CreateTask("Make the marker file.\nRUN_SHELL: echo hello > made_by_tool.txt", false);
@@ -175,6 +184,28 @@ TEST_P(ProviderSmoke, ToolRoundTripWritesAFile) {
     }
   }
   EXPECT_TRUE(found) << d.Logs();
+}
+
+// The commands a model has the CLI run cannot read the worker's swarm key: not from their
+// environment, nor from any process's /proc/<pid>/environ (the CLI runs as another user).
+TEST_P(ProviderSmoke, TheModelsCommandsCannotReadTheSwarmKey) {
+  Deployment d(GetParam(), {"--reply", "done"}, {{"WORKER_KEEP_TASK_DIRS", "1"}});
+  ASSERT_TRUE(d.Registered()) << d.Logs();
+  const std::string id = d.CreateTask(
+      "Look around.\nRUN_SHELL: id -u > uid.txt; for f in /proc/[0-9]*/environ; do "
+      "tr '\\0' '\\n' < $f; done > seen.txt 2>/dev/null; echo ok",
+      false);
+  json task = d.WaitTerminal(id);
+  ASSERT_EQ(task.value("status", ""), "completed") << task.dump(2) << "\n" << d.Logs();
+  std::string uid, seen;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(d.dir().File("work"))) {
+    if (entry.path().filename() == "uid.txt") uid = ReadFile(entry.path().string());
+    if (entry.path().filename() == "seen.txt") seen = ReadFile(entry.path().string());
+  }
+  ASSERT_FALSE(uid.empty()) << d.Logs();
+  EXPECT_NE(uid, "0\n") << "the CLI ran as root";
+  EXPECT_NE(seen.find("PATH="), std::string::npos) << "read no environment at all";
+  EXPECT_EQ(seen.find(kTestApiKey), std::string::npos) << "the swarm key was readable";
 }
 
 TEST_P(ProviderSmoke, WrongReplyFailsNamingTheSchemaMismatch) {

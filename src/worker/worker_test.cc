@@ -1,0 +1,293 @@
+// The worker loop against a stand-in API on loopback: a server that answers every poll at
+// once (as upstream agent-swarm's does), one that refuses finishes for a while, one whose
+// heartbeat and cancellation routes fail. Each counts what the worker sent it.
+#include "worker/worker.h"
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "http/test_server.h"
+#include "support/child_process.h"
+
+namespace swarm::worker {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing_support::TempDir;
+using testing_support::WaitUntil;
+
+// What the stand-in does, and what it saw. Guarded by mu.
+struct StandInState {
+  std::mutex mu;
+  std::vector<std::string> queued_tasks;  // handed out by the next polls, one each
+  int polls = 0;                          // answered
+  int polls_opened = 0;                   // arrived
+  milliseconds hold_polls{0};             // a long-poll of this length before answering
+  std::vector<json> registrations;
+  // Finishes are refused (503) until both hold: this many refusals, and this time.
+  int refuse_finishes = 0;
+  Steady::time_point refuse_finishes_until{};
+  int finish_attempts = 0;
+  std::vector<json> finishes;
+  bool fail_monitor_routes = false;  // /ping and /cancelled-tasks answer 500
+  int pings = 0;
+  int cancel_checks = 0;
+};
+
+http::HttpResponse Reply(int status, const json& body) {
+  http::HttpResponse response;
+  response.status = status;
+  response.body = body.dump();
+  return response;
+}
+
+http::HttpResponse Handle(StandInState& s, const http::HttpRequest& request) {
+  std::lock_guard lock(s.mu);
+  const std::string& path = request.path;
+  if (path == "/health") return Reply(200, {{"status", "ok"}, {"version", "stand-in"}});
+  if (path == "/api/agents") {
+    s.registrations.push_back(json::parse(request.body));
+    return Reply(201, {{"id", std::string(request.Header("x-agent-id"))}});
+  }
+  if (path == "/api/poll") {
+    ++s.polls;
+    if (s.queued_tasks.empty()) return Reply(200, {{"trigger", nullptr}});  // never held
+    const std::string id = s.queued_tasks.front();
+    s.queued_tasks.erase(s.queued_tasks.begin());
+    return Reply(200, {{"trigger",
+                        {{"type", "task_assigned"},
+                         {"taskId", id},
+                         {"task", {{"id", id}, {"task", "work " + id}}}}}});
+  }
+  if (path == "/ping") {
+    ++s.pings;
+    if (s.fail_monitor_routes) return Reply(500, {{"error", "boom"}});
+    return Reply(200, {{"success", true}});
+  }
+  if (path == "/cancelled-tasks") {
+    ++s.cancel_checks;
+    if (s.fail_monitor_routes) return Reply(500, {{"error", "boom"}});
+    return Reply(200, {{"cancelled", json::array()}});
+  }
+  if (path.ends_with("/finish")) {
+    ++s.finish_attempts;
+    if (s.finish_attempts <= s.refuse_finishes || Steady::now() < s.refuse_finishes_until) {
+      return Reply(503, {{"error", "restarting"}});
+    }
+    s.finishes.push_back(json::parse(request.body));
+    return Reply(200, {{"task", {{"status", s.finishes.back().value("status", "")}}}});
+  }
+  return Reply(200, {{"success", true}});  // close, session, logs, costs
+}
+
+struct StandInHandler {
+  std::shared_ptr<StandInState> state;
+  boost::asio::awaitable<http::HttpResponse> operator()(http::HttpRequest request) const {
+    return Respond(state, std::move(request));
+  }
+  static boost::asio::awaitable<http::HttpResponse> Respond(std::shared_ptr<StandInState> state,
+                                                            http::HttpRequest request) {
+    if (request.path == "/api/poll") {
+      milliseconds hold;
+      {
+        std::lock_guard lock(state->mu);
+        ++state->polls_opened;
+        hold = state->hold_polls;
+      }
+      if (hold > milliseconds(0)) {
+        boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, hold);
+        co_await timer.async_wait(boost::asio::use_awaitable);
+      }
+    }
+    co_return Handle(*state, request);
+  }
+};
+
+// A task runner that completes every task at once, or holds it for `hold`.
+TaskRunner Completing(milliseconds hold = milliseconds(0)) {
+  return [hold](const harness::TaskRun&, const std::optional<std::string>&,
+                const harness::RunCallbacks&, const std::atomic<bool>* cancel) {
+    WaitUntil([&] { return cancel->load(); }, hold);
+    harness::RunResult r;
+    r.ok = true;
+    r.final_text = "done";
+    return r;
+  };
+}
+
+class WorkerStandInTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<StandInState> state_ = std::make_shared<StandInState>();
+  http::test_support::TestServer server_{http::ServerOptions{}, StandInHandler{state_}};
+  TempDir dir_;
+
+  EnvMap Env(const std::string& agent_id) const {
+    return {{"MCP_BASE_URL", server_.Url("")},
+            {"AGENT_SWARM_API_KEY", "stand-in-key-5d1e"},
+            {"AGENT_ID", agent_id},
+            {"HARNESS_PROVIDER", "claude"},
+            {"ANTHROPIC_API_KEY", "sk-ant-fake-for-tests"},
+            {"ANTHROPIC_BASE_URL", "http://127.0.0.1:9"},
+            {"WORKER_WORK_DIR", dir_.File("tasks")},
+            {"WORKER_API_READY_TIMEOUT_SECONDS", "5"},
+            {"WORKER_POLL_WAIT_SECONDS", "1"},
+            {"SHUTDOWN_TIMEOUT", "2000"}};
+  }
+
+  // Worker::Run on a thread of its own, stopped (twice: no grace) by the returned guard.
+  struct Running {
+    std::unique_ptr<Worker> worker;
+    std::future<Result<void>> done;
+    ~Running() {
+      worker->Stop();
+      worker->Stop();
+      done.wait_for(seconds(60));
+    }
+  };
+  std::unique_ptr<Running> Start(const EnvMap& env, TaskRunner runner) {
+    auto config = WorkerConfig::FromEnv(env);
+    EXPECT_TRUE(config) << config.error().message;
+    auto running = std::make_unique<Running>();
+    running->worker = std::make_unique<Worker>(std::move(*config), std::move(runner));
+    running->done =
+        std::async(std::launch::async, [w = running->worker.get()] { return w->Run(); });
+    return running;
+  }
+
+  template <typename T>
+  T Read(T StandInState::*field) {
+    std::lock_guard lock(state_->mu);
+    return (*state_).*field;
+  }
+};
+
+TEST_F(WorkerStandInTest, PacesPollsAgainstAServerThatAnswersAtOnce) {
+  auto running = Start(Env("w-paced"), Completing());
+  ASSERT_TRUE(WaitUntil([&] { return Read(&StandInState::polls) >= 1; }, seconds(5)));
+  const int first = Read(&StandInState::polls);
+  std::this_thread::sleep_for(seconds(3));
+  // WORKER_POLL_WAIT_SECONDS=1: a pause of a second (plus jitter) after each empty answer.
+  // Without pacing this is thousands.
+  const int polls = Read(&StandInState::polls) - first;
+  EXPECT_GE(polls, 1);
+  EXPECT_LE(polls, 4) << polls << " polls in 3 s";
+}
+
+TEST_F(WorkerStandInTest, APausedPollStillStopsPromptly) {
+  EnvMap env = Env("w-paced-stop");
+  env["WORKER_POLL_WAIT_SECONDS"] = "30";  // a 30 s pause after each early answer
+  auto running = Start(env, Completing());
+  ASSERT_TRUE(WaitUntil([&] { return Read(&StandInState::polls) >= 1; }, seconds(5)));
+  std::this_thread::sleep_for(milliseconds(200));
+  const auto stop_at = Steady::now();
+  running->worker->Stop();
+  ASSERT_EQ(running->done.wait_for(seconds(5)), std::future_status::ready);
+  EXPECT_LT(Steady::now() - stop_at, milliseconds(1'500));
+}
+
+TEST_F(WorkerStandInTest, RegistrationCarriesAFreshRuntimeInstanceIdPerProcess) {
+  std::string first;
+  {
+    auto running = Start(Env("w-restart"), Completing());
+    ASSERT_TRUE(WaitUntil([&] { return !Read(&StandInState::registrations).empty(); }, seconds(5)));
+  }
+  {
+    // The same AGENT_ID again, as a restarted worker.
+    auto running = Start(Env("w-restart"), Completing());
+    ASSERT_TRUE(
+        WaitUntil([&] { return Read(&StandInState::registrations).size() == 2; }, seconds(5)));
+  }
+  const auto registrations = Read(&StandInState::registrations);
+  const std::string a = registrations[0].value("runtimeInstanceId", "");
+  const std::string b = registrations[1].value("runtimeInstanceId", "");
+  EXPECT_EQ(a.size(), 36u) << registrations[0].dump();  // a UUID
+  EXPECT_EQ(b.size(), 36u) << registrations[1].dump();
+  EXPECT_NE(a, b);
+}
+
+TEST_F(WorkerStandInTest, AFinishOutlastsAnOutageLongerThanAnyAttemptCount) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->queued_tasks = {"t-outage"};
+    state_->refuse_finishes = 10;  // more attempts than any fixed retry count the worker had
+    state_->refuse_finishes_until = Steady::now() + seconds(8);
+  }
+  auto running = Start(Env("w-outage"), Completing());
+  ASSERT_TRUE(WaitUntil([&] { return !Read(&StandInState::finishes).empty(); }, seconds(40)))
+      << "the finish was dropped after " << Read(&StandInState::finish_attempts) << " attempts";
+  const auto finishes = Read(&StandInState::finishes);
+  ASSERT_EQ(finishes.size(), 1u);
+  EXPECT_EQ(finishes[0]["status"], "completed");
+  EXPECT_EQ(finishes[0]["output"], "done");
+  const int attempts = Read(&StandInState::finish_attempts);
+  EXPECT_GE(attempts, 11);
+  EXPECT_LE(attempts, 20);  // backed off: not a tight loop
+}
+
+TEST_F(WorkerStandInTest, ATaskClaimedWhileStoppingIsReportedThroughAnOutage) {
+  // The worker stops while its open poll brings a task: it fails the task without running
+  // it, and that report rides out the outage within the shutdown grace.
+  {
+    std::lock_guard lock(state_->mu);
+    state_->hold_polls = milliseconds(1'000);
+  }
+  EnvMap env = Env("w-stop-outage");
+  env["SHUTDOWN_TIMEOUT"] = "15000";
+  std::atomic<int> runs{0};
+  auto runner = [&](const harness::TaskRun&, const std::optional<std::string>&,
+                    const harness::RunCallbacks&, const std::atomic<bool>*) {
+    ++runs;
+    return harness::RunResult{};
+  };
+  auto running = Start(env, runner);
+  ASSERT_TRUE(WaitUntil([&] { return Read(&StandInState::polls_opened) >= 1; }, seconds(5)));
+  running->worker->Stop();
+  {
+    // The poll open now answers with this task; the finish is refused for 6 s (the old
+    // policy for it gave up after 4).
+    std::lock_guard lock(state_->mu);
+    state_->queued_tasks = {"t-stopping"};
+    state_->refuse_finishes_until = Steady::now() + seconds(6);
+  }
+  ASSERT_EQ(running->done.wait_for(seconds(30)), std::future_status::ready);
+  EXPECT_EQ(runs.load(), 0);
+  const auto finishes = Read(&StandInState::finishes);
+  ASSERT_EQ(finishes.size(), 1u) << "given up after " << Read(&StandInState::finish_attempts);
+  EXPECT_EQ(finishes[0]["status"], "failed");
+  EXPECT_EQ(finishes[0]["failureReason"], "worker shutting down");
+}
+
+TEST_F(WorkerStandInTest, HeartbeatsAndCancelChecksBackOffWhileTheyFail) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->queued_tasks = {"t-busy"};
+    state_->fail_monitor_routes = true;
+  }
+  EnvMap env = Env("w-backoff");
+  env["WORKER_HEARTBEAT_SECONDS"] = "0.1";
+  env["WORKER_CANCEL_CHECK_SECONDS"] = "0.1";
+  auto running = Start(env, Completing(seconds(4)));
+  ASSERT_TRUE(WaitUntil([&] { return Read(&StandInState::cancel_checks) >= 1; }, seconds(5)));
+  std::this_thread::sleep_for(seconds(3));
+  // At a fixed 0.1 s each would be ~30 in 3 s; backing off 0.1, 0.2, 0.4, 0.8, 1.6 s: ~5.
+  EXPECT_LE(Read(&StandInState::pings), 8);
+  EXPECT_LE(Read(&StandInState::cancel_checks), 8);
+  EXPECT_GE(Read(&StandInState::pings), 2);
+}
+
+}  // namespace
+}  // namespace swarm::worker
