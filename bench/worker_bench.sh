@@ -14,6 +14,9 @@ M=${2:-5}
 HARNESS_BIN_DIR=${HARNESS_BIN_DIR:-$PWD/.harnesses/node_modules/.bin}
 source scripts/lib.sh
 work=$(mktemp -d)
+# Run as root, the worker runs each CLI as an unprivileged user, who must be able to pass
+# through to its task directory (but not list what is here).
+chmod 0711 "$work"
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT
 

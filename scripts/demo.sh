@@ -12,6 +12,9 @@ PROVIDERS=${PROVIDERS:-claude codex opencode pi}
 
 source scripts/lib.sh
 work=$(mktemp -d)
+# Run as root, the worker runs each CLI as an unprivileged user, who must be able to pass
+# through to its task directory (but not list what is here).
+chmod 0711 "$work"
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

@@ -75,8 +75,10 @@ TEST_F(CliClientTest, AgentsListAndGet) {
 }
 
 TEST_F(CliClientTest, FlagsOverrideTheEnvironment) {
-  auto r = Cli({"tasks", "list", "--api-url", api_.url(), "--api-key", kTestApiKey},
-               {{"NO_DEFAULTS", ""}});
+  const std::string key_file = dir_.File("flag.key");
+  std::ofstream(key_file) << kTestApiKey << "\n";
+  auto r = Cli({"tasks", "list", "--api-url", api_.url(), "--api-key-file", key_file},
+               {{"NO_DEFAULTS", ""}, {"AGENT_SWARM_API_KEY", "env-key-loses-0123"}});
   EXPECT_EQ(r.status, 0) << r.err;
 }
 
@@ -106,7 +108,7 @@ TEST_F(CliClientTest, ErrorsAreClearAndRedacted) {
   EXPECT_NE(bad_flag.status, 0);
 }
 
-TEST_F(CliClientTest, TheKeyComesFromAFileAndArgvWarns) {
+TEST_F(CliClientTest, TheKeyComesFromAFileAndNeverFromArgv) {
   const std::map<std::string, std::string> no_key = {{"NO_DEFAULTS", ""},
                                                      {"MCP_BASE_URL", api_.url()}};
   const std::string key_file = dir_.File("swarm.key");
@@ -115,13 +117,13 @@ TEST_F(CliClientTest, TheKeyComesFromAFileAndArgvWarns) {
   EXPECT_EQ(from_file.status, 0) << from_file.err;
   EXPECT_EQ(from_file.err, "");
 
-  // The seed's flag still works, and says what it costs.
+  // A key on argv is refused (the seed has --api-key only on e2b start-worker), never echoed.
   auto from_argv = Cli({"agents", "list", "--api-key", kTestApiKey}, no_key);
-  EXPECT_EQ(from_argv.status, 0) << from_argv.err;
-  EXPECT_NE(from_argv.err.find("warning: --api-key puts the key on the command line"),
-            std::string::npos)
+  EXPECT_EQ(from_argv.status, 2) << from_argv.err;
+  EXPECT_NE(from_argv.err.find("--api-key is not accepted here"), std::string::npos)
       << from_argv.err;
-  EXPECT_EQ(from_argv.err.find(kTestApiKey), std::string::npos);
+  EXPECT_EQ(from_argv.err.find(kTestApiKey), std::string::npos) << from_argv.err;
+  EXPECT_EQ(from_argv.out.find(kTestApiKey), std::string::npos) << from_argv.out;
 
   auto missing = Cli({"tasks", "list", "--api-key-file", dir_.File("nope.key")}, no_key);
   EXPECT_EQ(missing.status, 1);

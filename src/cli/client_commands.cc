@@ -37,10 +37,9 @@ void AddClientFlags(CLI::App* cmd, const std::shared_ptr<ClientFlags>& flags) {
   auto* file = cmd->add_option("--api-key-file", flags->api_key_file,
                                "read the API key from the first line of this file (default: "
                                "$AGENT_SWARM_API_KEY, else $API_KEY)");
-  cmd->add_option("--api-key", flags->api_key,
-                  "API key (discouraged: argv is visible to other processes; use the "
-                  "environment or --api-key-file)")
-      ->excludes(file);
+  // Not a way in: argv is readable by every process on the machine, and the seed's CLI has
+  // --api-key only on `e2b start-worker`. Accepted only to refuse it without echoing the key.
+  cmd->add_option("--api-key", flags->api_key)->group("")->excludes(file);
   cmd->add_flag("--json", flags->json, "print the server's JSON reply");
 }
 
@@ -57,9 +56,10 @@ void Run(const ClientFlags& flags, const std::string& method, const std::string&
       flags.api_url.empty() ? EnvOr("MCP_BASE_URL", "http://127.0.0.1:3013") : flags.api_url;
   if (!flags.api_key.empty()) {
     RegisterSecret(flags.api_key);
-    std::cerr << kArgvKeyWarning << "\n";
+    std::cerr << "error: " << kArgvKeyRefused << "\n";
+    throw CLI::RuntimeError(2);
   }
-  auto key = ResolveApiKeyFromEnvironment(flags.api_key_file, flags.api_key);
+  auto key = ResolveApiKeyFromEnvironment(flags.api_key_file, /*key_flag=*/"");
   if (!key) Fail(key.error().message);
   options.api_key = std::move(*key);
   RegisterSecret(options.api_key);
