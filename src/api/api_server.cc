@@ -37,7 +37,7 @@ struct Runtime {
         routes(RoutesOptions{options.api_key}, agents, tasks, hub, executors) {}
 
   SystemClock clock;
-  StoreExecutors executors;
+  StoreExecutors executors{2, 1};
   PollHub hub;
   CreateBatcher batcher;
   Heartbeats heartbeats;

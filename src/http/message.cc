@@ -5,11 +5,14 @@
 namespace swarm::http {
 
 void PeerWatch::OnGone(std::function<void()> callback) {
+  std::function<void()> start;
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
     if (!gone()) {
       on_gone_.push_back(std::move(callback));
+      start.swap(start_);  // the first caller starts the watch
+      if (start) start();  // only posts to the connection's strand: fine under the lock
       return;
     }
   }

@@ -16,11 +16,15 @@ namespace swarm::http {
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // Whether the client of a request is still connected, for handlers that wait (long-poll).
-// The server keeps a read pending on the socket while the handler runs: end of stream or a
-// reset (or a client that sends more than a request's worth while it waits) marks the peer
-// gone. Thread-safe.
+// Watching costs a read kept pending on the socket, so it starts only when a handler asks to
+// be told (OnGone); from then until the handler returns, end of stream or a reset (or a client
+// that sends more than a request's worth while it waits) marks the peer gone. Handlers that
+// never call OnGone pay nothing, and for them gone() stays false. Thread-safe.
 class PeerWatch {
  public:
+  // `start` begins watching the socket; the server passes it, OnGone calls it once.
+  explicit PeerWatch(std::function<void()> start = nullptr) : start_(std::move(start)) {}
+
   bool gone() const { return gone_.load(std::memory_order_acquire); }
 
   // Calls `callback` once when the peer goes: at once, in this call, if it is gone already;
@@ -35,6 +39,7 @@ class PeerWatch {
  private:
   std::atomic<bool> gone_{false};
   std::mutex mu_;
+  std::function<void()> start_;                 // guarded by mu_; cleared once called
   bool closed_ = false;                         // guarded by mu_
   std::vector<std::function<void()>> on_gone_;  // guarded by mu_
 };

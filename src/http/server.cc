@@ -241,8 +241,8 @@ void WatchRead(std::shared_ptr<Connection> conn) {
       });
 }
 
-// Posted when a handler starts: a handler that returns without suspending is over before
-// this runs, and costs no read at all.
+// Posted when a handler first asks to hear of a hang-up (PeerWatch::OnGone); a handler that
+// has returned by the time this runs costs no read.
 void StartWatch(const std::shared_ptr<Connection>& conn, uint64_t seq) {
   if (!conn->in_handler || conn->request_seq != seq || conn->watch->gone()) return;
   conn->watching = true;
@@ -612,20 +612,19 @@ asio::awaitable<bool> HttpServer::Impl::ServeRequests(std::shared_ptr<Connection
     // A handler may wait for minutes (long-poll): no deadline while it runs, but a watch on
     // the peer so the handler learns of a hang-up.
     conn.stream.expires_never();
-    conn.watch = std::make_shared<PeerWatch>();
-    request.peer = conn.watch;
     conn.in_handler = true;
     const uint64_t seq = ++conn.request_seq;
-    asio::post(conn.executor, StartWatchOp{conn.shared_from_this(), seq});
+    // The watch starts only if the handler asks (OnGone): other handlers cost no read.
+    conn.watch = std::make_shared<PeerWatch>(
+        [op = StartWatchOp{conn.shared_from_this(), seq}] { asio::post(op.conn->executor, op); });
+    request.peer = conn.watch;
     HttpResponse response;
     try {
       response = co_await handler(std::move(request));
     } catch (...) {
       response = JsonError(500, "internal error");
     }
-    co_await StopWatch(conn);
     const bool peer_gone = conn.watch->gone();
-    conn.watch.reset();
 
     const bool keep_alive = client_keep_alive && !stopping && !peer_gone;
     std::function<void()> on_undelivered = std::move(response.on_undelivered);
@@ -635,11 +634,15 @@ asio::awaitable<bool> HttpServer::Impl::ServeRequests(std::shared_ptr<Connection
     if (peer_gone) {
       write_ec = asio::error::connection_aborted;  // nobody to write to
     } else {
+      // Written while a watch read may still be pending (a socket reads and writes at once):
+      // ending the watch first would put two strand round trips before every long-poll answer.
       conn.stream.expires_after(write_timeout);
       auto [ec, written] = co_await bhttp::async_write(conn.stream, res, kUseTuple);
       (void)written;
       write_ec = ec;
     }
+    co_await StopWatch(conn);
+    conn.watch.reset();
     if (write_ec) NotifyUndelivered(on_undelivered);
     record.status = static_cast<int>(res.result_int());
     record.response_bytes = body_bytes;
