@@ -488,11 +488,11 @@ TEST_F(ServerTest, OversizedHeaderGets431) {
   EXPECT_TRUE(raw.WaitClosed(3s));
 }
 
-TEST_F(ServerTest, ExpectContinueGetsA100First) {
-  Start();
-  RawClient raw(port());
-  ASSERT_TRUE(raw.Send(
-      "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+// POST /echo asking `Expect: 100-continue` (with `extra_headers`): the server answers 100,
+// the client sends "hello", and the echo comes back.
+void ExpectContinueThenEcho(RawClient& raw, const std::string& extra_headers = "") {
+  ASSERT_TRUE(raw.Send("POST /echo HTTP/1.1\r\nHost: t\r\n" + extra_headers +
+                       "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
   auto interim = raw.ReadResponse();
   ASSERT_TRUE(interim);
   EXPECT_EQ(interim->status, 100);
@@ -501,6 +501,12 @@ TEST_F(ServerTest, ExpectContinueGetsA100First) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 201);
   EXPECT_EQ(nlohmann::json::parse(r->body)["body"], "hello");
+}
+
+TEST_F(ServerTest, ExpectContinueGetsA100First) {
+  Start();
+  RawClient raw(port());
+  ExpectContinueThenEcho(raw);
 }
 
 TEST_F(ServerTest, HeadGetsTheLengthWithoutTheBodyAnd204HasNoBody) {
@@ -758,17 +764,7 @@ TEST_F(ServerTest, HeadHookRefusesOnTheHeadersBeforeTheBodyOrA100Continue) {
   EXPECT_EQ(state_->log[0].path, "/echo");
 
   RawClient good(port());
-  ASSERT_TRUE(
-      good.Send("POST /echo HTTP/1.1\r\nHost: t\r\nX-Key: good\r\nContent-Length: 5\r\n"
-                "Expect: 100-continue\r\n\r\n"));
-  auto interim = good.ReadResponse();
-  ASSERT_TRUE(interim);
-  EXPECT_EQ(interim->status, 100);
-  ASSERT_TRUE(good.Send("hello"));
-  auto r = good.ReadResponse();
-  ASSERT_TRUE(r);
-  EXPECT_EQ(r->status, 201);
-  EXPECT_EQ(nlohmann::json::parse(r->body)["body"], "hello");
+  ExpectContinueThenEcho(good, "X-Key: good\r\n");
 }
 
 TEST_F(ServerTest, ClientHangingUpDuringAWaitingHandlerMarksThePeerGoneAndWakesIt) {
