@@ -6,7 +6,21 @@
 # Versions: the newest that run on Node 20 (Claude Code past 2.1.197 requires Node 22).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PREFIX=${HARNESS_PREFIX:-$PWD/.harnesses}
+# Run as root, the worker runs each CLI as an unprivileged user, who must be able to enter
+# every directory on the way to it; a checkout under a private home (/root is 0700) would hide
+# the CLIs. So as root the CLIs live in /opt and .harnesses is a link to them (the worker
+# resolves the link before it starts a CLI).
+if [[ -z ${HARNESS_PREFIX:-} && $(id -u) == 0 ]]; then
+  PREFIX=/opt/agent-swarm/harnesses
+  mkdir -p "$PREFIX"
+  chmod 0755 /opt/agent-swarm "$PREFIX"
+  if [[ -d .harnesses && ! -L .harnesses ]]; then
+    rm -rf .harnesses  # an older in-tree install: the one in /opt replaces it
+  fi
+  ln -sfn "$PREFIX" .harnesses
+else
+  PREFIX=${HARNESS_PREFIX:-$PWD/.harnesses}
+fi
 
 packages=(
   "@anthropic-ai/claude-code@2.1.197"

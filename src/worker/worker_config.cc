@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cctype>
+#include <filesystem>
 #include <utility>
 
 #include <fmt/format.h>
@@ -157,7 +158,14 @@ std::map<std::string, std::string> ChildBaseEnv(const EnvMap& env) {
   }
   std::string path = EnvValue(env, "PATH").value_or(kDefaultPath);
   // The project-local CLI prefix comes first so pinned versions win over whatever is on PATH.
-  if (auto bin = EnvValue(env, "HARNESS_BIN_DIR")) path = *bin + ":" + path;
+  // Resolved through symlinks: a CLI that runs as another user must reach it by a path whose
+  // every directory that user may enter (install-harnesses.sh links .harnesses/ to /opt when
+  // root, as a checkout under a private home would otherwise hide the CLIs).
+  if (auto bin = EnvValue(env, "HARNESS_BIN_DIR")) {
+    std::error_code ec;
+    const auto resolved = std::filesystem::weakly_canonical(*bin, ec);
+    path = (ec ? *bin : resolved.string()) + ":" + path;
+  }
   out["PATH"] = path;
   return out;
 }
