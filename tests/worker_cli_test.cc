@@ -209,6 +209,10 @@ TEST_F(WorkerCliTest, RunsATaskThroughTheCliAndStopsOnSigterm) {
   EXPECT_NE(cli_env.find(std::string("ANTHROPIC_API_KEY=") + kModelKey), std::string::npos)
       << cli_env;
   EXPECT_EQ(cli_env.find(kTestApiKey), std::string::npos);
+  // Task dirs kept for debugging keep the work, never the CLI's home (its config, any
+  // credentials it wrote).
+  EXPECT_TRUE(
+      WaitUntil([&] { return !fs::exists(WorkDir(id).parent_path() / "home"); }, seconds(5)));
 
   worker.Signal(SIGTERM);
   EXPECT_EQ(worker.Wait(seconds(10)), 0) << ReadFile(dir_.File("worker.log"));

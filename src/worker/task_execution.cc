@@ -72,7 +72,13 @@ void TaskExecution::Run() {
     run.timeout = config.task_timeout;
     run.run_as = config.cli_user;
     result = RunHarness(run);
-    if (!config.keep_task_dirs) RemoveTaskDirs(*dirs);
+    // Kept for debugging, the work stays; the CLI's home (its config and any credentials it
+    // wrote) goes either way.
+    if (config.keep_task_dirs) {
+      RemoveTaskHome(*dirs);
+    } else {
+      RemoveTaskDirs(*dirs);
+    }
   }
   if (!logs_.Flush()) {
     log::Warn("dropped session log lines: the API did not take them",

@@ -51,7 +51,7 @@ struct WorkerConfig {
   std::chrono::milliseconds cancel_check_interval{1'000};  // WORKER_CANCEL_CHECK_SECONDS
   std::chrono::milliseconds log_flush_interval{1'000};     // WORKER_LOG_FLUSH_SECONDS
   std::filesystem::path work_root;  // WORKER_WORK_DIR: per-task dirs live under it
-  bool keep_task_dirs = false;      // WORKER_KEEP_TASK_DIRS: keep each task's dir (debugging)
+  bool keep_task_dirs = false;      // WORKER_KEEP_TASK_DIRS: keep each task's work dir (debugging)
   // When running as root, the unprivileged user the CLI runs as (WORKER_CLI_USER, default
   // agent-swarm-cli, else nobody); see harness/process_hardening.h.
   std::optional<harness::RunAs> cli_user;
