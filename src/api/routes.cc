@@ -47,6 +47,10 @@ std::optional<std::string> OptionalAgentId(const HttpRequest& request) {
   return std::string(id);
 }
 
+bool IsPublic(const http::Router::Match& match) {
+  return match.kind == http::Router::MatchKind::kFound && match.route->access == Access::kPublic;
+}
+
 Result<std::string> RequireAgentId(const HttpRequest& request) {
   std::string_view id = request.Header("x-agent-id");
   if (id.empty()) return BadRequest("Missing X-Agent-ID header");
@@ -171,20 +175,20 @@ bool ApiRoutes::Authorized(const HttpRequest& request) const {
   return ConstantTimeEquals(header.substr(kBearer.size()), options_.api_key);
 }
 
+bool ApiRoutes::Admitted(const HttpRequest& request, const http::Router::Match& match) const {
+  // Unknown paths fail closed: without the key they are 401 like everything else.
+  return IsPublic(match) || Authorized(request);
+}
+
 std::optional<HttpResponse> ApiRoutes::CheckHead(const HttpRequest& head) const {
-  auto match = router_.Find(head.method, head.path);
-  const bool is_public =
-      match.kind == http::Router::MatchKind::kFound && match.route->access == Access::kPublic;
-  if (!is_public && !Authorized(head)) return http::JsonError(401, "Unauthorized");
-  return std::nullopt;
+  if (Admitted(head, router_.Find(head.method, head.path))) return std::nullopt;
+  return http::JsonError(401, "Unauthorized");
 }
 
 asio::awaitable<HttpResponse> ApiRoutes::Dispatch(HttpRequest request) {
   auto match = router_.Find(request.method, request.path);
-  const bool is_public =
-      match.kind == http::Router::MatchKind::kFound && match.route->access == Access::kPublic;
-  // Unknown paths fail closed: without the key they are 401 like everything else.
-  if (!is_public && !Authorized(request)) co_return http::JsonError(401, "Unauthorized");
+  if (!Admitted(request, match)) co_return http::JsonError(401, "Unauthorized");
+  const bool is_public = IsPublic(match);
   if (match.kind == http::Router::MatchKind::kNotFound) {
     co_return http::JsonError(404, fmt::format("no route for {} {}", request.method, request.path));
   }

@@ -50,6 +50,8 @@ class ApiRoutes {
                                                            http::HttpRequest request,
                                                            http::PathParams params);
   bool Authorized(const http::HttpRequest& request) const;
+  // Whether the request may reach `match`: a public route, or the right key.
+  bool Admitted(const http::HttpRequest& request, const http::Router::Match& match) const;
 
   http::HttpResponse Health(const http::HttpRequest&, const http::PathParams&);
   http::HttpResponse RegisterAgent(const http::HttpRequest&, const http::PathParams&);
