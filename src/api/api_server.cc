@@ -151,6 +151,7 @@ int RunApiServer(const ApiServerOptions& options) {
       io, server_options,
       [&rt](http::HttpRequest request) { return Dispatch(&rt, std::move(request)); },
       options.access_log ? http::AccessLogger(LogAccess) : nullptr);
+  http::StopSignals stop_signals(io);  // before "listening": see StopSignals
   auto port = server.Listen();
   if (!port) {
     log::Error("cannot listen",
@@ -170,7 +171,7 @@ int RunApiServer(const ApiServerOptions& options) {
     asio::co_spawn(io, PruneLoop(&rt, &prune_timer, options.log_retention), asio::detached);
   }
 
-  http::RunUntilStopped(io, server, threads, options.shutdown_grace, [&] {
+  http::RunUntilStopped(io, server, stop_signals, threads, options.shutdown_grace, [&] {
     rt.stopping = true;
     rt.hub.Shutdown();  // open long-polls answer {"trigger":null} now
     monitor_timer.cancel();

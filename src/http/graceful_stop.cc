@@ -84,11 +84,15 @@ struct SignalHandler {
 
 }  // namespace
 
-void RunUntilStopped(asio::io_context& io, HttpServer& server, int threads,
-                     std::chrono::milliseconds grace, std::function<void()> on_stop) {
-  // On a strand: the handler and the cancel after the drain never run at once.
-  asio::signal_set signals(asio::make_strand(io), SIGINT, SIGTERM, SIGHUP);
-  SignalHandler{&signals, &io, &server, grace, std::move(on_stop)}.Arm();
+// On a strand: the handler and the cancel after the drain never run at once.
+StopSignals::StopSignals(asio::io_context& io)
+    : set_(std::make_unique<asio::signal_set>(asio::make_strand(io), SIGINT, SIGTERM, SIGHUP)) {}
+
+StopSignals::~StopSignals() = default;
+
+void RunUntilStopped(asio::io_context& io, HttpServer& server, StopSignals& stop_signals,
+                     int threads, std::chrono::milliseconds grace, std::function<void()> on_stop) {
+  SignalHandler{&stop_signals.set(), &io, &server, grace, std::move(on_stop)}.Arm();
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();

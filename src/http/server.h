@@ -18,6 +18,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include "core/error.h"
 #include "http/message.h"
@@ -100,7 +101,24 @@ boost::asio::awaitable<void> DrainConnections(HttpServer* server, boost::asio::i
 // such as long-polls), then DrainConnections within `grace`. A second SIGINT/SIGTERM during
 // that drain stops `io` at once (the caller then closes what it owns as after a drain).
 // SIGHUP is logged and ignored: logs go to stderr, there is no file to reopen.
-void RunUntilStopped(boost::asio::io_context& io, HttpServer& server, int threads,
-                     std::chrono::milliseconds grace, std::function<void()> on_stop = nullptr);
+//
+// The signals are caught from the moment a StopSignals exists, so a role creates it before it
+// says "listening": a supervisor that signals on that line must never meet a default action.
+class StopSignals {
+ public:
+  explicit StopSignals(boost::asio::io_context& io);
+  ~StopSignals();
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+  boost::asio::signal_set& set() { return *set_; }
+
+ private:
+  std::unique_ptr<boost::asio::signal_set> set_;
+};
+
+void RunUntilStopped(boost::asio::io_context& io, HttpServer& server, StopSignals& signals,
+                     int threads, std::chrono::milliseconds grace,
+                     std::function<void()> on_stop = nullptr);
 
 }  // namespace swarm::http

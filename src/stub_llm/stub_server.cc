@@ -49,6 +49,7 @@ int RunStubLlm(const StubServerOptions& options) {
   http::HttpServer server(io, server_options, [&service](http::HttpRequest request) {
     return Serve(&service, std::move(request));
   });
+  http::StopSignals stop_signals(io);  // before "listening": see StopSignals
   auto port = server.Listen();
   if (!port) {
     log::Error("cannot listen",
@@ -59,7 +60,7 @@ int RunStubLlm(const StubServerOptions& options) {
   if (!options.script_path.empty()) fields["script"] = options.script_path;
   log::Info("listening", std::move(fields));
 
-  http::RunUntilStopped(io, server, threads, options.shutdown_grace);
+  http::RunUntilStopped(io, server, stop_signals, threads, options.shutdown_grace);
   log::Info("stopped");
   return 0;
 }
