@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include <boost/asio/awaitable.hpp>
+
 namespace swarm::http {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
@@ -60,6 +62,22 @@ struct HttpRequest {
   bool PeerGone() const { return peer && peer->gone(); }
 };
 
+// The sending half of a streamed response body (Connect server-streaming, Server-Sent Events).
+// The server owns it; a producer gets it by reference and uses it on the connection's strand.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  // Sends `bytes` as one chunk and flushes it. False once the peer is gone or a write failed or
+  // timed out (ServerOptions::read_timeout bounds each write): the producer should return.
+  virtual boost::asio::awaitable<bool> Write(std::string_view bytes) = 0;
+  // The request's peer watch, already watching: a producer that waits for something else
+  // (process output, a store event) registers OnGone to be woken when the client hangs up.
+  virtual PeerWatch& peer() = 0;
+};
+
+// Produces a streamed body; returning ends it (the server sends the last chunk).
+using BodyProducer = std::function<boost::asio::awaitable<void>(BodyStream&)>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
@@ -69,6 +87,10 @@ struct HttpResponse {
   // client: the peer was gone before the write, or the write failed or timed out. A response
   // the kernel accepted counts as delivered (TCP cannot tell more). Keep it short.
   std::function<void()> on_undelivered;
+  // When set, `body` is ignored: the status and headers go out at once with
+  // "Transfer-Encoding: chunked" and the producer writes the body. The connection is not
+  // reused afterwards unless the producer returned with the peer still there.
+  BodyProducer stream;
 };
 
 // {"error": message} with the given status: the one error body shape of the API.
