@@ -1,6 +1,8 @@
 #include "http/client.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <string_view>
 
 #include <curl/curl.h>
@@ -95,11 +97,65 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
 
 bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
+// Where a streamed body goes: to the sink while the status is 2xx, else into the response
+// (an error body, read whole).
+struct StreamTarget {
+  CURL* curl;
+  const BodySink* sink;
+  ClientResponse* response;
+  bool stopped = false;  // the sink asked to stop
+};
+
+size_t OnStreamBody(char* data, size_t size, size_t count, void* user) {
+  auto* target = static_cast<StreamTarget*>(user);
+  const size_t total = size * count;
+  try {
+    long status = 0;
+    curl_easy_getinfo(target->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status < 200 || status > 299) {
+      target->response->body.append(data, total);
+      return total;
+    }
+    if (!(*target->sink)(std::string_view(data, total))) {
+      target->stopped = true;
+      return 0;  // ends the transfer with CURLE_WRITE_ERROR, which the caller expects
+    }
+    return total;
+  } catch (...) {
+    return 0;
+  }
+}
+
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* cancel = static_cast<const std::atomic<bool>*>(user);
+  return cancel->load() ? 1 : 0;  // non-zero aborts with CURLE_ABORTED_BY_CALLBACK
+}
+
 }  // namespace
+
+Result<ClientResponse> HttpClient::SendStreaming(const ClientRequest& request,
+                                                 const BodySink& sink) {
+  auto response = Send(request);
+  if (response && response->status >= 200 && response->status <= 299) {
+    if (!response->body.empty()) sink(response->body);
+    response->body.clear();
+  }
+  return response;
+}
 
 CurlHttpClient::CurlHttpClient() { EnsureCurlGlobalInit(); }
 
 Result<ClientResponse> CurlHttpClient::Send(const ClientRequest& request) {
+  return Perform(request, nullptr);
+}
+
+Result<ClientResponse> CurlHttpClient::SendStreaming(const ClientRequest& request,
+                                                     const BodySink& sink) {
+  return Perform(request, &sink);
+}
+
+Result<ClientResponse> CurlHttpClient::Perform(const ClientRequest& request,
+                                               const BodySink* sink) {
   const std::string what = request.method + " " + request.url;
   CURL* curl = HandleForThisThread();
   if (curl == nullptr) return Unavailable(what + ": cannot create a curl handle");
@@ -127,10 +183,29 @@ Result<ClientResponse> CurlHttpClient::Send(const ClientRequest& request) {
   // Timeouts through signals are not thread-safe.
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  // A stream may run unbounded, but reaching the server may not.
+  if (request.timeout.count() == 0) curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10'000L);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_text);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  StreamTarget target{curl, sink, &response};
+  if (sink != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnStreamBody);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &target);
+  } else {
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  }
+  if (request.stall_timeout.count() > 0) {
+    // Under one byte a second for the whole window counts as stalled.
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+                     static_cast<long>(std::max<int64_t>(1, request.stall_timeout.count() / 1000)));
+  }
+  if (request.cancel != nullptr) {
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnProgress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, request.cancel);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  }
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
 
@@ -151,6 +226,8 @@ Result<ClientResponse> CurlHttpClient::Send(const ClientRequest& request) {
   }
 
   CURLcode rc = curl_easy_perform(curl);
+  if (rc == CURLE_WRITE_ERROR && target.stopped) rc = CURLE_OK;  // the sink had enough
+  if (rc == CURLE_ABORTED_BY_CALLBACK) return Unavailable(what + ": cancelled");
   if (rc != CURLE_OK) {
     std::string reason = error_text[0] != '\0' ? error_text : curl_easy_strerror(rc);
     return Unavailable(what + ": " + reason);

@@ -56,6 +56,9 @@ class CurlHttpClient final : public HttpClient {
   Result<ClientResponse> Send(const ClientRequest& request) override;
   Result<ClientResponse> SendStreaming(const ClientRequest& request,
                                        const BodySink& sink) override;
+
+ private:
+  Result<ClientResponse> Perform(const ClientRequest& request, const BodySink* sink);
 };
 
 }  // namespace swarm::http
