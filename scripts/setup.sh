@@ -12,7 +12,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev libexpected-dev
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev
   clang-14 libclang-rt-14-dev
-  curl wrk ripgrep
+  curl wrk ripgrep shellcheck
 )
 missing=()
 for p in "${packages[@]}"; do
