@@ -212,6 +212,7 @@ RegistrationProbe HttpRegistrationProbe(http::HttpClient& http) {
 
 Result<WorkerLaunchResult> LaunchWorker(const WorkerLaunchPlan& plan, WorkerLaunchDeps deps) {
   if (!deps.provider) return Internal("LaunchWorker: no sandbox provider");
+  if (plan.wait_for_registration && !deps.probe) return Internal("LaunchWorker: no probe");
   if (!deps.sleep) deps.sleep = [](milliseconds d) { std::this_thread::sleep_for(d); };
   if (!deps.now) deps.now = [] { return std::chrono::steady_clock::now(); };
   SandboxProvider& provider = *deps.provider;
