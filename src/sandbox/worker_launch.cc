@@ -259,30 +259,36 @@ Result<WorkerLaunchResult> LaunchWorker(const WorkerLaunchPlan& plan, WorkerLaun
   }
   result.pid = *pid;
 
-  deps.sleep(deps.startup_grace);
-  auto running = alive();
-  if (!running) return fail(running.error());
-  if (!*running) return fail(exited_early("at once"));
-
-  if (!plan.wait_for_registration) return result;
-  const auto deadline = deps.now() + plan.wait;
+  // One loop for both waits: an entrypoint that dies within the startup grace failed to
+  // start (its log says why); after that, one that dies has given up (the API unreachable, a
+  // bad config) and will never register. Polling fast during the grace lets a worker that
+  // registers in a few hundred milliseconds be reported as soon as it has.
+  const auto started = deps.now();
+  const auto grace_end = started + deps.startup_grace;
+  const auto deadline = started + plan.wait;
   std::string last_error = "no answer yet";
   while (true) {
-    auto probe = deps.probe(plan.api_url, result.agent_id, plan.api_key);
-    if (probe) {
-      result.registered = true;
-      return result;
-    }
-    last_error = probe.error().message;
-    // A worker whose entrypoint gave up (the API unreachable, a bad config) never registers:
-    // say why now rather than at the deadline.
-    running = alive();
+    auto running = alive();
     if (!running) return fail(running.error());
-    if (!*running) return fail(exited_early("before registering"));
+    if (!*running) {
+      return fail(exited_early(deps.now() < grace_end ? "at once" : "before registering"));
+    }
+    if (plan.wait_for_registration) {
+      auto probe = deps.probe(plan.api_url, result.agent_id, plan.api_key);
+      if (probe) {
+        result.registered = true;
+        return result;
+      }
+      last_error = probe.error().message;
+    }
     const auto now = deps.now();
-    if (now >= deadline) break;
-    deps.sleep(
-        std::min(deps.poll_interval, std::chrono::duration_cast<milliseconds>(deadline - now)));
+    const bool in_grace = now < grace_end;
+    if (!plan.wait_for_registration && !in_grace) return result;
+    if (plan.wait_for_registration && now >= deadline) break;
+    auto pause = in_grace ? deps.startup_poll_interval : deps.poll_interval;
+    const auto limit = plan.wait_for_registration ? deadline : grace_end;
+    pause = std::min(pause, std::chrono::duration_cast<milliseconds>(limit - now));
+    deps.sleep(pause);
   }
   return fail(Error{ErrorCode::kUnavailable,
                     fmt::format("Timed out waiting for worker {} to register at {} ({})",

@@ -100,7 +100,8 @@ struct WorkerLaunchDeps {
   std::function<void(std::chrono::milliseconds)> sleep;        // default: this_thread
   std::function<std::chrono::steady_clock::time_point()> now;  // default: steady_clock
   std::chrono::milliseconds startup_grace{2000};  // an entrypoint dead by then failed to start
-  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds startup_poll_interval{200};  // during the grace
+  std::chrono::milliseconds poll_interval{1000};         // after it
   StringMap controller_env;  // the launcher's env: its secrets are scrubbed from log tails
 };
 
@@ -112,8 +113,9 @@ struct WorkerLaunchResult {
 };
 
 // Creates the sandbox, starts the entrypoint, fails if it exits within the startup grace
-// (with the redacted tail of its log), waits for registration up to plan.wait. Any failure
-// after the sandbox exists kills it before returning the error.
+// (with the redacted tail of its log), waits for registration up to plan.wait (counted from
+// the start). Without the wait it returns once the entrypoint has outlived the grace. Any
+// failure after the sandbox exists kills it before returning the error.
 Result<WorkerLaunchResult> LaunchWorker(const WorkerLaunchPlan& plan, WorkerLaunchDeps deps);
 
 }  // namespace swarm::sandbox
