@@ -257,7 +257,9 @@ void StartWorker(E2bEnvironment& env, const CommonFlags& common, const StartWork
   for (const auto& text : f.secrets) {
     auto kv = Assignment("--secret", text, /*env_name=*/true);
     if (!kv) Usage(kv.error().message);
-    RegisterSecret(kv->second);
+    // Secret by its name, as the seed's redaction decides: `--secret SLACK_DISABLE=true` is
+    // how the seed's guide passes plain settings too, and "true" must stay printable.
+    if (sandbox::IsSensitiveKey(kv->first)) RegisterSecret(kv->second);
     sources.secrets.push_back(std::move(*kv));
   }
   StringMap metadata;

@@ -150,7 +150,8 @@ TEST_F(E2bCommandTest, StartWorkerCreatesStartsWaitsAndPrintsNoSecretInJson) {
   const int status =
       Run({"e2b", "start-worker", "--api-url", "http://127.0.0.1:3013", "--agent-id",
            "smoke-codex-abc", "--provider", "codex", "--secret", "EXTRA_TOKEN=tok-value-123456",
-           "--metadata", "team=blue", "--timeout-sec", "900", "--json"});
+           "--secret", "SLACK_DISABLE=true", "--secret", "WORKER_NOTE=codex", "--metadata",
+           "team=blue", "--timeout-sec", "900", "--json"});
   ASSERT_EQ(status, 0) << All();
   ASSERT_EQ(provider.created.size(), 1u);
   const auto& spec = provider.created[0];
@@ -171,6 +172,7 @@ TEST_F(E2bCommandTest, StartWorkerCreatesStartsWaitsAndPrintsNoSecretInJson) {
   EXPECT_EQ(reply["sandboxId"], "sbx-1");
   EXPECT_EQ(reply["agentId"], "smoke-codex-abc");
   EXPECT_EQ(reply["registered"], true);
+  EXPECT_EQ(spec.env_vars.at("SLACK_DISABLE"), "true");
   for (const char* secret :
        {kSwarmKey, kE2bKey, kOpenAiKey, "tok-value-123456", "envd-token-secret"}) {
     EXPECT_THAT(All(), Not(HasSubstr(secret))) << secret;
