@@ -7,6 +7,15 @@
 
 #include "http/client.h"
 
+// The E2B clients are written alongside this command (src/sandbox/e2b_client.h,
+// template_client.h); until they are merged the commands that need them say so and exit 1.
+#if __has_include("sandbox/e2b_client.h") && __has_include("sandbox/template_client.h")
+#define SWARM_HAS_E2B_CLIENT 1
+#include "sandbox/e2b_client.h"
+#include "sandbox/e2b_config.h"
+#include "sandbox/template_client.h"
+#endif
+
 extern char** environ;
 
 namespace swarm {
@@ -22,6 +31,39 @@ sandbox::StringMap ProcessEnvironment() {
   return env;
 }
 
+#ifdef SWARM_HAS_E2B_CLIENT
+// The command's view of E2B's template build API over the client's TemplateService.
+class TemplateServiceOps final : public TemplateOps {
+ public:
+  explicit TemplateServiceOps(std::unique_ptr<sandbox::TemplateService> service)
+      : service_(std::move(service)) {}
+
+  Result<void> Build(const TemplateBuildRequest& request,
+                     const std::function<void(std::string_view)>& log) override {
+    sandbox::TemplateSpec spec;
+    spec.name = request.name;
+    spec.from_image = request.image;
+    spec.start_cmd = request.start_cmd;
+    spec.ready_cmd = request.ready_cmd;
+    spec.cpu_count = request.cpu_count;
+    spec.memory_mb = request.memory_mb;
+    spec.force = request.no_cache;
+    auto built = service_->Build(spec, [&](const sandbox::BuildLogEntry& entry) {
+      if (log) log(entry.message);
+    });
+    if (!built) return tl::unexpected(built.error());
+    return {};
+  }
+  Result<void> SetPublic(std::string_view name, bool is_public) override {
+    return service_->SetPublic(name, is_public);
+  }
+  Result<bool> Delete(std::string_view name) override { return service_->Delete(name); }
+
+ private:
+  std::unique_ptr<sandbox::TemplateService> service_;
+};
+#endif
+
 }  // namespace
 
 std::shared_ptr<E2bEnvironment> ProcessE2bEnvironment() {
@@ -32,8 +74,18 @@ std::shared_ptr<E2bEnvironment> ProcessE2bEnvironment() {
   env->out = &std::cout;
   env->err = &std::cerr;
   env->stdin_is_terminal = [] { return ::isatty(STDIN_FILENO) == 1; };
-  // The E2B clients (E2bSandboxProvider, TemplateService) plug in here; until they are in the
-  // build, commands that need E2B say so and exit 1.
+#ifdef SWARM_HAS_E2B_CLIENT
+  env->make_provider = [](const sandbox::StringMap& controller)
+      -> Result<std::unique_ptr<sandbox::SandboxProvider>> {
+    return std::make_unique<sandbox::E2bSandboxProvider>(sandbox::E2bConfig::FromEnv(controller),
+                                                         std::make_unique<http::CurlHttpClient>());
+  };
+  env->make_templates =
+      [](const sandbox::StringMap& controller) -> Result<std::unique_ptr<TemplateOps>> {
+    return std::make_unique<TemplateServiceOps>(std::make_unique<sandbox::E2bTemplateService>(
+        sandbox::E2bConfig::FromEnv(controller), std::make_unique<http::CurlHttpClient>()));
+  };
+#else
   env->make_provider =
       [](const sandbox::StringMap&) -> Result<std::unique_ptr<sandbox::SandboxProvider>> {
     return Unavailable("this build has no E2B client yet");
@@ -41,6 +93,7 @@ std::shared_ptr<E2bEnvironment> ProcessE2bEnvironment() {
   env->make_templates = [](const sandbox::StringMap&) -> Result<std::unique_ptr<TemplateOps>> {
     return Unavailable("this build has no E2B template client yet");
   };
+#endif
   env->make_probe = [] {
     static http::CurlHttpClient http;
     return sandbox::HttpRegistrationProbe(http);
