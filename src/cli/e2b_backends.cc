@@ -48,6 +48,13 @@ class TemplateServiceOps final : public TemplateOps {
     spec.cpu_count = request.cpu_count;
     spec.memory_mb = request.memory_mb;
     spec.force = request.no_cache;
+    for (const auto& file : request.files) {
+      sandbox::TemplateFile copy;
+      copy.local_path = file.local_path;
+      copy.dest_path = file.dest_path;
+      copy.mode = file.mode;
+      spec.files.push_back(std::move(copy));
+    }
     auto built = service_->Build(spec, [&](const sandbox::BuildLogEntry& entry) {
       if (log) log(entry.message);
     });

@@ -90,6 +90,7 @@ struct BuildTemplateFlags {
   std::optional<int> cpu_count;
   std::optional<int> memory_mb;
   bool no_cache = false;
+  std::vector<std::string> copies;
 };
 
 // Output, with the secrets the command knows of scrubbed from every line.
@@ -400,6 +401,25 @@ void BuildTemplate(E2bEnvironment& env, const CommonFlags& common, const BuildTe
   request.cpu_count = f.cpu_count.value_or(defaults.cpu_count);
   request.memory_mb = f.memory_mb.value_or(defaults.memory_mb);
   request.no_cache = f.no_cache;
+  json copied = json::array();
+  for (const auto& copy : f.copies) {
+    const auto colon = copy.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 >= copy.size() ||
+        copy[colon + 1] != '/') {
+      Usage(fmt::format("--copy takes LOCAL:DEST with DEST an absolute path; got \"{}\"", copy));
+    }
+    TemplateBuildRequest::File file{copy.substr(0, colon), copy.substr(colon + 1)};
+    std::error_code ec;
+    const auto status = fs::status(file.local_path, ec);
+    if (ec || !fs::is_regular_file(status)) {
+      Usage(fmt::format("--copy: {} is not a readable file", file.local_path));
+    }
+    file.mode = static_cast<int>(status.permissions() & fs::perms::mask) & 0777;
+    copied.push_back({{"local", file.local_path},
+                      {"dest", file.dest_path},
+                      {"mode", fmt::format("{:04o}", file.mode)}});
+    request.files.push_back(std::move(file));
+  }
   if (request.cpu_count <= 0 || request.memory_mb <= 0) {
     Usage("--cpu-count and --memory-mb must be positive");
   }
@@ -410,7 +430,8 @@ void BuildTemplate(E2bEnvironment& env, const CommonFlags& common, const BuildTe
                     {"memoryMB", request.memory_mb},
                     {"noCache", request.no_cache},
                     {"startCmd", request.start_cmd},
-                    {"readyCmd", request.ready_cmd}};
+                    {"readyCmd", request.ready_cmd},
+                    {"files", copied}};
   if (common.dry_run) {
     described["dryRun"] = true;
     printer.Json(described);
@@ -628,6 +649,9 @@ void AddE2bCommand(CLI::App& root, std::shared_ptr<E2bEnvironment> env) {
     cmd->add_option("--cpu-count", f->cpu_count, "CPUs (default 4 worker, 2 api)");
     cmd->add_option("--memory-mb", f->memory_mb, "memory (default 8192 worker, 2048 api)");
     cmd->add_flag("--no-cache", f->no_cache, "rebuild every layer");
+    cmd->add_option("--copy", f->copies,
+                    "LOCAL:DEST: put a local file in the template, keeping its mode (repeatable; "
+                    "e.g. docker/docker-entrypoint.sh:/docker-entrypoint.sh over a bare base)");
     AddCommonFlags(cmd, *common, /*dry_run=*/true);
     cmd->callback([=] { Guard(*env, [&](Printer& p) { BuildTemplate(*env, *common, *f, p); }); });
   }

@@ -33,6 +33,15 @@ struct TemplateBuildRequest {
   // later by start-worker.
   std::string start_cmd = "sleep infinity";
   std::string ready_cmd = "sleep 0";
+  // Local files placed in the template (--copy LOCAL:DEST), with the local file's mode. The
+  // seed's images carry everything; a template over a bare base (sandboxd runs templates over
+  // the host's root) needs at least /docker-entrypoint.sh put there.
+  struct File {
+    std::string local_path;
+    std::string dest_path;
+    int mode = 0644;
+  };
+  std::vector<File> files;
 };
 
 // The template operations the commands use; the E2B implementation adapts

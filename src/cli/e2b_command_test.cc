@@ -1,5 +1,6 @@
 #include "cli/e2b_command.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -337,6 +338,26 @@ TEST_F(E2bCommandTest, BuildTemplateFromAnImageWithRoleDefaults) {
   EXPECT_EQ(templates.builds[1].name, "agent-swarm-api");
   EXPECT_EQ(templates.builds[1].cpu_count, 3);
   EXPECT_EQ(templates.builds[1].memory_mb, 2048);
+}
+
+TEST_F(E2bCommandTest, BuildTemplateCopiesLocalFilesWithTheirMode) {
+  const std::string script = dir.File("entry.sh");
+  std::ofstream(script) << "#!/bin/sh\n";
+  std::filesystem::permissions(script, std::filesystem::perms(0755));
+  ASSERT_EQ(
+      Run({"e2b", "build-template", "--image", "img", "--copy", script + ":/docker-entrypoint.sh"}),
+      0)
+      << All();
+  ASSERT_EQ(templates.builds.at(0).files.size(), 1u);
+  EXPECT_EQ(templates.builds[0].files[0].local_path, script);
+  EXPECT_EQ(templates.builds[0].files[0].dest_path, "/docker-entrypoint.sh");
+  EXPECT_EQ(templates.builds[0].files[0].mode, 0755);
+  EXPECT_EQ(Run({"e2b", "build-template", "--image", "img", "--copy", script}), kE2bUsage);
+  EXPECT_EQ(Run({"e2b", "build-template", "--image", "img", "--copy", script + ":relative"}),
+            kE2bUsage);
+  EXPECT_EQ(Run({"e2b", "build-template", "--image", "img", "--copy", dir.File("missing") + ":/x"}),
+            kE2bUsage);
+  EXPECT_THAT(err.str(), HasSubstr("is not a readable file"));
 }
 
 TEST_F(E2bCommandTest, BuildTemplateRefusesWhatNeedsDocker) {
