@@ -7,10 +7,10 @@
 
 #include "http/client.h"
 
-// The E2B clients are written alongside this command (src/sandbox/e2b_client.h,
-// template_client.h); until they are merged the commands that need them say so and exit 1.
-#if __has_include("sandbox/e2b_client.h") && __has_include("sandbox/template_client.h")
-#define SWARM_HAS_E2B_CLIENT 1
+// The E2B clients are written alongside this command (src/sandbox/e2b_client.*,
+// template_client.*); CMake defines SWARM_HAS_E2B_CLIENT once they are in the tree. Until then
+// the commands that need them say so and exit 1.
+#ifdef SWARM_HAS_E2B_CLIENT
 #include "sandbox/e2b_client.h"
 #include "sandbox/e2b_config.h"
 #include "sandbox/template_client.h"
