@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <iostream>
 
+#include <spdlog/spdlog.h>
+
+#include "core/log.h"
 #include "http/client.h"
 
 // The E2B clients are written alongside this command (src/sandbox/e2b_client.*,
@@ -81,6 +84,10 @@ std::shared_ptr<E2bEnvironment> ProcessE2bEnvironment() {
   env->out = &std::cout;
   env->err = &std::cerr;
   env->stdin_is_terminal = [] { return ::isatty(STDIN_FILENO) == 1; };
+  env->init_logging = [](bool verbose) {
+    log::Init();
+    spdlog::set_level(verbose ? spdlog::level::info : spdlog::level::warn);
+  };
 #ifdef SWARM_HAS_E2B_CLIENT
   env->make_provider = [](const sandbox::StringMap& controller)
       -> Result<std::unique_ptr<sandbox::SandboxProvider>> {

@@ -52,6 +52,7 @@ constexpr RoleDefaults kApiDefaults{"agent-swarm-api", 2, 2048};
 struct CommonFlags {
   bool json = false;
   bool dry_run = false;
+  bool verbose = false;
   std::string e2b_key_file;
   std::string e2b_key_argv;  // refused: accepted only to say so without echoing the key
   std::string e2b_api_base;
@@ -220,7 +221,9 @@ std::vector<std::string> SplitKeys(const std::vector<std::string>& values) {
 }
 
 // Runs a subcommand body, turning a CommandFailure into its message and exit status.
-void Guard(E2bEnvironment& env, const std::function<void(Printer&)>& body) {
+void Guard(E2bEnvironment& env, const CommonFlags& common,
+           const std::function<void(Printer&)>& body) {
+  if (env.init_logging) env.init_logging(common.verbose);
   Printer printer(env);
   try {
     body(printer);
@@ -232,6 +235,7 @@ void Guard(E2bEnvironment& env, const std::function<void(Printer&)>& body) {
 
 void AddCommonFlags(CLI::App* cmd, CommonFlags& flags, bool dry_run) {
   cmd->add_flag("--json", flags.json, "print JSON (secrets redacted, tokens left out)");
+  cmd->add_flag("--verbose", flags.verbose, "log each E2B call on stderr");
   if (dry_run) {
     cmd->add_flag("--dry-run", flags.dry_run, "print what would be done; call nothing");
   }
@@ -653,7 +657,8 @@ void AddE2bCommand(CLI::App& root, std::shared_ptr<E2bEnvironment> env) {
                     "LOCAL:DEST: put a local file in the template, keeping its mode (repeatable; "
                     "e.g. docker/docker-entrypoint.sh:/docker-entrypoint.sh over a bare base)");
     AddCommonFlags(cmd, *common, /*dry_run=*/true);
-    cmd->callback([=] { Guard(*env, [&](Printer& p) { BuildTemplate(*env, *common, *f, p); }); });
+    cmd->callback(
+        [=] { Guard(*env, *common, [&](Printer& p) { BuildTemplate(*env, *common, *f, p); }); });
   }
   struct NamedAction {
     const char* name;
@@ -671,7 +676,7 @@ void AddE2bCommand(CLI::App& root, std::shared_ptr<E2bEnvironment> env) {
     AddCommonFlags(cmd, *common, /*dry_run=*/true);
     const TemplateAction action = a.action;
     cmd->callback([=] {
-      Guard(*env, [&](Printer& p) { ChangeTemplates(*env, *common, *names, action, p); });
+      Guard(*env, *common, [&](Printer& p) { ChangeTemplates(*env, *common, *names, action, p); });
     });
   }
   {
@@ -707,13 +712,14 @@ void AddE2bCommand(CLI::App& root, std::shared_ptr<E2bEnvironment> env) {
     cmd->add_option("--cpu-count", f->cpu_count, "CPUs (sandboxd; E2B takes the template's)");
     cmd->add_option("--memory-mb", f->memory_mb, "memory (sandboxd; E2B takes the template's)");
     AddCommonFlags(cmd, *common, /*dry_run=*/true);
-    cmd->callback([=] { Guard(*env, [&](Printer& p) { StartWorker(*env, *common, *f, p); }); });
+    cmd->callback(
+        [=] { Guard(*env, *common, [&](Printer& p) { StartWorker(*env, *common, *f, p); }); });
   }
   {
     auto common = std::make_shared<CommonFlags>();
     auto* cmd = e2b->add_subcommand("list", "list the sandboxes agent-swarm launched");
     AddCommonFlags(cmd, *common, /*dry_run=*/false);
-    cmd->callback([=] { Guard(*env, [&](Printer& p) { List(*env, *common, p); }); });
+    cmd->callback([=] { Guard(*env, *common, [&](Printer& p) { List(*env, *common, p); }); });
   }
   {
     auto common = std::make_shared<CommonFlags>();
@@ -725,8 +731,9 @@ void AddE2bCommand(CLI::App& root, std::shared_ptr<E2bEnvironment> env) {
     cmd->add_flag("--all", *all, "every sandbox with launcher=agent-swarm-e2b");
     cmd->add_flag("--yes", *yes, "do not ask before --all on a terminal");
     AddCommonFlags(cmd, *common, /*dry_run=*/true);
-    cmd->callback(
-        [=] { Guard(*env, [&](Printer& p) { Kill(*env, *common, *ids, *all, *yes, p); }); });
+    cmd->callback([=] {
+      Guard(*env, *common, [&](Printer& p) { Kill(*env, *common, *ids, *all, *yes, p); });
+    });
   }
   {
     auto common = std::make_shared<CommonFlags>();
@@ -736,8 +743,9 @@ void AddE2bCommand(CLI::App& root, std::shared_ptr<E2bEnvironment> env) {
     cmd->add_option("id", *ids, "sandbox ids")->required();
     cmd->add_option("--timeout-sec", *timeout, "the new TTL in seconds")->required();
     AddCommonFlags(cmd, *common, /*dry_run=*/true);
-    cmd->callback(
-        [=] { Guard(*env, [&](Printer& p) { Extend(*env, *common, *ids, *timeout, p); }); });
+    cmd->callback([=] {
+      Guard(*env, *common, [&](Printer& p) { Extend(*env, *common, *ids, *timeout, p); });
+    });
   }
 }
 

@@ -71,6 +71,9 @@ struct E2bEnvironment {
   std::ostream* out = nullptr;
   std::ostream* err = nullptr;
   std::function<bool()> stdin_is_terminal;  // empty: never (no confirmation prompts)
+  // Called before a command runs: JSON log lines on stderr, the E2B client's requests among
+  // them with --verbose, else warnings and errors only. Empty: leave logging alone.
+  std::function<void(bool verbose)> init_logging;
 };
 
 void AddE2bCommand(CLI::App& root, std::shared_ptr<E2bEnvironment> env);
