@@ -47,6 +47,13 @@ class E2bClientTest : public ::testing::Test {
   std::optional<E2bSandboxProvider> provider_;
 };
 
+CommandSpec Cmd(std::string cmd, std::string cwd = "") {
+  CommandSpec command;
+  command.cmd = std::move(cmd);
+  command.cwd = std::move(cwd);
+  return command;
+}
+
 std::string Event(const json& event) { return connect::EncodeMessage({{"event", event}}); }
 std::string B64(std::string_view s) { return Base64Encode(s); }
 
@@ -375,7 +382,7 @@ TEST_F(E2bClientTest, RunKeepsTheHeadOfLongOutputAndSaysItWasCut) {
                        Event({{"end", {{"exited", true}}}}) + connect::EncodeEndStream());
   std::string live;
   auto result =
-      provider().Run(Secure(), {.cmd = "yes"}, {[&](std::string_view s) { live += s; }, nullptr});
+      provider().Run(Secure(), Cmd("yes"), {[&](std::string_view s) { live += s; }, nullptr});
   ASSERT_TRUE(result) << result.error().message;
   EXPECT_EQ(live, "abcdefghij");  // callbacks see everything
   EXPECT_EQ(result->output.stdout_text,
@@ -386,7 +393,7 @@ TEST_F(E2bClientTest, RunKeepsTheHeadOfLongOutputAndSaysItWasCut) {
 TEST_F(E2bClientTest, AStreamCutBeforeItsEndIsUnavailable) {
   http_.Queue(200,
               Event({{"start", {{"pid", 1}}}}) + Event({{"data", {{"stdout", B64("partial")}}}}));
-  auto result = provider().Run(Secure(), {.cmd = "sleep 100"});
+  auto result = provider().Run(Secure(), Cmd("sleep 100"));
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
   EXPECT_EQ(result.error().message, "envd stream ended without EndStreamResponse");
@@ -394,7 +401,7 @@ TEST_F(E2bClientTest, AStreamCutBeforeItsEndIsUnavailable) {
   // Cut inside an envelope.
   std::string body = Event({{"start", {{"pid", 1}}}});
   http_.Queue(200, body + Event({{"end", json::object()}}).substr(0, 7));
-  result = provider().Run(Secure(), {.cmd = "x"});
+  result = provider().Run(Secure(), Cmd("x"));
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().message, "envd stream ended without EndStreamResponse");
 }
@@ -402,7 +409,7 @@ TEST_F(E2bClientTest, AStreamCutBeforeItsEndIsUnavailable) {
 TEST_F(E2bClientTest, AnEndStreamErrorIsMappedFromItsConnectCode) {
   http_.Queue(200, connect::EncodeEndStream(
                        connect::ConnectError{"invalid_argument", "cwd '/nope' does not exist"}));
-  auto result = provider().Run(Secure(), {.cmd = "true", .cwd = "/nope"});
+  auto result = provider().Run(Secure(), Cmd("true", "/nope"));
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, ErrorCode::kBadRequest);
   EXPECT_EQ(result.error().message, "envd: invalid_argument: cwd '/nope' does not exist");
@@ -410,7 +417,7 @@ TEST_F(E2bClientTest, AnEndStreamErrorIsMappedFromItsConnectCode) {
   http_.Queue(200,
               Event({{"start", {{"pid", 9}}}}) + connect::EncodeEndStream(connect::ConnectError{
                                                      "deadline_exceeded", "context deadline"}));
-  result = provider().Run(Secure(), {.cmd = "sleep 9"});
+  result = provider().Run(Secure(), Cmd("sleep 9"));
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
 }
@@ -419,14 +426,14 @@ TEST_F(E2bClientTest, AStreamRefusedByStatusIsMappedAndNeverShowsTheToken) {
   // A secure envd refusing a bad token; the message echoing it must be scrubbed.
   http_.Queue(401,
               std::string(R"({"code":"unauthenticated","message":"bad token )") + kToken + "\"}");
-  auto result = provider().Run(Secure(), {.cmd = "true"});
+  auto result = provider().Run(Secure(), Cmd("true"));
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, ErrorCode::kUnauthorized);
   EXPECT_EQ(result.error().message.find(kToken), std::string::npos) << result.error().message;
   EXPECT_NE(result.error().message.find("[REDACTED]"), std::string::npos);
 
   http_.Queue(502, R"({"sandboxId":"isbx1","message":"The sandbox was not found","code":502})");
-  result = provider().Run(Secure(), {.cmd = "true"});
+  result = provider().Run(Secure(), Cmd("true"));
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
 }
@@ -449,26 +456,26 @@ TEST_F(E2bClientTest, StartBackgroundReturnsOnTheStartEventAndHangsUp) {
 
 TEST_F(E2bClientTest, StartBackgroundFailsWhenTheStreamEndsBeforeStart) {
   http_.Queue(200, connect::EncodeEndStream(connect::ConnectError{"internal", "fork failed"}));
-  auto pid = provider().StartBackground(Secure(), {.cmd = "x"});
+  auto pid = provider().StartBackground(Secure(), Cmd("x"));
   ASSERT_FALSE(pid);
   EXPECT_EQ(pid.error().code, ErrorCode::kInternal);
   EXPECT_EQ(pid.error().message, "envd: internal: fork failed");
 
   http_.Queue(200, connect::EncodeEndStream());
-  pid = provider().StartBackground(Secure(), {.cmd = "x"});
+  pid = provider().StartBackground(Secure(), Cmd("x"));
   ASSERT_FALSE(pid);
   EXPECT_EQ(pid.error().message, "envd stream ended without the process's start event");
 }
 
 TEST_F(E2bClientTest, GarbageInTheStreamIsAnError) {
   http_.Queue(200, connect::EncodeEnvelope("not json"));
-  auto result = provider().Run(Secure(), {.cmd = "x"});
+  auto result = provider().Run(Secure(), Cmd("x"));
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(result.error().message.find("not JSON"), std::string::npos);
 
   http_.Queue(200, connect::EncodeEnvelope("{}", connect::kFlagCompressed));
-  result = provider().Run(Secure(), {.cmd = "x"});
+  result = provider().Run(Secure(), Cmd("x"));
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
 }
