@@ -326,6 +326,15 @@ Result<void> E2bSandboxProvider::StartStream(const SandboxHandle& sandbox,
     return *fed;
   };
   auto response = api_.http().SendStreaming(request, sink);
+  if (response && response->status == 200) {
+    // As connect clients: a 200 that is not a Connect stream (a proxy's page) is no answer.
+    for (const auto& [name, value] : response->headers) {
+      if (name == "content-type" && value.rfind(connect::kStreamContentType, 0) != 0) {
+        return Unavailable("envd Start answered " + value.substr(0, 100) +
+                           ", not a Connect stream");
+      }
+    }
+  }
   if (decode_error) return tl::unexpected(*decode_error);
   if (stopped) {
     *stopped_early = true;

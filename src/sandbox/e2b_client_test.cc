@@ -467,6 +467,14 @@ TEST_F(E2bClientTest, StartBackgroundFailsWhenTheStreamEndsBeforeStart) {
   EXPECT_EQ(pid.error().message, "envd stream ended without the process's start event");
 }
 
+TEST_F(E2bClientTest, A200ThatIsNotAConnectStreamIsAnError) {
+  http_.Queue(200, "<html>login</html>", {{"content-type", "text/html"}});
+  auto result = provider().Run(Secure(), Cmd("x"));
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(result.error().message, "envd Start answered text/html, not a Connect stream");
+}
+
 TEST_F(E2bClientTest, GarbageInTheStreamIsAnError) {
   http_.Queue(200, connect::EncodeEnvelope("not json"));
   auto result = provider().Run(Secure(), Cmd("x"));
