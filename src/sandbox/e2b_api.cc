@@ -74,6 +74,7 @@ E2bApi::E2bApi(E2bConfig config, http::HttpClient& http, ApiOptions options)
 
 void E2bApi::AddSecret(std::string_view secret) {
   if (secret.size() < 4) return;
+  std::lock_guard lock(secrets_mu_);
   if (std::find(secrets_.begin(), secrets_.end(), secret) != secrets_.end()) return;
   secrets_.emplace_back(secret);
   RegisterSecret(secret);
@@ -88,7 +89,10 @@ std::string E2bApi::Scrub(std::string text) const {
     }
   };
   replace_all(config_.api_key);
-  for (const auto& secret : secrets_) replace_all(secret);
+  {
+    std::lock_guard lock(secrets_mu_);
+    for (const auto& secret : secrets_) replace_all(secret);
+  }
   return Redact(std::move(text));
 }
 
@@ -113,7 +117,7 @@ Result<ApiReply> E2bApi::CallRaw(std::string_view method, std::string_view path_
     request.body = body->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   for (int attempt = 0;; ++attempt) {
-    auto response = http_.Send(request);
+    auto response = SendBounded(http_, request, kMaxReplyBytes);
     if (!response) {
       return MakeError(response.error().code, Scrub("E2B API: " + response.error().message));
     }
@@ -156,6 +160,30 @@ Error E2bApi::ErrorFor(const ApiReply& reply) const {
   if (reply.status == 401) message += " (check E2B_API_KEY)";
   return Error{ErrorCodeForStatus(reply.status),
                Scrub("E2B " + std::to_string(reply.status) + ": " + message)};
+}
+
+Result<http::ClientResponse> SendBounded(http::HttpClient& http, const http::ClientRequest& request,
+                                         std::size_t max_bytes) {
+  std::string body;
+  bool too_large = false;
+  http::BodySink sink = [&](std::string_view bytes) {
+    if (body.size() + bytes.size() > max_bytes) {
+      too_large = true;
+      return false;
+    }
+    body.append(bytes);
+    return true;
+  };
+  auto response = http.SendStreaming(request, sink);
+  if (too_large) {
+    return MakeError(ErrorCode::kPayloadTooLarge,
+                     request.method + " " + request.url.substr(0, request.url.find('?')) +
+                         ": the reply is larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  if (response && response->status >= 200 && response->status <= 299) {
+    response->body = std::move(body);
+  }
+  return response;
 }
 
 ErrorCode ErrorCodeForStatus(int status) {

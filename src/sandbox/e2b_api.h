@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,8 @@ struct ApiReply {
 class E2bApi {
  public:
   E2bApi(E2bConfig config, http::HttpClient& http, ApiOptions options = {});
+  E2bApi(const E2bApi&) = delete;
+  E2bApi& operator=(const E2bApi&) = delete;
 
   // One call to `api_url + path_and_query` with an optional JSON body. Any HTTP status is a
   // reply; only transport failures are errors (after the 429 retries).
@@ -55,7 +58,7 @@ class E2bApi {
   Error ErrorFor(const ApiReply& reply) const;
   // `text` with the API key, the tokens seen so far and registered secrets replaced.
   std::string Scrub(std::string text) const;
-  // Remembers an envd access token so Scrub removes it too.
+  // Remembers an envd access token so Scrub removes it too. Thread-safe.
   void AddSecret(std::string_view secret);
 
   const E2bConfig& config() const { return config_; }
@@ -67,8 +70,15 @@ class E2bApi {
   E2bConfig config_;
   http::HttpClient& http_;
   ApiOptions options_;
-  std::vector<std::string> secrets_;
+  mutable std::mutex secrets_mu_;
+  std::vector<std::string> secrets_;  // guarded by secrets_mu_
 };
+
+// Send, with a 2xx body collected only up to `max_bytes` (kPayloadTooLarge past it): replies
+// from E2B or envd are small JSON documents, and a peer must not make us buffer without end.
+Result<http::ClientResponse> SendBounded(http::HttpClient& http, const http::ClientRequest& request,
+                                         std::size_t max_bytes);
+inline constexpr std::size_t kMaxReplyBytes = 16 << 20;
 
 // The ErrorCode an E2B (or envd REST) HTTP status stands for.
 ErrorCode ErrorCodeForStatus(int status);

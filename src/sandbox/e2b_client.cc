@@ -263,7 +263,7 @@ Result<json> E2bSandboxProvider::EnvdUnary(const SandboxHandle& sandbox, std::st
   request.headers.emplace_back("Content-Type", std::string(connect::kUnaryContentType));
   request.headers.emplace_back("Connect-Protocol-Version", "1");
   request.body = Dump(message);
-  auto response = api_.http().Send(request);
+  auto response = e2b::SendBounded(api_.http(), request, e2b::kMaxReplyBytes);
   if (!response) {
     return MakeError(response.error().code, api_.Scrub("envd: " + response.error().message));
   }
@@ -517,7 +517,7 @@ Result<void> E2bSandboxProvider::WriteFile(const SandboxHandle& sandbox, std::st
   request.body += "Content-Type: application/octet-stream\r\n\r\n";
   request.body += content;
   request.body += "\r\n--" + boundary + "--\r\n";
-  auto response = api_.http().Send(request);
+  auto response = e2b::SendBounded(api_.http(), request, e2b::kMaxReplyBytes);
   if (!response) {
     return MakeError(response.error().code, api_.Scrub("envd: " + response.error().message));
   }

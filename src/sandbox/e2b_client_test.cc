@@ -157,6 +157,15 @@ TEST_F(E2bClientTest, TransportFailuresAreUnavailable) {
   EXPECT_NE(info.error().message.find("Connection refused"), std::string::npos);
 }
 
+TEST_F(E2bClientTest, AnOversizedReplyIsRefused) {
+  http_.chunk_size = 1 << 20;
+  http_.Queue(200, "[" + std::string(e2b::kMaxReplyBytes, ' ') + "]");
+  auto list = provider().List({});
+  ASSERT_FALSE(list);
+  EXPECT_EQ(list.error().code, ErrorCode::kPayloadTooLarge);
+  EXPECT_TRUE(http_.sink_stopped);
+}
+
 TEST_F(E2bClientTest, RateLimitIsRetriedAfterRetryAfterAndBounded) {
   http_.Queue(429, R"({"code":429,"message":"slow down"})", {{"retry-after", "2"}});
   http_.Queue(429, R"({"code":429,"message":"slow down"})", {{"retry-after", "3600"}});

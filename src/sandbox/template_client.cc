@@ -206,7 +206,7 @@ Result<void> E2bTemplateService::Upload(const std::string& url, const json& head
   if (request.url.rfind(api_url + "/", 0) == 0) {
     request.headers.emplace_back("X-API-Key", api_.config().api_key);
   }
-  auto response = api_.http().Send(request);
+  auto response = e2b::SendBounded(api_.http(), request, e2b::kMaxReplyBytes);
   const std::string shown_url = WithoutQuery(request.url);  // signed URLs carry credentials
   if (!response) {
     std::string message = response.error().message;
