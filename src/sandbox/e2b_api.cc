@@ -106,6 +106,11 @@ void E2bApi::Sleep(std::chrono::milliseconds duration) const {
 
 Result<ApiReply> E2bApi::CallRaw(std::string_view method, std::string_view path_and_query,
                                  const nlohmann::json* body) {
+  // As the SDKs: no call without a key (E2B and sandboxd would only answer 401).
+  if (config_.api_key.empty()) {
+    return MakeError(ErrorCode::kUnauthorized,
+                     "no E2B API key: set E2B_API_KEY (for sandboxd: its SANDBOXD_API_KEY)");
+  }
   http::ClientRequest request;
   request.method = std::string(method);
   request.url = config_.api_url + std::string(path_and_query);

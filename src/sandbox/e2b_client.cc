@@ -86,6 +86,12 @@ E2bSandboxProvider::E2bSandboxProvider(E2bConfig config, http::HttpClient& http,
                                        E2bClientOptions options)
     : api_(std::move(config), http, options.api), options_(std::move(options)) {}
 
+E2bSandboxProvider::E2bSandboxProvider(E2bConfig config, std::unique_ptr<http::HttpClient> http,
+                                       E2bClientOptions options)
+    : owned_http_(std::move(http)),
+      api_(std::move(config), *owned_http_, options.api),
+      options_(std::move(options)) {}
+
 // ---------------------------------------------------------------------------------------------
 // Control plane
 

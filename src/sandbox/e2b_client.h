@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,6 +37,10 @@ struct E2bClientOptions {
 class E2bSandboxProvider final : public SandboxProvider {
  public:
   E2bSandboxProvider(E2bConfig config, http::HttpClient& http, E2bClientOptions options = {});
+  // Owning its HTTP client (the CLI's case: E2bSandboxProvider(config,
+  // std::make_unique<http::CurlHttpClient>())).
+  E2bSandboxProvider(E2bConfig config, std::unique_ptr<http::HttpClient> http,
+                     E2bClientOptions options = {});
 
   Result<SandboxInfo> Create(const SandboxSpec& spec) override;
   Result<SandboxInfo> Get(std::string_view sandbox_id) override;
@@ -70,6 +75,7 @@ class E2bSandboxProvider final : public SandboxProvider {
                            bool* stopped_early);
   Error EnvdHttpError(int status, std::string_view body, std::string_view what) const;
 
+  std::unique_ptr<http::HttpClient> owned_http_;  // set by the owning constructor
   e2b::E2bApi api_;
   E2bClientOptions options_;
 };

@@ -147,6 +147,15 @@ TEST_F(E2bClientTest, ErrorStatusesMapToErrorCodes) {
   EXPECT_EQ(info.error().message, "E2B 502: <html>bad gateway</html>");
 }
 
+TEST_F(E2bClientTest, NoKeyNoCall) {
+  E2bSandboxProvider keyless(E2bConfig::FromEnv({{"E2B_API_URL", "http://127.0.0.1:9"}}), http_);
+  auto info = keyless.Create({});
+  ASSERT_FALSE(info);
+  EXPECT_EQ(info.error().code, ErrorCode::kUnauthorized);
+  EXPECT_NE(info.error().message.find("E2B_API_KEY"), std::string::npos);
+  EXPECT_TRUE(http_.requests.empty());
+}
+
 TEST_F(E2bClientTest, TransportFailuresAreUnavailable) {
   http_.handler = [](const http::ClientRequest&) -> Result<http::ClientResponse> {
     return Unavailable("GET http://127.0.0.1:9/sandboxes/i1: Connection refused");

@@ -72,6 +72,12 @@ E2bTemplateService::E2bTemplateService(E2bConfig config, http::HttpClient& http,
                                        TemplateClientOptions options)
     : api_(std::move(config), http, options.api), options_(std::move(options)) {}
 
+E2bTemplateService::E2bTemplateService(E2bConfig config, std::unique_ptr<http::HttpClient> http,
+                                       TemplateClientOptions options)
+    : owned_http_(std::move(http)),
+      api_(std::move(config), *owned_http_, options.api),
+      options_(std::move(options)) {}
+
 Result<TemplateBuild> E2bTemplateService::Build(const TemplateSpec& spec,
                                                 const BuildLogCallback& on_log) {
   if (auto check = CheckTemplateName(spec.name); !check) return tl::unexpected(check.error());
@@ -122,7 +128,7 @@ Result<TemplateBuild> E2bTemplateService::Build(const TemplateSpec& spec,
 
   json start = {
       {"fromImage", spec.from_image.empty() ? std::string(kDefaultBaseImage) : spec.from_image},
-      {"force", false},
+      {"force", spec.force},
       {"steps", std::move(steps)}};
   if (!spec.start_cmd.empty()) start["startCmd"] = spec.start_cmd;
   if (!spec.ready_cmd.empty()) start["readyCmd"] = spec.ready_cmd;

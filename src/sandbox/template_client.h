@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,6 +46,7 @@ struct TemplateSpec {
   StringMap env;
   std::string workdir;
   std::vector<TemplateFile> files;
+  bool force = false;  // rebuild every step, ignoring E2B's layer cache (--no-cache)
 };
 
 struct BuildLogEntry {
@@ -84,6 +86,9 @@ struct TemplateClientOptions {
 class E2bTemplateService final : public TemplateService {
  public:
   E2bTemplateService(E2bConfig config, http::HttpClient& http, TemplateClientOptions options = {});
+  // Owning its HTTP client (the CLI's case).
+  E2bTemplateService(E2bConfig config, std::unique_ptr<http::HttpClient> http,
+                     TemplateClientOptions options = {});
 
   Result<TemplateBuild> Build(const TemplateSpec& spec, const BuildLogCallback& on_log) override;
   Result<void> SetPublic(std::string_view name, bool is_public) override;
@@ -96,6 +101,7 @@ class E2bTemplateService final : public TemplateService {
   Result<void> WaitForBuild(const std::string& template_id, const std::string& build_id,
                             const BuildLogCallback& on_log);
 
+  std::unique_ptr<http::HttpClient> owned_http_;  // set by the owning constructor
   e2b::E2bApi api_;
   TemplateClientOptions options_;
 };

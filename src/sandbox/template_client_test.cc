@@ -198,6 +198,11 @@ TEST_F(TemplateClientTest, TheSameFileHasTheSameHash) {
   auto start = RequestsTo(std::string(kApi) + "/v2/templates/t/builds/b");
   ASSERT_FALSE(start.empty());
   EXPECT_EQ(BodyOf(start[0])["fromImage"], "e2bdev/base");
+  EXPECT_EQ(BodyOf(start[0])["force"], false);
+  spec.force = true;
+  ASSERT_TRUE(service().Build(spec, nullptr));
+  EXPECT_EQ(BodyOf(RequestsTo(std::string(kApi) + "/v2/templates/t/builds/b").back())["force"],
+            true);
 }
 
 TEST_F(TemplateClientTest, ALocalFileIsReadAndAForeignUploadUrlGetsNoKey) {
