@@ -45,9 +45,11 @@ bool IsSafeName(std::string_view name) {
 }  // namespace
 
 Result<std::string> WriteTarGz(const std::vector<ArchiveEntry>& entries) {
+  // Declared before the writer: freeing an unfinished writer flushes into it, so it must
+  // outlive the writer on every return path.
+  std::string out;
   std::unique_ptr<archive, ArchiveWriteDeleter> a(archive_write_new());
   if (!a) return Internal("cannot create a tar writer");
-  std::string out;
   if (archive_write_add_filter_gzip(a.get()) != ARCHIVE_OK ||
       archive_write_set_format_pax_restricted(a.get()) != ARCHIVE_OK ||
       archive_write_set_bytes_in_last_block(a.get(), 1) != ARCHIVE_OK ||
