@@ -36,6 +36,7 @@ struct Probe {
   std::atomic<bool> background_saw_gone{false};
   std::atomic<bool> background_done{false};
   std::atomic<int> keepalives_sent{0};
+  std::atomic<bool> killed{false};
   std::string last_write_body;  // written on the server's strand, read after the call returns
 };
 
@@ -97,6 +98,26 @@ struct Producer {
 asio::awaitable<http::HttpResponse> Handle(std::shared_ptr<Probe> probe,
                                            http::HttpRequest request) {
   http::HttpResponse response;
+  // The control plane: create and kill, keyed like E2B.
+  if (request.path == "/sandboxes" || request.path.rfind("/sandboxes/", 0) == 0) {
+    if (request.Header("x-api-key") != "server-test-api-key") {
+      response.status = 401;
+      response.body = R"({"code":401,"message":"Invalid API key"})";
+    } else if (request.method == "POST") {
+      auto body = json::parse(request.body);
+      response.status = 201;
+      response.body =
+          json{{"sandboxID", "isrv1"},    {"templateID", body["templateID"]}, {"clientID", "local"},
+               {"envdVersion", "0.6.13"}, {"envdAccessToken", kToken},        {"domain", nullptr}}
+              .dump();
+    } else if (request.method == "DELETE" && !probe->killed.exchange(true)) {
+      response.status = 204;
+    } else {
+      response.status = 404;
+      response.body = R"({"code":404,"message":"sandbox not found"})";
+    }
+    co_return response;
+  }
   if (request.Header("e2b-sandbox-id") != "isrv1" || request.Header("x-access-token") != kToken) {
     response.status = 401;
     response.body = connect::EncodeUnaryError({"unauthenticated", "bad access token"});
@@ -136,7 +157,7 @@ class E2bClientServerTest : public ::testing::Test {
  protected:
   E2bClientServerTest()
       : server_(http::ServerOptions{}, Handler{probe_}),
-        provider_(E2bConfig::FromEnv({{"E2B_API_KEY", "unused-key"},
+        provider_(E2bConfig::FromEnv({{"E2B_API_KEY", "server-test-api-key"},
                                       {"E2B_API_URL", server_.Url("")},
                                       {"E2B_SANDBOX_URL", server_.Url("")}}),
                   curl_) {}
@@ -154,6 +175,32 @@ class E2bClientServerTest : public ::testing::Test {
   E2bSandboxProvider provider_;
   SandboxHandle sandbox_{"isrv1", kToken, ""};
 };
+
+TEST_F(E2bClientServerTest, CreateRunKillOverHttp) {
+  SandboxSpec spec;
+  spec.template_id = "base";
+  auto info = provider_.Create(spec);
+  ASSERT_TRUE(info) << info.error().message;
+  EXPECT_EQ(info->id(), "isrv1");
+  EXPECT_EQ(info->template_id, "base");
+  auto result = provider_.Run(info->handle, Command("echo hi"));
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->output.stdout_text, "hi\n");
+  auto killed = provider_.Kill(info->id());
+  ASSERT_TRUE(killed) << killed.error().message;
+  EXPECT_TRUE(*killed);
+  killed = provider_.Kill(info->id());
+  ASSERT_TRUE(killed) << killed.error().message;
+  EXPECT_FALSE(*killed);
+
+  E2bSandboxProvider wrong_key(
+      E2bConfig::FromEnv({{"E2B_API_KEY", "not-the-key"}, {"E2B_API_URL", server_.Url("")}}),
+      curl_);
+  auto refused = wrong_key.Create(spec);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnauthorized);
+  EXPECT_EQ(refused.error().message.rfind("E2B 401: Invalid API key", 0), 0u);
+}
 
 TEST_F(E2bClientServerTest, RunDecodesAStreamCutAcrossChunks) {
   auto result = provider_.Run(sandbox_, Command("echo hi"));
