@@ -80,6 +80,20 @@ std::string QuotedFilename(std::string_view path) {
   return out;
 }
 
+// process.Process/Start's request: the command through a login bash, as the SDKs send it.
+Result<json> StartMessage(const CommandSpec& command) {
+  if (command.cmd.empty()) return BadRequest("no command to run");
+  json process = {{"cmd", "/bin/bash"}, {"args", {"-l", "-c", command.cmd}}};
+  if (!command.envs.empty()) {
+    process["envs"] = json::object();
+    for (const auto& [k, v] : command.envs) process["envs"][k] = v;
+  }
+  if (!command.cwd.empty()) process["cwd"] = command.cwd;
+  json start = {{"process", std::move(process)}, {"stdin", false}};
+  if (!command.tag.empty()) start["tag"] = command.tag;
+  return start;
+}
+
 }  // namespace
 
 E2bSandboxProvider::E2bSandboxProvider(E2bConfig config, http::HttpClient& http,
@@ -288,34 +302,26 @@ Result<json> E2bSandboxProvider::EnvdUnary(const SandboxHandle& sandbox, std::st
   return parsed;
 }
 
-Result<void> E2bSandboxProvider::StartStream(const SandboxHandle& sandbox,
-                                             const CommandSpec& command,
-                                             std::chrono::milliseconds exchange_timeout,
-                                             const ProcessStreamDecoder::EventCallback& on_event,
-                                             bool* stopped_early) {
+Result<void> E2bSandboxProvider::ProcessStream(const SandboxHandle& sandbox,
+                                               std::string_view method, const json& message,
+                                               std::string_view user,
+                                               std::chrono::milliseconds deadline,
+                                               std::chrono::milliseconds exchange_timeout,
+                                               const ProcessStreamDecoder::EventCallback& on_event,
+                                               bool* stopped_early) {
   if (auto check = e2b::CheckSandboxId(sandbox.sandbox_id); !check) {
     return tl::unexpected(check.error());
   }
-  if (command.cmd.empty()) return BadRequest("no command to run");
-  json process = {{"cmd", "/bin/bash"}, {"args", {"-l", "-c", command.cmd}}};
-  if (!command.envs.empty()) {
-    process["envs"] = json::object();
-    for (const auto& [k, v] : command.envs) process["envs"][k] = v;
-  }
-  if (!command.cwd.empty()) process["cwd"] = command.cwd;
-  json start = {{"process", std::move(process)}, {"stdin", false}};
-  if (!command.tag.empty()) start["tag"] = command.tag;
-
-  auto request = EnvdRequest(sandbox, "/process.Process/Start", command.user);
+  auto request = EnvdRequest(sandbox, "/process.Process/" + std::string(method), user);
   request.headers.emplace_back("Content-Type", std::string(connect::kStreamContentType));
   request.headers.emplace_back("Connect-Protocol-Version", "1");
   request.headers.emplace_back("Keepalive-Ping-Interval",
                                std::to_string(options_.keepalive_interval.count()));
   // envd turns this into the process's deadline (absent: the process runs until it exits).
-  if (command.timeout.count() > 0) {
-    request.headers.emplace_back("Connect-Timeout-Ms", std::to_string(command.timeout.count()));
+  if (deadline.count() > 0) {
+    request.headers.emplace_back("Connect-Timeout-Ms", std::to_string(deadline.count()));
   }
-  request.body = connect::EncodeMessage(start);
+  request.body = connect::EncodeMessage(message);
   request.timeout = exchange_timeout;
   request.stall_timeout = options_.stream_stall_timeout;
 
@@ -336,7 +342,7 @@ Result<void> E2bSandboxProvider::StartStream(const SandboxHandle& sandbox,
     // As connect clients: a 200 that is not a Connect stream (a proxy's page) is no answer.
     for (const auto& [name, value] : response->headers) {
       if (name == "content-type" && value.rfind(connect::kStreamContentType, 0) != 0) {
-        return Unavailable("envd Start answered " + value.substr(0, 100) +
+        return Unavailable("envd " + std::string(method) + " answered " + value.substr(0, 100) +
                            ", not a Connect stream");
       }
     }
@@ -352,15 +358,18 @@ Result<void> E2bSandboxProvider::StartStream(const SandboxHandle& sandbox,
   if (response->status != 200) {
     // A stream's failure before it starts is told by the status (and maybe a JSON body).
     auto error = connect::ParseUnaryError(response->status, response->body);
-    return MakeError(connect::ErrorForCode(error.code),
-                     api_.Scrub("envd Start: " + error.code + ": " + error.message));
+    return MakeError(
+        connect::ErrorForCode(error.code),
+        api_.Scrub("envd " + std::string(method) + ": " + error.code + ": " + error.message));
   }
   return decoder.Finish();
 }
 
-Result<CommandResult> E2bSandboxProvider::Run(const SandboxHandle& sandbox,
-                                              const CommandSpec& command,
-                                              const OutputCallbacks& callbacks) {
+Result<CommandResult> E2bSandboxProvider::FollowProcess(const SandboxHandle& sandbox,
+                                                        std::string_view method,
+                                                        const json& message, std::string_view user,
+                                                        std::chrono::milliseconds deadline,
+                                                        const OutputCallbacks& callbacks) {
   CommandResult result;
   CappedText out{&result.output.stdout_text, options_.max_output_bytes};
   CappedText err{&result.output.stderr_text, options_.max_output_bytes};
@@ -396,11 +405,11 @@ Result<CommandResult> E2bSandboxProvider::Run(const SandboxHandle& sandbox,
   };
   // The process's own deadline plus room for the reply; without one, only a stalled stream
   // (no keepalive for stream_stall_timeout) ends the wait.
-  const auto exchange = command.timeout.count() > 0
-                            ? command.timeout + std::chrono::milliseconds(10'000)
-                            : std::chrono::milliseconds(0);
+  const auto exchange = deadline.count() > 0 ? deadline + std::chrono::milliseconds(10'000)
+                                             : std::chrono::milliseconds(0);
   bool stopped = false;
-  auto streamed = StartStream(sandbox, command, exchange, on_event, &stopped);
+  auto streamed =
+      ProcessStream(sandbox, method, message, user, deadline, exchange, on_event, &stopped);
   out.Close();
   err.Close();
   if (!streamed) return tl::unexpected(streamed.error());
@@ -409,8 +418,24 @@ Result<CommandResult> E2bSandboxProvider::Run(const SandboxHandle& sandbox,
   return result;
 }
 
+Result<CommandResult> E2bSandboxProvider::Run(const SandboxHandle& sandbox,
+                                              const CommandSpec& command,
+                                              const OutputCallbacks& callbacks) {
+  auto message = StartMessage(command);
+  if (!message) return tl::unexpected(message.error());
+  return FollowProcess(sandbox, "Start", *message, command.user, command.timeout, callbacks);
+}
+
+Result<CommandResult> E2bSandboxProvider::ConnectProcess(const SandboxHandle& sandbox, int pid,
+                                                         const OutputCallbacks& callbacks) {
+  json message = {{"process", {{"pid", pid}}}};
+  return FollowProcess(sandbox, "Connect", message, "", std::chrono::milliseconds(0), callbacks);
+}
+
 Result<int> E2bSandboxProvider::StartBackground(const SandboxHandle& sandbox,
                                                 const CommandSpec& command) {
+  auto message = StartMessage(command);
+  if (!message) return tl::unexpected(message.error());
   std::optional<int> pid;
   auto on_event = [&](const ProcessEvent& event) {
     if (event.kind != ProcessEvent::Kind::kStart) return true;
@@ -418,7 +443,8 @@ Result<int> E2bSandboxProvider::StartBackground(const SandboxHandle& sandbox,
     return false;  // hang up: envd keeps the process running
   };
   bool stopped = false;
-  auto streamed = StartStream(sandbox, command, options_.start_timeout, on_event, &stopped);
+  auto streamed = ProcessStream(sandbox, "Start", *message, command.user, command.timeout,
+                                options_.start_timeout, on_event, &stopped);
   if (!streamed) return tl::unexpected(streamed.error());
   if (!pid) return Unavailable("envd stream ended without the process's start event");
   log::Info("e2b background command started", {{"sandbox", sandbox.sandbox_id}, {"pid", *pid}});

@@ -58,6 +58,12 @@ class E2bSandboxProvider final : public SandboxProvider {
   Result<void> WriteFile(const SandboxHandle& sandbox, std::string_view path,
                          std::string_view content) override;
 
+  // Beyond SandboxProvider: envd's process.Process/Connect, reattaching to a running (or
+  // retained finished) process by pid and following it to its end, as Run does. Output
+  // produced before the call is not replayed by envd.
+  Result<CommandResult> ConnectProcess(const SandboxHandle& sandbox, int pid,
+                                       const OutputCallbacks& callbacks = {});
+
   const E2bConfig& config() const { return api_.config(); }
 
  private:
@@ -68,11 +74,19 @@ class E2bSandboxProvider final : public SandboxProvider {
   // `connect_code` set to the code so callers can tell not_found apart.
   Result<nlohmann::json> EnvdUnary(const SandboxHandle& sandbox, std::string_view method,
                                    const nlohmann::json& message, std::string* connect_code);
-  // process.Process/Start, events to `on_event` until it returns false or the stream ends.
-  Result<void> StartStream(const SandboxHandle& sandbox, const CommandSpec& command,
-                           std::chrono::milliseconds exchange_timeout,
-                           const ProcessStreamDecoder::EventCallback& on_event,
-                           bool* stopped_early);
+  // A process.Process stream (Start or Connect): events to `on_event` until it returns false
+  // (then *stopped_early) or the stream ends. `deadline` > 0 becomes Connect-Timeout-Ms.
+  Result<void> ProcessStream(const SandboxHandle& sandbox, std::string_view method,
+                             const nlohmann::json& message, std::string_view user,
+                             std::chrono::milliseconds deadline,
+                             std::chrono::milliseconds exchange_timeout,
+                             const ProcessStreamDecoder::EventCallback& on_event,
+                             bool* stopped_early);
+  // A process stream followed to the process's end, output collected.
+  Result<CommandResult> FollowProcess(const SandboxHandle& sandbox, std::string_view method,
+                                      const nlohmann::json& message, std::string_view user,
+                                      std::chrono::milliseconds deadline,
+                                      const OutputCallbacks& callbacks);
   Error EnvdHttpError(int status, std::string_view body, std::string_view what) const;
 
   std::unique_ptr<http::HttpClient> owned_http_;  // set by the owning constructor

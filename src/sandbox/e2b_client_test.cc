@@ -506,6 +506,31 @@ TEST_F(E2bClientTest, GarbageInTheStreamIsAnError) {
   EXPECT_EQ(result.error().code, ErrorCode::kUnavailable);
 }
 
+TEST_F(E2bClientTest, ConnectProcessReattachesByPid) {
+  http_.Queue(200, Event({{"start", {{"pid", 55}}}}) +
+                       Event({{"data", {{"stdout", B64("later\n")}}}}) +
+                       Event({{"end", {{"exitCode", -1}, {"status", "signal: killed"}}}}) +
+                       connect::EncodeEndStream());
+  auto result = provider().ConnectProcess(Secure(), 55);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->pid, 55);
+  EXPECT_EQ(result->exit_code, -1);
+  EXPECT_FALSE(result->exited);
+  EXPECT_EQ(result->status, "signal: killed");
+  EXPECT_EQ(result->output.stdout_text, "later\n");
+  const auto& request = http_.last();
+  EXPECT_EQ(request.url, "http://127.0.0.1:10/process.Process/Connect");
+  EXPECT_EQ(HeaderOf(request, "Content-Type"), "application/connect+json");
+  EXPECT_FALSE(HasHeader(request, "Connect-Timeout-Ms"));
+  EXPECT_EQ(StartRequestOf(request), json::parse(R"({"process":{"pid":55}})"));
+
+  http_.Queue(200, connect::EncodeEndStream(
+                       connect::ConnectError{"not_found", "process with pid 56 not found"}));
+  result = provider().ConnectProcess(Secure(), 56);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, ErrorCode::kNotFound);
+}
+
 TEST_F(E2bClientTest, ListProcessesParsesTheUnaryReply) {
   http_.Queue(200, R"({"processes":[{"pid":12,"config":{"cmd":"/bin/bash",
       "args":["-l","-c","sleep 9"],"envs":{"A":"1"},"cwd":"/w"},"tag":"w"},{"config":{}}]})");
