@@ -9,32 +9,13 @@
 
 #include "core/log.h"
 #include "http/client.h"
-
-// The E2B clients are written alongside this command (src/sandbox/e2b_client.*,
-// template_client.*); CMake defines SWARM_HAS_E2B_CLIENT once they are in the tree. Until then
-// the commands that need them say so and exit 1.
-#ifdef SWARM_HAS_E2B_CLIENT
 #include "sandbox/e2b_client.h"
 #include "sandbox/e2b_config.h"
 #include "sandbox/template_client.h"
-#endif
-
-extern char** environ;
 
 namespace swarm {
 namespace {
 
-sandbox::StringMap ProcessEnvironment() {
-  sandbox::StringMap env;
-  for (char** entry = environ; entry && *entry; ++entry) {
-    std::string_view text(*entry);
-    const auto eq = text.find('=');
-    if (eq != std::string_view::npos) env.emplace(text.substr(0, eq), text.substr(eq + 1));
-  }
-  return env;
-}
-
-#ifdef SWARM_HAS_E2B_CLIENT
 // The command's view of E2B's template build API over the client's TemplateService.
 class TemplateServiceOps final : public TemplateOps {
  public:
@@ -72,13 +53,12 @@ class TemplateServiceOps final : public TemplateOps {
  private:
   std::unique_ptr<sandbox::TemplateService> service_;
 };
-#endif
 
 }  // namespace
 
 std::shared_ptr<E2bEnvironment> ProcessE2bEnvironment() {
   auto env = std::make_shared<E2bEnvironment>();
-  env->process_env = ProcessEnvironment();
+  env->process_env = sandbox::ProcessEnvironment();
   std::error_code ec;
   env->cwd = std::filesystem::current_path(ec).string();
   env->out = &std::cout;
@@ -88,7 +68,6 @@ std::shared_ptr<E2bEnvironment> ProcessE2bEnvironment() {
     log::Init();
     spdlog::set_level(verbose ? spdlog::level::info : spdlog::level::warn);
   };
-#ifdef SWARM_HAS_E2B_CLIENT
   env->make_provider = [](const sandbox::StringMap& controller)
       -> Result<std::unique_ptr<sandbox::SandboxProvider>> {
     return std::make_unique<sandbox::E2bSandboxProvider>(sandbox::E2bConfig::FromEnv(controller),
@@ -99,15 +78,6 @@ std::shared_ptr<E2bEnvironment> ProcessE2bEnvironment() {
     return std::make_unique<TemplateServiceOps>(std::make_unique<sandbox::E2bTemplateService>(
         sandbox::E2bConfig::FromEnv(controller), std::make_unique<http::CurlHttpClient>()));
   };
-#else
-  env->make_provider =
-      [](const sandbox::StringMap&) -> Result<std::unique_ptr<sandbox::SandboxProvider>> {
-    return Unavailable("this build has no E2B client yet");
-  };
-  env->make_templates = [](const sandbox::StringMap&) -> Result<std::unique_ptr<TemplateOps>> {
-    return Unavailable("this build has no E2B template client yet");
-  };
-#endif
   env->make_probe = [] {
     static http::CurlHttpClient http;
     return sandbox::HttpRegistrationProbe(http);
