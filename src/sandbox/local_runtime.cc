@@ -1,0 +1,412 @@
+#include "sandbox/local_runtime.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "sandbox/local_launch.h"
+
+namespace swarm::sandbox {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+constexpr const char* kHome = "/home/user";
+constexpr auto kInitTimeout = 10s;
+constexpr auto kKillSweepTimeout = 3s;
+
+void CloseFd(int& fd) {
+  if (fd >= 0) close(fd);
+  fd = -1;
+}
+
+// Waits for `pid` (a child) to exit, at most `timeout`; kills it if it does not.
+int WaitChild(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto until = Clock::now() + timeout;
+  int status = 0;
+  while (true) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR)) return status;
+    if (Clock::now() >= until) {
+      kill(pid, SIGKILL);
+      while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      return status;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+}
+
+// Reads from `fd` until EOF or `timeout`.
+std::string ReadAll(int fd, std::chrono::milliseconds timeout, std::size_t limit = 4096) {
+  std::string text;
+  const auto until = Clock::now() + timeout;
+  char buf[512];
+  while (text.size() < limit) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    int ready = poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) break;
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.find('\n') != std::string::npos && text.find("ready") != std::string::npos) break;
+  }
+  return text;
+}
+
+std::string BwrapPath() { return FindExecutable("bwrap", kDefaultPath); }
+
+}  // namespace
+
+Isolation ProbeIsolation(std::string* why) {
+  const std::string bwrap = BwrapPath();
+  if (bwrap.empty()) {
+    if (why) *why = "bwrap (bubblewrap) is not installed";
+    return Isolation::kProcessGroup;
+  }
+  int err[2];
+  if (pipe2(err, O_CLOEXEC) != 0) {
+    if (why) *why = "cannot make a pipe to probe bwrap";
+    return Isolation::kProcessGroup;
+  }
+  LaunchSpec probe;
+  probe.argv = {bwrap,
+                "--unshare-pid",
+                "--unshare-ipc",
+                "--die-with-parent",
+                "--ro-bind",
+                "/",
+                "/",
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "--tmpfs",
+                "/tmp",
+                "--clearenv",
+                "/bin/true"};
+  probe.env = {std::string("PATH=") + kDefaultPath};
+  probe.stderr_fd = err[1];
+  auto pid = Launch(probe);
+  close(err[1]);
+  if (!pid) {
+    close(err[0]);
+    if (why) *why = pid.error().message;
+    return Isolation::kProcessGroup;
+  }
+  std::string message = ReadAll(err[0], kInitTimeout);
+  close(err[0]);
+  int status = WaitChild(*pid, kInitTimeout);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (why) *why = "bwrap cannot make a sandbox here: " + message;
+    return Isolation::kProcessGroup;
+  }
+  return Isolation::kBubblewrap;
+}
+
+LocalSandbox::LocalSandbox(Isolation isolation, LocalSandboxSpec spec)
+    : isolation_(isolation), spec_(std::move(spec)) {}
+
+Result<std::unique_ptr<LocalSandbox>> LocalSandbox::Create(Isolation isolation,
+                                                           LocalSandboxSpec spec) {
+  std::error_code ec;
+  for (const char* sub : {"tmp", "home", "workspace"}) {
+    std::filesystem::create_directories(spec.dir + "/" + sub, ec);
+    if (ec) {
+      return Internal(fmt::format("cannot create the sandbox directory {}/{}: {}", spec.dir, sub,
+                                  ec.message()));
+    }
+  }
+  chmod((spec.dir + "/tmp").c_str(), 01777);
+  std::unique_ptr<LocalSandbox> sandbox(new LocalSandbox(isolation, std::move(spec)));
+  sandbox->cgroup_ = SandboxCgroup::Create(
+      {"agent-swarm-" + sandbox->spec_.id, sandbox->spec_.cpu_count, sandbox->spec_.memory_mb});
+  if (isolation == Isolation::kBubblewrap) {
+    if (auto started = sandbox->StartInit(); !started) {
+      sandbox->Kill();
+      return tl::unexpected(started.error());
+    }
+  }
+  return sandbox;
+}
+
+LocalSandbox::~LocalSandbox() { Kill(); }
+
+Result<void> LocalSandbox::StartInit() {
+  int keep[2], info[2], ready[2];
+  if (pipe2(keep, O_CLOEXEC) != 0) return Internal("pipe failed");
+  if (pipe2(info, O_CLOEXEC) != 0) {
+    close(keep[0]);
+    close(keep[1]);
+    return Internal("pipe failed");
+  }
+  if (pipe2(ready, O_CLOEXEC) != 0) {
+    for (int fd : {keep[0], keep[1], info[0], info[1]}) close(fd);
+    return Internal("pipe failed");
+  }
+  const std::string& dir = spec_.dir;
+  std::vector<std::string> argv = {BwrapPath(),
+                                   "--unshare-pid",
+                                   "--unshare-ipc",
+                                   "--die-with-parent",
+                                   "--info-fd",
+                                   std::to_string(info[1]),
+                                   "--ro-bind",
+                                   "/",
+                                   "/",
+                                   "--dev",
+                                   "/dev",
+                                   "--proc",
+                                   "/proc"};
+  // sandboxd's state (other sandboxes' directories, records) is not for sandboxes to read.
+  if (!spec_.hide_dir.empty()) argv.insert(argv.end(), {"--tmpfs", spec_.hide_dir});
+  argv.insert(argv.end(),
+              {"--bind", dir + "/tmp", "/tmp", "--tmpfs", "/home", "--bind", dir + "/home", kHome,
+               "--bind", dir + "/workspace", std::string(kHome) + "/workspace"});
+  for (const auto& [source, dest] : spec_.ro_binds) {
+    argv.insert(argv.end(), {"--ro-bind", source, dest});
+  }
+  // The init only waits: for EOF on its stdin, which comes when sandboxd closes its end or
+  // dies. "ready" tells sandboxd the namespaces and mounts are in place.
+  argv.insert(argv.end(), {"--chdir", "/", "--clearenv", "/bin/sh", "-c",
+                           "echo ready; read -r _ignored; exit 0"});
+  LaunchSpec launch;
+  launch.argv = std::move(argv);
+  launch.env = {std::string("PATH=") + kDefaultPath};
+  launch.stdin_fd = keep[0];
+  launch.stdout_fd = ready[1];
+  launch.keep_fds = {info[1]};
+  launch.cgroup_procs_fds = cgroup_.procs_fds();
+  auto pid = Launch(launch);
+  close(keep[0]);
+  close(info[1]);
+  close(ready[1]);
+  if (!pid) {
+    close(keep[1]);
+    close(info[0]);
+    close(ready[0]);
+    return tl::unexpected(pid.error());
+  }
+  bwrap_pid_ = *pid;
+  keepalive_fd_ = keep[1];
+  std::string said = ReadAll(ready[0], kInitTimeout);
+  close(ready[0]);
+  std::string info_text = ReadAll(info[0], 1s);
+  close(info[0]);
+  if (said.find("ready") == std::string::npos) {
+    return Unavailable("the sandbox did not start (bubblewrap failed to set it up)");
+  }
+  // bwrap writes {"child-pid": N} (pretty-printed) on the info fd.
+  auto info_json = nlohmann::json::parse(info_text, nullptr, false);
+  if (info_json.is_object() && info_json.contains("child-pid") &&
+      info_json["child-pid"].is_number_integer()) {
+    init_pid_ = info_json["child-pid"].get<pid_t>();
+  }
+  if (init_pid_ <= 0) return Internal("bubblewrap did not report the sandbox's init");
+  pid_ns_inode_ = PidNamespaceInode(init_pid_);
+  return {};
+}
+
+std::vector<std::string> LocalSandbox::Environment(
+    const std::map<std::string, std::string>& extra) const {
+  std::map<std::string, std::string> env = {
+      {"PATH", kDefaultPath},
+      {"HOME", isolation_ == Isolation::kBubblewrap ? kHome : spec_.dir + "/home"},
+      {"LANG", "C.UTF-8"},
+      {"E2B_SANDBOX", "true"},
+      {"E2B_SANDBOX_ID", spec_.id}};
+  for (const auto& [k, v] : spec_.env_vars) env[k] = v;
+  for (const auto& [k, v] : extra) env[k] = v;
+  std::vector<std::string> entries;
+  for (const auto& [k, v] : env) entries.push_back(k + "=" + v);
+  return entries;
+}
+
+std::string LocalSandbox::HostPath(const std::string& inside) const {
+  auto under = [&](std::string_view prefix) {
+    return inside == prefix ||
+           (inside.size() > prefix.size() && inside.compare(0, prefix.size(), prefix) == 0 &&
+            inside[prefix.size()] == '/');
+  };
+  if (under("/home/user/workspace")) return spec_.dir + "/workspace" + inside.substr(20);
+  if (under(kHome)) return spec_.dir + "/home" + inside.substr(10);
+  if (under("/tmp")) return spec_.dir + "/tmp" + inside.substr(4);
+  return inside;
+}
+
+int LocalSandbox::OpenRoot() const {
+  if (isolation_ != Isolation::kBubblewrap || init_pid_ <= 0) return -1;
+  return open(fmt::format("/proc/{}/root", init_pid_).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+Result<std::shared_ptr<LocalProcess>> LocalSandbox::Start(const StartSpec& start) {
+  std::lock_guard lock(mu_);
+  if (killed_) return Unavailable("the sandbox is gone");
+  std::size_t running = 0;
+  for (const auto& [pid, process] : processes_) running += process->running() ? 1 : 0;
+  if (running >= spec_.max_processes) {
+    return Unavailable(
+        fmt::format("the sandbox already runs {} processes, its limit", spec_.max_processes));
+  }
+  if (start.config.cmd.empty()) return BadRequest("process.cmd is required");
+
+  int out[2], err[2], in[2] = {-1, -1};
+  if (pipe2(out, O_CLOEXEC) != 0) return Internal("pipe failed");
+  if (pipe2(err, O_CLOEXEC) != 0) {
+    close(out[0]);
+    close(out[1]);
+    return Internal("pipe failed");
+  }
+  if (start.stdin && pipe2(in, O_CLOEXEC) != 0) {
+    for (int fd : {out[0], out[1], err[0], err[1]}) close(fd);
+    return Internal("pipe failed");
+  }
+  LaunchSpec launch;
+  launch.argv.push_back(start.config.cmd);
+  launch.argv.insert(launch.argv.end(), start.config.args.begin(), start.config.args.end());
+  launch.env = Environment(start.config.envs);
+  std::string cwd = start.config.cwd.empty()
+                        ? (spec_.default_cwd.empty() ? std::string(kHome) : spec_.default_cwd)
+                        : start.config.cwd;
+  if (!cwd.empty() && cwd[0] != '/') cwd = std::string(kHome) + "/" + cwd;
+  launch.cwd = isolation_ == Isolation::kBubblewrap ? cwd : HostPath(cwd);
+  launch.stdin_fd = in[0];
+  launch.stdout_fd = out[1];
+  launch.stderr_fd = err[1];
+  launch.cgroup_procs_fds = cgroup_.procs_fds();
+  launch.enter_pid = isolation_ == Isolation::kBubblewrap ? init_pid_ : 0;
+  launch.drop_capabilities = true;
+  auto pid = Launch(launch);
+  close(out[1]);
+  close(err[1]);
+  CloseFd(in[0]);
+  if (!pid) {
+    close(out[0]);
+    close(err[0]);
+    CloseFd(in[1]);
+    return tl::unexpected(pid.error());
+  }
+  if (in[1] >= 0) fcntl(in[1], F_SETFL, O_NONBLOCK);
+  SpawnedProcess spawned;
+  spawned.host_pid = *pid;
+  spawned.pid = isolation_ == Isolation::kBubblewrap ? NamespacePid(*pid) : *pid;
+  spawned.stdin_fd = in[1];
+  spawned.stdout_fd = out[0];
+  spawned.stderr_fd = err[0];
+  std::optional<Clock::time_point> deadline;
+  if (start.timeout && start.timeout->count() > 0) deadline = Clock::now() + *start.timeout;
+  auto process = std::make_shared<LocalProcess>(spawned, start.config, start.tag, deadline,
+                                                spec_.max_output_bytes);
+  process->Start();
+  if (isolation_ == Isolation::kProcessGroup) sessions_.push_back(*pid);
+  // Ended processes stay for Connect to replay, the oldest dropped beyond the limit.
+  if (processes_.size() >= spec_.max_processes * 2) {
+    for (auto it = processes_.begin(); it != processes_.end(); ++it) {
+      if (!it->second->running()) {
+        processes_.erase(it);
+        break;
+      }
+    }
+  }
+  processes_[spawned.pid] = process;
+  return process;
+}
+
+std::shared_ptr<LocalProcess> LocalSandbox::FindPid(int pid) const {
+  std::lock_guard lock(mu_);
+  auto it = processes_.find(pid);
+  return it == processes_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<LocalProcess> LocalSandbox::FindTag(const std::string& tag) const {
+  std::lock_guard lock(mu_);
+  std::shared_ptr<LocalProcess> found;
+  for (const auto& [pid, process] : processes_) {
+    if (!tag.empty() && process->tag() == tag && (!found || process->running())) found = process;
+  }
+  return found;
+}
+
+std::vector<std::shared_ptr<LocalProcess>> LocalSandbox::Running() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<LocalProcess>> running;
+  for (const auto& [pid, process] : processes_) {
+    if (process->running()) running.push_back(process);
+  }
+  return running;
+}
+
+bool LocalSandbox::alive() {
+  std::lock_guard lock(mu_);
+  if (killed_) return false;
+  if (isolation_ != Isolation::kBubblewrap) return true;
+  if (bwrap_reaped_) return false;
+  int status = 0;
+  if (waitpid(bwrap_pid_, &status, WNOHANG) == bwrap_pid_) bwrap_reaped_ = true;
+  return !bwrap_reaped_;
+}
+
+std::vector<pid_t> LocalSandbox::LeftoverPids() const {
+  std::vector<pid_t> left;
+  if (isolation_ == Isolation::kBubblewrap) {
+    left = ProcessesInPidNamespace(pid_ns_inode_);
+  } else {
+    left = ProcessesInSessions(sessions_);
+  }
+  return left;
+}
+
+void LocalSandbox::Kill() {
+  std::map<int, std::shared_ptr<LocalProcess>> processes;
+  {
+    std::lock_guard lock(mu_);
+    if (killed_) return;
+    killed_ = true;
+    processes = processes_;
+  }
+  // The namespace's pid 1 dying makes the kernel kill every process in it.
+  if (init_pid_ > 0) kill(init_pid_, SIGKILL);
+  if (bwrap_pid_ > 0 && !bwrap_reaped_) kill(bwrap_pid_, SIGKILL);
+  CloseFd(keepalive_fd_);
+  for (pid_t session : sessions_) kill(-session, SIGKILL);
+  for (auto& [pid, process] : processes) process->Signal(SIGKILL);
+  if (bwrap_pid_ > 0 && !bwrap_reaped_) {
+    WaitChild(bwrap_pid_, 2s);
+    bwrap_reaped_ = true;
+  }
+  // Whatever is still there (started by a process that left its session, or a straggler in
+  // the cgroup) is found in /proc and killed, until nothing is left.
+  const auto until = Clock::now() + kKillSweepTimeout;
+  while (true) {
+    auto left = LeftoverPids();
+    for (pid_t pid : cgroup_.Members()) {
+      if (!IsZombie(pid)) left.push_back(pid);
+    }
+    if (left.empty() || Clock::now() >= until) break;
+    for (pid_t pid : left) kill(pid, SIGKILL);
+    std::this_thread::sleep_for(10ms);
+  }
+  for (auto& [pid, process] : processes) process->WaitEnded(2s);
+  cgroup_.Remove();
+  std::error_code ec;
+  std::filesystem::remove_all(spec_.dir, ec);
+}
+
+}  // namespace swarm::sandbox
