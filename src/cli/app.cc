@@ -4,6 +4,7 @@
 
 #include "cli/api_command.h"
 #include "cli/client_commands.h"
+#include "cli/sandboxd_command.h"
 #include "cli/stub_llm_command.h"
 #include "cli/worker_command.h"
 
@@ -16,6 +17,7 @@ int RunCli(int argc, char** argv) {
   AddApiCommand(app);
   AddClientCommands(app);
   AddStubLlmCommand(app);
+  AddSandboxdCommand(app);
   AddWorkerCommand(app);
   try {
     app.parse(argc, argv);

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -69,6 +70,18 @@ std::string ReadAll(int fd, std::chrono::milliseconds timeout, std::size_t limit
     if (text.find('\n') != std::string::npos && text.find("ready") != std::string::npos) break;
   }
   return text;
+}
+
+std::string SandboxMarker(const std::string& id) { return "E2B_SANDBOX_ID=" + id; }
+
+bool HasSandboxMarker(pid_t pid, const std::string& id) {
+  std::ifstream file(fmt::format("/proc/{}/environ", pid), std::ios::binary);
+  std::string entry;
+  const std::string marker = SandboxMarker(id);
+  while (std::getline(file, entry, '\0')) {
+    if (entry == marker) return true;
+  }
+  return false;
 }
 
 std::string BwrapPath() { return FindExecutable("bwrap", kDefaultPath); }
@@ -189,7 +202,8 @@ Result<void> LocalSandbox::StartInit() {
                            "echo ready; read -r _ignored; exit 0"});
   LaunchSpec launch;
   launch.argv = std::move(argv);
-  launch.env = {std::string("PATH=") + kDefaultPath};
+  // The id marks the init as this sandbox's for a later sandboxd (KillLeftovers).
+  launch.env = {std::string("PATH=") + kDefaultPath, SandboxMarker(spec_.id)};
   launch.stdin_fd = keep[0];
   launch.stdout_fd = ready[1];
   launch.keep_fds = {info[1]};
@@ -371,6 +385,27 @@ std::vector<pid_t> LocalSandbox::LeftoverPids() const {
     left = ProcessesInSessions(sessions_);
   }
   return left;
+}
+
+SandboxTrace LocalSandbox::trace() const {
+  std::lock_guard lock(mu_);
+  return SandboxTrace{spec_.id, bwrap_pid_, init_pid_, pid_ns_inode_, sessions_};
+}
+
+std::size_t KillLeftovers(const SandboxTrace& trace) {
+  std::size_t killed = 0;
+  const auto until = Clock::now() + kKillSweepTimeout;
+  while (Clock::now() < until) {
+    auto left = ProcessesInPidNamespace(trace.pid_ns_inode);
+    for (pid_t pid : ProcessesInSessions(trace.sessions)) left.push_back(pid);
+    std::erase_if(left, [&](pid_t pid) { return !HasSandboxMarker(pid, trace.id); });
+    if (left.empty()) break;
+    for (pid_t pid : left) {
+      if (kill(pid, SIGKILL) == 0) ++killed;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  return killed;
 }
 
 void LocalSandbox::Kill() {

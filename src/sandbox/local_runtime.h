@@ -56,6 +56,20 @@ struct StartSpec {
   std::optional<std::chrono::milliseconds> timeout;  // its deadline; none: runs until killed
 };
 
+// What finds a sandbox's processes again from another sandboxd run (its record on disk).
+struct SandboxTrace {
+  std::string id;  // every process of the sandbox has E2B_SANDBOX_ID=<id> in its environment
+  pid_t bwrap_pid = 0;
+  pid_t init_pid = 0;
+  unsigned long pid_ns_inode = 0;  // kBubblewrap
+  std::vector<pid_t> sessions;     // kProcessGroup
+};
+
+// Kills every process still alive of a sandbox an earlier sandboxd left; returns how many.
+// Only processes that carry the sandbox's id in their environment are touched: after a
+// restart, pids and namespace inodes may belong to someone else.
+std::size_t KillLeftovers(const SandboxTrace& trace);
+
 class LocalSandbox {
  public:
   static Result<std::unique_ptr<LocalSandbox>> Create(Isolation isolation, LocalSandboxSpec spec);
@@ -86,6 +100,7 @@ class LocalSandbox {
   // Where a path inside maps for a sandbox without its own root: /home/user and /tmp are its
   // directories; the rest is the host's.
   std::string HostPath(const std::string& inside) const;
+  SandboxTrace trace() const;
   const std::string& skipped_limits() const { return cgroup_.skipped(); }
 
  private:
