@@ -154,8 +154,7 @@ Result<ClientResponse> CurlHttpClient::SendStreaming(const ClientRequest& reques
   return Perform(request, &sink);
 }
 
-Result<ClientResponse> CurlHttpClient::Perform(const ClientRequest& request,
-                                               const BodySink* sink) {
+Result<ClientResponse> CurlHttpClient::Perform(const ClientRequest& request, const BodySink* sink) {
   const std::string what = request.method + " " + request.url;
   CURL* curl = HandleForThisThread();
   if (curl == nullptr) return Unavailable(what + ": cannot create a curl handle");

@@ -54,8 +54,7 @@ class CurlHttpClient final : public HttpClient {
  public:
   CurlHttpClient();
   Result<ClientResponse> Send(const ClientRequest& request) override;
-  Result<ClientResponse> SendStreaming(const ClientRequest& request,
-                                       const BodySink& sink) override;
+  Result<ClientResponse> SendStreaming(const ClientRequest& request, const BodySink& sink) override;
 
  private:
   Result<ClientResponse> Perform(const ClientRequest& request, const BodySink* sink);

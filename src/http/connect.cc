@@ -83,9 +83,8 @@ Result<void> EnvelopeDecoder::Feed(std::string_view bytes) {
       failed_ = Error{ErrorCode::kBadRequest, "a compressed Connect envelope was not negotiated"};
     } else if (length > max_message_bytes_) {
       failed_ = Error{ErrorCode::kPayloadTooLarge,
-                      "a Connect message of " + std::to_string(length) +
-                          " bytes is over the " + std::to_string(max_message_bytes_) +
-                          "-byte limit"};
+                      "a Connect message of " + std::to_string(length) + " bytes is over the " +
+                          std::to_string(max_message_bytes_) + "-byte limit"};
     }
     if (failed_) return tl::unexpected(*failed_);
     if (buffer_.size() - at - kEnvelopeHeaderBytes < length) break;
@@ -152,28 +151,42 @@ int HttpStatusForCode(std::string_view code) {
 std::string CodeForHttpStatus(int http_status) {
   // As connect clients infer a code from a bare status.
   switch (http_status) {
-    case 400: return "internal";
-    case 401: return "unauthenticated";
-    case 403: return "permission_denied";
-    case 404: return "unimplemented";
+    case 400:
+      return "internal";
+    case 401:
+      return "unauthenticated";
+    case 403:
+      return "permission_denied";
+    case 404:
+      return "unimplemented";
     case 429:
     case 502:
     case 503:
-    case 504: return "unavailable";
-    default: return "unknown";
+    case 504:
+      return "unavailable";
+    default:
+      return "unknown";
   }
 }
 
 std::string CodeForError(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kBadRequest: return "invalid_argument";
-    case ErrorCode::kUnauthorized: return "unauthenticated";
-    case ErrorCode::kForbidden: return "permission_denied";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kConflict: return "failed_precondition";
-    case ErrorCode::kPayloadTooLarge: return "resource_exhausted";
-    case ErrorCode::kUnavailable: return "unavailable";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kBadRequest:
+      return "invalid_argument";
+    case ErrorCode::kUnauthorized:
+      return "unauthenticated";
+    case ErrorCode::kForbidden:
+      return "permission_denied";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kConflict:
+      return "failed_precondition";
+    case ErrorCode::kPayloadTooLarge:
+      return "resource_exhausted";
+    case ErrorCode::kUnavailable:
+      return "unavailable";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "unknown";
 }

@@ -21,15 +21,18 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -281,6 +284,56 @@ void NotifyUndelivered(const std::function<void()>& on_undelivered) {
   }
 }
 
+// The BodyStream a producer writes to: one chunk per Write (raw bytes for an HTTP/1.0 client,
+// whose response then ends with the connection), each bounded by the write timeout.
+class ChunkWriter final : public BodyStream {
+ public:
+  ChunkWriter(Connection& conn, std::chrono::milliseconds write_timeout, bool chunked)
+      : conn_(conn), write_timeout_(write_timeout), chunked_(chunked) {}
+
+  asio::awaitable<bool> Write(std::string_view bytes) override {
+    if (failed_ || conn_.watch->gone()) co_return false;
+    if (bytes.empty()) co_return true;  // an empty chunk would end the body
+    conn_.stream.expires_after(write_timeout_);
+    error_code ec;
+    if (chunked_) {
+      auto [e, n] = co_await asio::async_write(
+          conn_.stream, bhttp::make_chunk(asio::buffer(bytes.data(), bytes.size())), kUseTuple);
+      ec = e;
+    } else {
+      auto [e, n] = co_await asio::async_write(conn_.stream,
+                                               asio::buffer(bytes.data(), bytes.size()), kUseTuple);
+      ec = e;
+    }
+    if (ec) {
+      failed_ = true;
+      co_return false;
+    }
+    bytes_ += bytes.size();
+    co_return true;
+  }
+
+  PeerWatch& peer() override { return *conn_.watch; }
+
+  // The terminating chunk, after the producer returned.
+  asio::awaitable<void> Finish() {
+    if (failed_ || !chunked_ || conn_.watch->gone()) co_return;
+    conn_.stream.expires_after(write_timeout_);
+    auto [ec, n] = co_await asio::async_write(conn_.stream, bhttp::make_chunk_last(), kUseTuple);
+    if (ec) failed_ = true;
+  }
+
+  bool failed() const { return failed_; }
+  std::size_t bytes() const { return bytes_; }
+
+ private:
+  Connection& conn_;
+  const std::chrono::milliseconds write_timeout_;
+  const bool chunked_;
+  bool failed_ = false;
+  std::size_t bytes_ = 0;
+};
+
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
@@ -305,6 +358,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   // refusal, no room to wait for the body) and says whether the close must linger.
   asio::awaitable<bool> Reject(Connection& conn, HttpResponse response, unsigned version,
                                AccessRecord record, Clock::time_point start, bool unread_bytes);
+  // Sends a response whose body a producer writes (HttpResponse::stream). Returns whether the
+  // whole of it reached the socket; `bytes` gets the body's size.
+  asio::awaitable<bool> SendStream(Connection& conn, HttpResponse response, unsigned version,
+                                   bool keep_alive, std::size_t& bytes);
 
   asio::io_context& io;
   const ServerOptions options;
@@ -624,6 +681,26 @@ asio::awaitable<bool> HttpServer::Impl::ServeRequests(std::shared_ptr<Connection
     } catch (...) {
       response = JsonError(500, "internal error");
     }
+    if (response.stream && !head) {
+      // HTTP/1.0 has no chunks: the body ends with the connection.
+      const bool keep_alive = client_keep_alive && !stopping && version >= 11;
+      std::function<void()> on_undelivered = std::move(response.on_undelivered);
+      record.status = response.status;
+      std::size_t body_bytes = 0;
+      const bool delivered =
+          co_await SendStream(conn, std::move(response), version, keep_alive, body_bytes);
+      const bool peer_gone = conn.watch->gone();
+      co_await StopWatch(conn);
+      conn.watch.reset();
+      if (!delivered) NotifyUndelivered(on_undelivered);
+      record.response_bytes = body_bytes;
+      record.duration_us =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+      Log(record);
+      if (!delivered || peer_gone) co_return false;
+      if (!keep_alive || stopping) co_return conn.buffer.size() > 0;
+      continue;
+    }
     const bool peer_gone = conn.watch->gone();
 
     const bool keep_alive = client_keep_alive && !stopping && !peer_gone;
@@ -655,6 +732,42 @@ asio::awaitable<bool> HttpServer::Impl::ServeRequests(std::shared_ptr<Connection
     // be drained, or the close resets the connection under the response.
     if (!keep_alive) co_return conn.buffer.size() > 0;
   }
+}
+
+asio::awaitable<bool> HttpServer::Impl::SendStream(Connection& conn, HttpResponse response,
+                                                   unsigned version, bool keep_alive,
+                                                   std::size_t& bytes) {
+  if (response.status < 200 || response.status > 599 || response.status == 204 ||
+      response.status == 304) {
+    response.status = 500;  // a streamed body needs a status that may carry one
+  }
+  bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(response.status), version};
+  if (!response.content_type.empty()) res.set(bhttp::field::content_type, response.content_type);
+  for (const auto& [name, value] : response.headers) {
+    if (!IsFramingHeader(name)) res.insert(name, value);
+  }
+  const bool chunked = version >= 11;
+  if (chunked) res.chunked(true);
+  res.keep_alive(keep_alive);
+  if (conn.watch->gone()) co_return false;
+  conn.stream.expires_after(options.read_timeout);
+  bhttp::response_serializer<bhttp::empty_body> serializer{res};
+  auto [ec, n] = co_await bhttp::async_write_header(conn.stream, serializer, kUseTuple);
+  if (ec) co_return false;
+  // A producer waits on things other than the socket, so it is told of a hang-up at once.
+  conn.watch->OnGone([] {});
+  ChunkWriter writer(conn, options.read_timeout, chunked);
+  BodyProducer producer = std::move(response.stream);
+  try {
+    co_await producer(writer);
+  } catch (const std::exception& e) {
+    log::Warn("a streamed response failed", {{"error", e.what()}});
+  } catch (...) {
+    log::Warn("a streamed response failed", {});
+  }
+  co_await writer.Finish();
+  bytes = writer.bytes();
+  co_return !writer.failed() && !conn.watch->gone();
 }
 
 HttpServer::HttpServer(asio::io_context& io, ServerOptions options, Handler handler,
