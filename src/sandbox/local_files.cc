@@ -31,8 +31,7 @@ int OpenInRoot(int root, const std::string& absolute, int flags, mode_t mode = 0
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   how.mode = (flags & O_CREAT) ? mode : 0;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  const std::string relative = absolute.substr(absolute.find_first_not_of('/') ==
-                                                       std::string::npos
+  const std::string relative = absolute.substr(absolute.find_first_not_of('/') == std::string::npos
                                                    ? absolute.size()
                                                    : absolute.find_first_not_of('/'));
   return static_cast<int>(
@@ -95,7 +94,7 @@ Result<std::string> ReadSandboxFile(const LocalSandbox& sandbox, std::string_vie
   Fd file(root.fd >= 0 ? OpenInRoot(root.fd, absolute, O_RDONLY)
                        : open(sandbox.HostPath(absolute).c_str(), O_RDONLY | O_CLOEXEC));
   if (file.fd < 0) return FileError(errno, std::string(path));
-  struct stat st{};
+  struct stat st {};
   if (fstat(file.fd, &st) != 0) return FileError(errno, std::string(path));
   if (S_ISDIR(st.st_mode)) return FileError(EISDIR, std::string(path));
   std::string content;

@@ -2,8 +2,8 @@
 
 #include <signal.h>
 
-#include <boost/beast/core/detail/base64.hpp>
 #include <fmt/format.h>
+#include <boost/beast/core/detail/base64.hpp>
 
 #include "http/query.h"
 
@@ -54,15 +54,23 @@ http::HttpResponse E2bError(int status, std::string_view message) {
 
 int StatusForError(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kBadRequest: return 400;
-    case ErrorCode::kUnauthorized: return 401;
-    case ErrorCode::kForbidden: return 403;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kConflict: return 409;
-    case ErrorCode::kPayloadTooLarge: return 413;
+    case ErrorCode::kBadRequest:
+      return 400;
+    case ErrorCode::kUnauthorized:
+      return 401;
+    case ErrorCode::kForbidden:
+      return 403;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kPayloadTooLarge:
+      return 413;
     // E2B's answer when it has no room for another sandbox.
-    case ErrorCode::kUnavailable: return 503;
-    case ErrorCode::kInternal: return 500;
+    case ErrorCode::kUnavailable:
+      return 503;
+    case ErrorCode::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -240,8 +248,7 @@ Result<std::map<std::string, std::string>> ParseMetadataFilter(std::string_view 
 }
 
 Result<std::vector<UploadedFile>> ParseMultipart(std::string_view content_type,
-                                                 std::string_view body,
-                                                 std::size_t max_parts) {
+                                                 std::string_view body, std::size_t max_parts) {
   const std::string boundary = HeaderParam(content_type, "boundary");
   if (boundary.empty()) return BadRequest("multipart body without a boundary");
   const std::string delimiter = "--" + boundary;

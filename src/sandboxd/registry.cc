@@ -96,15 +96,15 @@ Result<std::shared_ptr<SandboxEntry>> SandboxRegistry::Create(const CreateReques
     return NotFound(fmt::format("template '{}' not found", request.template_id));
   }
   if (request.timeout.count() <= 0 || request.timeout > options_.max_timeout) {
-    return BadRequest(fmt::format("timeout must be between 1 and {} seconds",
-                                  options_.max_timeout.count()));
+    return BadRequest(
+        fmt::format("timeout must be between 1 and {} seconds", options_.max_timeout.count()));
   }
   {
     std::lock_guard lock(mu_);
     if (stopping_) return Unavailable("sandboxd is shutting down");
     if (sandboxes_.size() + creating_ >= options_.max_sandboxes) {
-      return Unavailable(fmt::format("sandboxd already runs {} sandboxes, its limit",
-                                     options_.max_sandboxes));
+      return Unavailable(
+          fmt::format("sandboxd already runs {} sandboxes, its limit", options_.max_sandboxes));
     }
     ++creating_;
   }
@@ -236,8 +236,8 @@ bool SandboxRegistry::Kill(const std::string& id) {
 Result<void> SandboxRegistry::SetTimeout(const std::string& id, std::chrono::seconds timeout,
                                          bool extend_only) {
   if (timeout.count() < 0 || timeout > options_.max_timeout) {
-    return BadRequest(fmt::format("timeout must be between 0 and {} seconds",
-                                  options_.max_timeout.count()));
+    return BadRequest(
+        fmt::format("timeout must be between 0 and {} seconds", options_.max_timeout.count()));
   }
   auto entry = Get(id);
   if (!entry) return NotFound(fmt::format("sandbox '{}' not found", id));

@@ -28,7 +28,7 @@ struct RegistryOptions {
   std::string root;  // sandboxd's state directory
   sandbox::Isolation isolation = sandbox::Isolation::kBubblewrap;
   std::size_t max_sandboxes = 32;
-  std::size_t max_processes = 64;  // per sandbox
+  std::size_t max_processes = 64;          // per sandbox
   std::size_t max_output_bytes = 1 << 20;  // retained per process
   std::chrono::seconds max_timeout{24 * 3600};
 };

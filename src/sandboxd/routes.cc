@@ -1,12 +1,11 @@
 #include "sandboxd/routes.h"
 
-
+#include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 #include "core/bounded_json.h"
 #include "core/clock.h"
@@ -82,12 +81,9 @@ HttpResponse SandboxGone(const std::string& id) {
 }
 
 nlohmann::json SandboxJson(const SandboxEntry& entry) {
-  nlohmann::json body = {{"templateID", entry.template_id},
-                         {"sandboxID", entry.id},
-                         {"clientID", "local"},
-                         {"envdVersion", kEnvdVersion},
-                         {"domain", nullptr},
-                         {"trafficAccessToken", nullptr}};
+  nlohmann::json body = {
+      {"templateID", entry.template_id}, {"sandboxID", entry.id}, {"clientID", "local"},
+      {"envdVersion", kEnvdVersion},     {"domain", nullptr},     {"trafficAccessToken", nullptr}};
   if (!entry.access_token.empty()) body["envdAccessToken"] = entry.access_token;
   return body;
 }
@@ -155,15 +151,15 @@ SandboxdRoutes::SandboxdRoutes(SandboxRegistry& registry, RoutesOptions options)
 
 void SandboxdRoutes::Add(const char* method, const char* pattern, http::Access access,
                          Sync handler) {
-  router_.Add(method, pattern, access,
-              [this, handler](HttpRequest request, PathParams params)
-                  -> asio::awaitable<HttpResponse> {
-                // Not a coroutine itself: the frame must not refer to this lambda.
-                return [](SandboxdRoutes* self, Sync fn, HttpRequest r,
-                          PathParams p) -> asio::awaitable<HttpResponse> {
-                  co_return (self->*fn)(r, p);
-                }(this, handler, std::move(request), std::move(params));
-              });
+  router_.Add(
+      method, pattern, access,
+      [this, handler](HttpRequest request, PathParams params) -> asio::awaitable<HttpResponse> {
+        // Not a coroutine itself: the frame must not refer to this lambda.
+        return [](SandboxdRoutes* self, Sync fn, HttpRequest r,
+                  PathParams p) -> asio::awaitable<HttpResponse> {
+          co_return (self->*fn)(r, p);
+        }(this, handler, std::move(request), std::move(params));
+      });
 }
 
 bool SandboxdRoutes::IsEnvdRequest(const HttpRequest& request) {
@@ -184,8 +180,8 @@ std::optional<HttpResponse> SandboxdRoutes::Admit(const HttpRequest& head) const
     return std::nullopt;
   }
   if (KeyMatches(head)) return std::nullopt;
-  return E2bError(401, head.Header("x-api-key").empty() ? "missing X-API-Key header"
-                                                        : "Invalid API key");
+  return E2bError(
+      401, head.Header("x-api-key").empty() ? "missing X-API-Key header" : "Invalid API key");
 }
 
 asio::awaitable<HttpResponse> SandboxdRoutes::Dispatch(HttpRequest request) {
@@ -196,8 +192,8 @@ asio::awaitable<HttpResponse> SandboxdRoutes::Dispatch(HttpRequest request) {
     co_return E2bError(404, fmt::format("no route for {} {}", request.method, request.path));
   }
   if (match.kind == http::Router::MatchKind::kMethodNotAllowed) {
-    co_return E2bError(405, fmt::format("method {} is not allowed on {}", request.method,
-                                        request.path));
+    co_return E2bError(405,
+                       fmt::format("method {} is not allowed on {}", request.method, request.path));
   }
   co_return co_await match.route->handler(std::move(request), std::move(match.params));
 }
@@ -262,8 +258,8 @@ HttpResponse SandboxdRoutes::List(const HttpRequest& r, const PathParams&) {
     filter = std::move(*parsed);
   }
   // Only running sandboxes exist here: a filter on other states lists none.
-  if (auto state = query.Get("state"); state && !state->empty() &&
-                                       state->find("running") == std::string::npos) {
+  if (auto state = query.Get("state");
+      state && !state->empty() && state->find("running") == std::string::npos) {
     return Json(200, nlohmann::json::array());
   }
   nlohmann::json listed = nlohmann::json::array();
@@ -341,8 +337,8 @@ HttpResponse SandboxdRoutes::Envd(const HttpRequest& request) {
   if (!entry) return SandboxGone(id);
   const std::string_view path = request.path;
   if (path == "/health" && request.method == "GET") return NoContent();
-  const bool is_rpc = StartsWith(path, "/process.Process/") ||
-                      StartsWith(path, "/filesystem.Filesystem/");
+  const bool is_rpc =
+      StartsWith(path, "/process.Process/") || StartsWith(path, "/filesystem.Filesystem/");
   if (!entry->access_token.empty() &&
       !SecretEquals(request.Header("x-access-token"), entry->access_token)) {
     const char* message = "missing or wrong X-Access-Token for this sandbox";
@@ -368,15 +364,15 @@ namespace {
 Result<nlohmann::json> StreamRequestMessage(const HttpRequest& request, std::size_t max_bytes) {
   const auto content_type = request.Header("content-type");
   if (!StartsWith(content_type, connect::kStreamContentType)) {
-    return BadRequest(fmt::format("a streaming call needs Content-Type {}",
-                                  connect::kStreamContentType));
+    return BadRequest(
+        fmt::format("a streaming call needs Content-Type {}", connect::kStreamContentType));
   }
   connect::EnvelopeDecoder decoder(max_bytes);
   if (auto fed = decoder.Feed(request.body); !fed) return tl::unexpected(fed.error());
   auto envelope = decoder.Next();
   if (!envelope || envelope->end_stream()) return BadRequest("the request has no message");
-  auto message = ParseBoundedJson(envelope->payload, JsonLimits{.max_depth = 16,
-                                                                .max_bytes = max_bytes});
+  auto message =
+      ParseBoundedJson(envelope->payload, JsonLimits{.max_depth = 16, .max_bytes = max_bytes});
   if (!message) return tl::unexpected(message.error());
   return message;
 }
@@ -454,9 +450,9 @@ HttpResponse SandboxdRoutes::ProcessUnary(const HttpRequest& r, SandboxEntry& en
     nlohmann::json processes = nlohmann::json::array();
     for (const auto& process : entry.sandbox->Running()) {
       const auto& config = process->config();
-      nlohmann::json item = {{"pid", process->pid()},
-                             {"config",
-                              {{"cmd", config.cmd}, {"args", config.args}, {"envs", config.envs}}}};
+      nlohmann::json item = {
+          {"pid", process->pid()},
+          {"config", {{"cmd", config.cmd}, {"args", config.args}, {"envs", config.envs}}}};
       if (!config.cwd.empty()) item["config"]["cwd"] = config.cwd;
       if (!process->tag().empty()) item["tag"] = process->tag();
       processes.push_back(std::move(item));
@@ -491,8 +487,9 @@ HttpResponse SandboxdRoutes::ProcessUnary(const HttpRequest& r, SandboxEntry& en
   }
   const auto input = body->value("input", nlohmann::json::object());
   if (!input.is_object() || !input.contains("stdin") || !input["stdin"].is_string()) {
-    return UnaryError("invalid_argument", "input.stdin (base64) is required; pty is not "
-                                          "supported by sandboxd");
+    return UnaryError("invalid_argument",
+                      "input.stdin (base64) is required; pty is not "
+                      "supported by sandboxd");
   }
   auto bytes = Base64Decode(input["stdin"].get<std::string>());
   if (!bytes) return UnaryFromError(bytes.error());
@@ -552,8 +549,8 @@ asio::awaitable<void> StreamProcess(std::shared_ptr<sandbox::LocalProcess> proce
   };
   auto subscription = process->output().Subscribe(wake);
   if (!subscription) {
-    const std::string end = connect::EncodeEndStream(connect::ConnectError{
-        "resource_exhausted", "too many clients follow this process"});
+    const std::string end = connect::EncodeEndStream(
+        connect::ConnectError{"resource_exhausted", "too many clients follow this process"});
     co_await out.Write(end);
     co_return;
   }

@@ -56,10 +56,10 @@ int RunSandboxd(SandboxdOptions options) {
   }
   RegisterSecret(options.api_key);
   std::error_code ec;
-  const std::string root = std::filesystem::absolute(
-                               options.root.empty() ? DefaultRoot() : options.root, ec)
-                               .lexically_normal()
-                               .string();
+  const std::string root =
+      std::filesystem::absolute(options.root.empty() ? DefaultRoot() : options.root, ec)
+          .lexically_normal()
+          .string();
   std::filesystem::create_directories(root, ec);
   if (ec) {
     log::Error("cannot create the state directory", {{"root", root}, {"error", ec.message()}});
@@ -106,8 +106,8 @@ int RunSandboxd(SandboxdOptions options) {
             {{"host", options.host},
              {"port", *port},
              {"root", root},
-             {"isolation", isolation == sandbox::Isolation::kBubblewrap ? "bubblewrap"
-                                                                        : "process-group"}});
+             {"isolation",
+              isolation == sandbox::Isolation::kBubblewrap ? "bubblewrap" : "process-group"}});
   // Killing the sandboxes first ends their open Start streams, so the drain is quick.
   http::RunUntilStopped(io, server, stop_signals, threads, options.shutdown_grace,
                         [&registry] { registry.KillAll(); });
