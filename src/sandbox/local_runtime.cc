@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -82,6 +83,55 @@ bool HasSandboxMarker(pid_t pid, const std::string& id) {
     if (entry == marker) return true;
   }
   return false;
+}
+
+bool Under(std::string_view path, std::string_view dir) {
+  return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                         path[dir.size()] == '/');
+}
+
+// The host directories that must be rebuilt so `binds` find their mount points: for a
+// destination missing on the host's (read-only) root, its deepest existing ancestor.
+// Destinations under the sandbox's own writable directories need none. Shallowest first.
+std::vector<std::string> ShadowDirs(const std::vector<std::pair<std::string, std::string>>& binds) {
+  std::vector<std::string> dirs;
+  for (const auto& [source, dest] : binds) {
+    if (Under(dest, "/tmp") || Under(dest, "/home") || Under(dest, "/proc") ||
+        Under(dest, "/dev")) {
+      continue;
+    }
+    std::error_code ec;
+    if (std::filesystem::exists(std::filesystem::symlink_status(dest, ec))) continue;
+    std::filesystem::path dir = std::filesystem::path(dest).parent_path();
+    while (dir != dir.root_path() && !std::filesystem::is_directory(dir, ec)) {
+      dir = dir.parent_path();
+    }
+    dirs.push_back(dir.string());
+  }
+  std::sort(dirs.begin(), dirs.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  });
+  dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+  return dirs;
+}
+
+// Read-only binds (symlinks as symlinks) of every entry of host directory `dir`, except what
+// the sandbox mounts of its own at the root.
+void AppendEntryBinds(const std::string& dir, std::vector<std::string>* argv) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (dir == "/" && (name == "proc" || name == "dev" || name == "tmp" || name == "home")) {
+      continue;
+    }
+    const std::string path = (dir == "/" ? "" : dir) + "/" + name;
+    if (entry.is_symlink(ec)) {
+      argv->insert(argv->end(),
+                   {"--symlink", std::filesystem::read_symlink(entry.path(), ec).string(), path});
+    } else {
+      argv->insert(argv->end(), {"--ro-bind", path, path});
+    }
+  }
 }
 
 std::string BwrapPath() { return FindExecutable("bwrap", kDefaultPath); }
@@ -175,19 +225,19 @@ Result<void> LocalSandbox::StartInit() {
     return Internal("pipe failed");
   }
   const std::string& dir = spec_.dir;
-  std::vector<std::string> argv = {BwrapPath(),
-                                   "--unshare-pid",
-                                   "--unshare-ipc",
-                                   "--die-with-parent",
-                                   "--info-fd",
-                                   std::to_string(info[1]),
-                                   "--ro-bind",
-                                   "/",
-                                   "/",
-                                   "--dev",
-                                   "/dev",
-                                   "--proc",
-                                   "/proc"};
+  std::vector<std::string> argv = {BwrapPath(),         "--unshare-pid", "--unshare-ipc",
+                                   "--die-with-parent", "--info-fd",     std::to_string(info[1])};
+  // Template files land on the read-only root where no mount point may exist for them: each
+  // directory that needs one is rebuilt as a tmpfs holding read-only binds of the host's
+  // entries (see ShadowDirs), then made read-only again.
+  const auto shadows = ShadowDirs(spec_.ro_binds);
+  const bool shadow_root = !shadows.empty() && shadows.front() == "/";
+  if (!shadow_root) argv.insert(argv.end(), {"--ro-bind", "/", "/"});
+  for (const auto& shadow : shadows) {
+    if (shadow != "/") argv.insert(argv.end(), {"--tmpfs", shadow});
+    AppendEntryBinds(shadow, &argv);
+  }
+  argv.insert(argv.end(), {"--dev", "/dev", "--proc", "/proc"});
   // sandboxd's state (other sandboxes' directories, records) is not for sandboxes to read.
   if (!spec_.hide_dir.empty()) argv.insert(argv.end(), {"--tmpfs", spec_.hide_dir});
   argv.insert(argv.end(),
@@ -195,6 +245,9 @@ Result<void> LocalSandbox::StartInit() {
                "--bind", dir + "/workspace", std::string(kHome) + "/workspace"});
   for (const auto& [source, dest] : spec_.ro_binds) {
     argv.insert(argv.end(), {"--ro-bind", source, dest});
+  }
+  for (auto it = shadows.rbegin(); it != shadows.rend(); ++it) {
+    argv.insert(argv.end(), {"--remount-ro", *it});
   }
   // The init only waits: for EOF on its stdin, which comes when sandboxd closes its end or
   // dies. "ready" tells sandboxd the namespaces and mounts are in place.

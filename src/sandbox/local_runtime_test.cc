@@ -236,3 +236,35 @@ TEST(BubblewrapTest, SandboxesHaveTheirOwnPidNamespaceAndTmp) {
 
 }  // namespace
 }  // namespace swarm::sandbox
+
+namespace swarm::sandbox {
+namespace {
+
+TEST(BubblewrapTest, TemplateFilesAppearReadOnlyAtTheirPathsOverTheHostRoot) {
+  TempDir root;
+  TempDir files;
+  std::ofstream(files.File("entry.sh")) << "#!/bin/sh\necho from-template\n";
+  std::filesystem::permissions(files.File("entry.sh"), std::filesystem::perms::owner_all);
+  std::ofstream(files.File("tool")) << "data";
+  LocalSandboxSpec spec;
+  spec.id = "bwtpl";
+  spec.dir = root.path() + "/sandboxes/bwtpl";
+  spec.hide_dir = root.path();
+  spec.ro_binds = {{files.File("entry.sh"), "/docker-entrypoint.sh"},
+                   {files.File("tool"), "/usr/local/share/sandboxd-test/tool"},
+                   {files.File("tool"), "/home/user/tool"}};
+  auto sandbox = LocalSandbox::Create(Isolation::kBubblewrap, spec);
+  ASSERT_TRUE(sandbox) << sandbox.error().message;
+  auto run = (*sandbox)->Start(Bash(
+      "/docker-entrypoint.sh; cat /usr/local/share/sandboxd-test/tool; echo; cat ~/tool; echo; "
+      "ls /usr/bin/env; touch /new 2>/dev/null || echo root-ro; "
+      "touch /usr/local/share/x 2>/dev/null || echo share-ro; echo hi > /tmp/ok && cat /tmp/ok"));
+  ASSERT_TRUE(run);
+  ASSERT_TRUE((*run)->WaitEnded(10s));
+  EXPECT_EQ(Collect(**run), "from-template\ndata\ndata\n/usr/bin/env\nroot-ro\nshare-ro\nhi\n")
+      << Collect(**run, 2);
+  EXPECT_FALSE(std::filesystem::exists("/docker-entrypoint.sh"));
+}
+
+}  // namespace
+}  // namespace swarm::sandbox
