@@ -91,7 +91,7 @@ TEST(SandboxdSdkTest, OfficialSdkWorksAgainstSandboxd) {
   ASSERT_NE(last, std::string::npos) << run.out;
   auto ids = nlohmann::json::parse(run.out.substr(last), nullptr, false);
   ASSERT_TRUE(ids.is_object()) << run.out;
-  EXPECT_EQ(ids["sandboxes"].size(), 3u);
+  EXPECT_EQ(ids["sandboxes"].size(), 4u);
   for (const auto& id : ids["sandboxes"]) {
     EXPECT_EQ(ProcessCountOf(id.get<std::string>()), 0u) << "processes left of " << id;
   }

@@ -134,6 +134,15 @@ void AppendEntryBinds(const std::string& dir, std::vector<std::string>* argv) {
   }
 }
 
+// Where a path inside a sandbox with directories under `dir` is on the host, for what it
+// owns: /home/user (and its workspace) and /tmp; the rest is the host's own.
+std::string HostPathIn(const std::string& dir, const std::string& inside) {
+  if (Under(inside, "/home/user/workspace")) return dir + "/workspace" + inside.substr(20);
+  if (Under(inside, kHome)) return dir + "/home" + inside.substr(10);
+  if (Under(inside, "/tmp")) return dir + "/tmp" + inside.substr(4);
+  return inside;
+}
+
 std::string BwrapPath() { return FindExecutable("bwrap", kDefaultPath); }
 
 }  // namespace
@@ -198,6 +207,10 @@ Result<std::unique_ptr<LocalSandbox>> LocalSandbox::Create(Isolation isolation,
     }
   }
   chmod((spec.dir + "/tmp").c_str(), 01777);
+  if (Under(spec.default_cwd, "/home/user") || Under(spec.default_cwd, "/tmp")) {
+    // The template's working directory exists from the start, as WORKDIR makes it.
+    std::filesystem::create_directories(HostPathIn(spec.dir, spec.default_cwd), ec);
+  }
   std::unique_ptr<LocalSandbox> sandbox(new LocalSandbox(isolation, std::move(spec)));
   sandbox->cgroup_ = SandboxCgroup::Create(
       {"agent-swarm-" + sandbox->spec_.id, sandbox->spec_.cpu_count, sandbox->spec_.memory_mb});
@@ -230,7 +243,15 @@ Result<void> LocalSandbox::StartInit() {
   // Template files land on the read-only root where no mount point may exist for them: each
   // directory that needs one is rebuilt as a tmpfs holding read-only binds of the host's
   // entries (see ShadowDirs), then made read-only again.
-  const auto shadows = ShadowDirs(spec_.ro_binds);
+  // A working directory outside the writable places (a template's WORKDIR /app) is the
+  // sandbox's workspace, bound there writable, as Docker would have made it.
+  const std::string& cwd = spec_.default_cwd;
+  std::error_code cwd_ec;
+  const bool bind_cwd = !cwd.empty() && cwd.front() == '/' && !Under(cwd, "/tmp") &&
+                        !Under(cwd, "/home") && !std::filesystem::is_directory(cwd, cwd_ec);
+  auto needs = spec_.ro_binds;
+  if (bind_cwd) needs.emplace_back(dir + "/workspace", cwd);
+  const auto shadows = ShadowDirs(needs);
   const bool shadow_root = !shadows.empty() && shadows.front() == "/";
   if (!shadow_root) argv.insert(argv.end(), {"--ro-bind", "/", "/"});
   for (const auto& shadow : shadows) {
@@ -243,6 +264,7 @@ Result<void> LocalSandbox::StartInit() {
   argv.insert(argv.end(),
               {"--bind", dir + "/tmp", "/tmp", "--tmpfs", "/home", "--bind", dir + "/home", kHome,
                "--bind", dir + "/workspace", std::string(kHome) + "/workspace"});
+  if (bind_cwd) argv.insert(argv.end(), {"--bind", dir + "/workspace", cwd});
   for (const auto& [source, dest] : spec_.ro_binds) {
     argv.insert(argv.end(), {"--ro-bind", source, dest});
   }
@@ -307,15 +329,7 @@ std::vector<std::string> LocalSandbox::Environment(
 }
 
 std::string LocalSandbox::HostPath(const std::string& inside) const {
-  auto under = [&](std::string_view prefix) {
-    return inside == prefix ||
-           (inside.size() > prefix.size() && inside.compare(0, prefix.size(), prefix) == 0 &&
-            inside[prefix.size()] == '/');
-  };
-  if (under("/home/user/workspace")) return spec_.dir + "/workspace" + inside.substr(20);
-  if (under(kHome)) return spec_.dir + "/home" + inside.substr(10);
-  if (under("/tmp")) return spec_.dir + "/tmp" + inside.substr(4);
-  return inside;
+  return HostPathIn(spec_.dir, inside);
 }
 
 int LocalSandbox::OpenRoot() const {

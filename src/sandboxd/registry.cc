@@ -51,7 +51,8 @@ SystemTime SandboxEntry::end_at() const {
   return end_at_;
 }
 
-SandboxRegistry::SandboxRegistry(RegistryOptions options) : options_(std::move(options)) {}
+SandboxRegistry::SandboxRegistry(RegistryOptions options, TemplateStore* templates)
+    : options_(std::move(options)), templates_(templates) {}
 
 SandboxRegistry::~SandboxRegistry() {
   {
@@ -86,15 +87,14 @@ std::size_t SandboxRegistry::Recover() {
   return found;
 }
 
-bool SandboxRegistry::HasTemplate(const std::string& template_id) const {
-  // E2B's default template name, with or without its default tag.
-  return template_id == "base" || template_id == "base:default";
-}
-
 Result<std::shared_ptr<SandboxEntry>> SandboxRegistry::Create(const CreateRequest& request) {
-  if (!HasTemplate(request.template_id)) {
-    return NotFound(fmt::format("template '{}' not found", request.template_id));
+  std::optional<TemplateRuntime> runtime;
+  if (templates_) {
+    runtime = templates_->Resolve(request.template_id);
+  } else if (request.template_id == "base" || request.template_id == "base:default") {
+    runtime = TemplateRuntime{.template_id = "base"};
   }
+  if (!runtime) return NotFound(fmt::format("template '{}' not found", request.template_id));
   if (request.timeout.count() <= 0 || request.timeout > options_.max_timeout) {
     return BadRequest(
         fmt::format("timeout must be between 1 and {} seconds", options_.max_timeout.count()));
@@ -110,21 +110,24 @@ Result<std::shared_ptr<SandboxEntry>> SandboxRegistry::Create(const CreateReques
   }
   auto entry = std::make_shared<SandboxEntry>();
   entry->id = NewSandboxId();
-  entry->template_id = request.template_id;
+  entry->template_id = runtime->template_id;
   entry->metadata = request.metadata;
   entry->access_token = request.secure ? NewAccessToken() : "";
   entry->started_at = std::chrono::system_clock::now();
   entry->end_at_ = entry->started_at + request.timeout;
-  entry->cpu_count = request.cpu_count;
-  entry->memory_mb = request.memory_mb;
+  entry->cpu_count = request.cpu_count.value_or(runtime->cpu_count);
+  entry->memory_mb = request.memory_mb.value_or(runtime->memory_mb);
 
   sandbox::LocalSandboxSpec spec;
   spec.id = entry->id;
   spec.dir = SandboxesDir(options_.root) + "/" + entry->id;
   spec.hide_dir = options_.root;
-  spec.env_vars = request.env_vars;
-  spec.cpu_count = request.cpu_count;
-  spec.memory_mb = request.memory_mb;
+  spec.env_vars = runtime->env;
+  for (const auto& [k, v] : request.env_vars) spec.env_vars[k] = v;
+  spec.ro_binds = runtime->ro_binds;
+  spec.default_cwd = runtime->workdir;
+  spec.cpu_count = entry->cpu_count;
+  spec.memory_mb = entry->memory_mb;
   spec.max_processes = options_.max_processes;
   spec.max_output_bytes = options_.max_output_bytes;
   auto made = sandbox::LocalSandbox::Create(options_.isolation, std::move(spec));
@@ -139,11 +142,49 @@ Result<std::shared_ptr<SandboxEntry>> SandboxRegistry::Create(const CreateReques
   sandboxes_[entry->id] = entry;
   lock.unlock();
   SaveRecord(*entry);
+  if (auto started = RunStartCommands(*entry, *runtime); !started) {
+    Remove(entry, "its template's start failed");
+    return tl::unexpected(started.error());
+  }
   cv_.notify_all();
   log::Info("sandbox created", {{"sandboxID", entry->id},
                                 {"templateID", entry->template_id},
                                 {"timeoutSec", request.timeout.count()}});
   return entry;
+}
+
+Result<void> SandboxRegistry::RunStartCommands(SandboxEntry& entry,
+                                               const TemplateRuntime& runtime) {
+  auto bash = [](const std::string& command) {
+    sandbox::StartSpec start;
+    start.config.cmd = "/bin/bash";
+    start.config.args = {"-l", "-c", command};
+    return start;
+  };
+  if (!runtime.start_cmd.empty()) {
+    auto start = bash(runtime.start_cmd);
+    start.tag = "start-cmd";
+    auto process = entry.sandbox->Start(start);
+    if (!process) return tl::unexpected(process.error());
+    SaveRecord(entry);
+  }
+  if (runtime.ready_cmd.empty()) return {};
+  // E2B retries the ready command until it succeeds; here within a bound, every 200 ms.
+  const auto until = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto check = bash(runtime.ready_cmd);
+    check.timeout = 10s;
+    auto process = entry.sandbox->Start(check);
+    if (!process) return tl::unexpected(process.error());
+    (*process)->WaitEnded(11s);
+    const auto events = (*process)->output().ReadFrom(0).events;
+    if (!events.empty() && events.back().kind == sandbox::ProcessEvent::Kind::kEnd &&
+        events.back().exited && events.back().exit_code == 0) {
+      return {};
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  return Unavailable("the template's ready command did not succeed within 60 s");
 }
 
 void SandboxRegistry::SaveRecord(const SandboxEntry& entry) {

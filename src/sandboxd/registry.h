@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "sandbox/local_runtime.h"
+#include "sandboxd/templates.h"
 
 namespace swarm::sandboxd {
 
@@ -39,8 +40,8 @@ struct CreateRequest {
   StringMap env_vars;
   StringMap metadata;
   bool secure = true;
-  int cpu_count = 2;
-  int memory_mb = 1024;
+  std::optional<int> cpu_count;  // the template's when unset
+  std::optional<int> memory_mb;
 };
 
 // One running sandbox. The fields set at creation never change; the end time does.
@@ -64,7 +65,8 @@ struct SandboxEntry {
 
 class SandboxRegistry {
  public:
-  explicit SandboxRegistry(RegistryOptions options);
+  // `templates` resolves template names (null: only "base").
+  explicit SandboxRegistry(RegistryOptions options, TemplateStore* templates = nullptr);
   ~SandboxRegistry();  // KillAll()
   SandboxRegistry(const SandboxRegistry&) = delete;
   SandboxRegistry& operator=(const SandboxRegistry&) = delete;
@@ -91,14 +93,16 @@ class SandboxRegistry {
   void SaveRecord(const SandboxEntry& entry);
 
   std::size_t size();
-  bool HasTemplate(const std::string& template_id) const;
   const RegistryOptions& options() const { return options_; }
 
  private:
   void TtlLoop();
   void Remove(const std::shared_ptr<SandboxEntry>& entry, const char* reason);
+  // Starts the template's start command and waits (bounded) for its ready command.
+  Result<void> RunStartCommands(SandboxEntry& entry, const TemplateRuntime& runtime);
 
   const RegistryOptions options_;
+  TemplateStore* templates_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -133,8 +133,9 @@ Result<std::optional<int64_t>> IntField(const nlohmann::json& body, const char* 
 
 }  // namespace
 
-SandboxdRoutes::SandboxdRoutes(SandboxRegistry& registry, RoutesOptions options)
-    : registry_(registry), options_(std::move(options)) {
+SandboxdRoutes::SandboxdRoutes(SandboxRegistry& registry, TemplateStore* templates,
+                               RoutesOptions options)
+    : registry_(registry), templates_(templates), options_(std::move(options)) {
   using http::Access;
   Add("POST", "/sandboxes", Access::kAuthenticated, &SandboxdRoutes::CreateV1);
   Add("POST", "/v2/sandboxes", Access::kAuthenticated, &SandboxdRoutes::CreateV2);
@@ -147,6 +148,23 @@ SandboxdRoutes::SandboxdRoutes(SandboxRegistry& registry, RoutesOptions options)
   Add("POST", "/sandboxes/{id}/connect", Access::kAuthenticated, &SandboxdRoutes::Connect);
   Add("POST", "/v2/sandboxes/{id}/connect", Access::kAuthenticated, &SandboxdRoutes::Connect);
   Add("GET", "/health", Access::kPublic, &SandboxdRoutes::Health);
+  if (!templates_) return;
+  Add("POST", "/v3/templates", Access::kAuthenticated, &SandboxdRoutes::TemplateRequestBuild);
+  Add("GET", "/templates/{id}/files/{hash}", Access::kAuthenticated,
+      &SandboxdRoutes::TemplateFiles);
+  // The link FileLink hands out is the credential, as E2B's presigned upload URLs are.
+  Add("PUT", "/templates/uploads/{upload}", Access::kPublic, &SandboxdRoutes::TemplateUpload);
+  Add("POST", "/v2/templates/{id}/builds/{build}", Access::kAuthenticated,
+      &SandboxdRoutes::TemplateStartBuild);
+  Add("GET", "/templates/{id}/builds/{build}/status", Access::kAuthenticated,
+      &SandboxdRoutes::TemplateBuildStatus);
+  Add("PATCH", "/v2/templates/{id}", Access::kAuthenticated, &SandboxdRoutes::TemplatePublishV2);
+  Add("PATCH", "/templates/{id}", Access::kAuthenticated, &SandboxdRoutes::TemplatePublishV1);
+  Add("DELETE", "/templates/{id}", Access::kAuthenticated, &SandboxdRoutes::TemplateDelete);
+  Add("GET", "/templates", Access::kAuthenticated, &SandboxdRoutes::TemplateList);
+  Add("GET", "/v2/templates", Access::kAuthenticated, &SandboxdRoutes::TemplateList);
+  Add("GET", "/templates/{id}", Access::kAuthenticated, &SandboxdRoutes::TemplateGet);
+  Add("GET", "/templates/aliases/{alias}", Access::kAuthenticated, &SandboxdRoutes::TemplateAlias);
 }
 
 void SandboxdRoutes::Add(const char* method, const char* pattern, http::Access access,
@@ -321,6 +339,113 @@ HttpResponse SandboxdRoutes::Connect(const HttpRequest& r, const PathParams& p) 
 }
 
 HttpResponse SandboxdRoutes::Health(const HttpRequest&, const PathParams&) { return NoContent(); }
+
+// ---- templates ----------------------------------------------------------------------------
+
+HttpResponse SandboxdRoutes::TemplateRequestBuild(const HttpRequest& r, const PathParams&) {
+  auto body = JsonBody(r, options_.max_json_bytes, false);
+  if (!body) return FromError(body.error());
+  auto made = templates_->RequestBuild(*body);
+  if (!made) return FromError(made.error());
+  return Json(202, *made);
+}
+
+HttpResponse SandboxdRoutes::TemplateFiles(const HttpRequest& r, const PathParams& p) {
+  const std::string host(r.Header("host"));
+  auto link = templates_->FileLink(p.Get("id"), p.Get("hash"), "http://" + host);
+  if (!link) return FromError(link.error());
+  return Json(201, *link);
+}
+
+HttpResponse SandboxdRoutes::TemplateUpload(const HttpRequest& r, const PathParams& p) {
+  auto stored = templates_->Upload(p.Get("upload"), r.body);
+  if (!stored) return FromError(stored.error());
+  HttpResponse response;
+  response.content_type.clear();
+  return response;
+}
+
+HttpResponse SandboxdRoutes::TemplateStartBuild(const HttpRequest& r, const PathParams& p) {
+  auto body = JsonBody(r, options_.max_json_bytes, true);
+  if (!body) return FromError(body.error());
+  auto started = templates_->StartBuild(p.Get("id"), p.Get("build"), *body);
+  if (!started) return FromError(started.error());
+  HttpResponse response;
+  response.status = 202;
+  response.content_type.clear();
+  return response;
+}
+
+HttpResponse SandboxdRoutes::TemplateBuildStatus(const HttpRequest& r, const PathParams& p) {
+  const auto query = http::QueryParams::Parse(r.query);
+  auto number = [&](const char* name, std::size_t fallback) -> std::size_t {
+    auto value = query.Get(name);
+    if (!value) return fallback;
+    try {
+      return static_cast<std::size_t>(std::stoul(*value));
+    } catch (const std::exception&) {
+      return fallback;
+    }
+  };
+  auto status = templates_->BuildStatus(p.Get("id"), p.Get("build"), number("logsOffset", 0),
+                                        std::min<std::size_t>(number("limit", 100), 100));
+  if (!status) return FromError(status.error());
+  return Json(200, *status);
+}
+
+namespace {
+
+Result<bool> PublicField(const HttpRequest& r, std::size_t max_bytes) {
+  auto body = JsonBody(r, max_bytes, false);
+  if (!body) return tl::unexpected(body.error());
+  if (!body->contains("public") || !(*body)["public"].is_boolean()) {
+    return BadRequest("public (true or false) is required");
+  }
+  return (*body)["public"].get<bool>();
+}
+
+}  // namespace
+
+HttpResponse SandboxdRoutes::TemplatePublishV2(const HttpRequest& r, const PathParams& p) {
+  auto is_public = PublicField(r, options_.max_json_bytes);
+  if (!is_public) return FromError(is_public.error());
+  auto names = templates_->SetPublic(p.Get("id"), *is_public);
+  if (!names) return FromError(names.error());
+  return Json(200, *names);
+}
+
+HttpResponse SandboxdRoutes::TemplatePublishV1(const HttpRequest& r, const PathParams& p) {
+  auto is_public = PublicField(r, options_.max_json_bytes);
+  if (!is_public) return FromError(is_public.error());
+  auto names = templates_->SetPublic(p.Get("id"), *is_public);
+  if (!names) return FromError(names.error());
+  HttpResponse response;
+  response.content_type.clear();
+  return response;
+}
+
+HttpResponse SandboxdRoutes::TemplateDelete(const HttpRequest&, const PathParams& p) {
+  auto deleted = templates_->Delete(p.Get("id"));
+  if (!deleted) return FromError(deleted.error());
+  if (!*deleted) return E2bError(404, fmt::format("template '{}' not found", p.Get("id")));
+  return NoContent();
+}
+
+HttpResponse SandboxdRoutes::TemplateList(const HttpRequest&, const PathParams&) {
+  return Json(200, templates_->List());
+}
+
+HttpResponse SandboxdRoutes::TemplateGet(const HttpRequest&, const PathParams& p) {
+  auto found = templates_->Get(p.Get("id"));
+  if (!found) return FromError(found.error());
+  return Json(200, *found);
+}
+
+HttpResponse SandboxdRoutes::TemplateAlias(const HttpRequest&, const PathParams& p) {
+  auto found = templates_->Alias(p.Get("alias"));
+  if (!found) return FromError(found.error());
+  return Json(200, *found);
+}
 
 // ---- envd ---------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@
 #include "http/router.h"
 #include "sandbox/local_process.h"
 #include "sandboxd/registry.h"
+#include "sandboxd/templates.h"
 
 namespace swarm::sandboxd {
 
@@ -25,7 +26,8 @@ struct RoutesOptions {
 
 class SandboxdRoutes {
  public:
-  SandboxdRoutes(SandboxRegistry& registry, RoutesOptions options);
+  // `templates`: the build API (null: only "base", no build routes).
+  SandboxdRoutes(SandboxRegistry& registry, TemplateStore* templates, RoutesOptions options);
 
   boost::asio::awaitable<http::HttpResponse> Dispatch(http::HttpRequest request);
   // The server's head hook: refuses a control-plane request without the key before its body
@@ -53,6 +55,19 @@ class SandboxdRoutes {
   http::HttpResponse Connect(const http::HttpRequest& r, const http::PathParams& p);
   http::HttpResponse Health(const http::HttpRequest& r, const http::PathParams& p);
 
+  // Templates (build API).
+  http::HttpResponse TemplateRequestBuild(const http::HttpRequest& r, const http::PathParams& p);
+  http::HttpResponse TemplateFiles(const http::HttpRequest& r, const http::PathParams& p);
+  http::HttpResponse TemplateUpload(const http::HttpRequest& r, const http::PathParams& p);
+  http::HttpResponse TemplateStartBuild(const http::HttpRequest& r, const http::PathParams& p);
+  http::HttpResponse TemplateBuildStatus(const http::HttpRequest& r, const http::PathParams& p);
+  http::HttpResponse TemplatePublishV2(const http::HttpRequest& r, const http::PathParams& p);
+  http::HttpResponse TemplatePublishV1(const http::HttpRequest& r, const http::PathParams& p);
+  http::HttpResponse TemplateDelete(const http::HttpRequest& r, const http::PathParams& p);
+  http::HttpResponse TemplateList(const http::HttpRequest& r, const http::PathParams& p);
+  http::HttpResponse TemplateGet(const http::HttpRequest& r, const http::PathParams& p);
+  http::HttpResponse TemplateAlias(const http::HttpRequest& r, const http::PathParams& p);
+
   // envd.
   http::HttpResponse Envd(const http::HttpRequest& request);
   http::HttpResponse ProcessStart(const http::HttpRequest& r, SandboxEntry& sandbox);
@@ -65,6 +80,7 @@ class SandboxdRoutes {
                               const http::HttpRequest& request);
 
   SandboxRegistry& registry_;
+  TemplateStore* templates_;
   const RoutesOptions options_;
   http::Router router_;
 };

@@ -69,7 +69,7 @@ class RoutesTest : public ::testing::Test {
       : registry_(RegistryOptions{.root = dir_.path(),
                                   .isolation = sandbox::Isolation::kProcessGroup,
                                   .max_sandboxes = 2}),
-        routes_(registry_, RoutesOptions{.api_key = kKey}) {}
+        routes_(registry_, nullptr, RoutesOptions{.api_key = kKey}) {}
 
   http::HttpResponse Call(std::string method, std::string path, std::string body = "",
                           http::HeaderList headers = {{"x-api-key", kKey}}) {

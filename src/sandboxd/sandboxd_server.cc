@@ -13,6 +13,7 @@
 #include "sandbox/local_runtime.h"
 #include "sandboxd/registry.h"
 #include "sandboxd/routes.h"
+#include "sandboxd/templates.h"
 
 namespace swarm::sandboxd {
 namespace {
@@ -76,11 +77,13 @@ int RunSandboxd(SandboxdOptions options) {
   registry_options.root = root;
   registry_options.isolation = isolation;
   registry_options.max_sandboxes = options.max_sandboxes;
-  SandboxRegistry registry(registry_options);
+  TemplateStore templates(root);
+  templates.Load();
+  SandboxRegistry registry(registry_options, &templates);
   if (const auto found = registry.Recover(); found > 0) {
     log::Info("cleaned up after an earlier run", {{"sandboxes", found}});
   }
-  SandboxdRoutes routes(registry, RoutesOptions{.api_key = options.api_key});
+  SandboxdRoutes routes(registry, &templates, RoutesOptions{.api_key = options.api_key});
 
   const int threads = std::max(2, options.threads);
   asio::io_context io(threads);

@@ -3,7 +3,10 @@
 // E2B_API_KEY pointing at a sandboxd it started. Prints one "ok <step>" line per check and,
 // last, a JSON line {"sandboxes":[ids]} so the caller can look in /proc for leftovers.
 // Exits non-zero with the failing step on the first failure.
-import { Sandbox, CommandExitError, NotFoundError, FileNotFoundError } from 'e2b';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Sandbox, Template, CommandExitError, NotFoundError, FileNotFoundError } from 'e2b';
 
 const created = [];
 let step = 'start';
@@ -104,6 +107,48 @@ async function main() {
   check((await short.isRunning()) === false, 'still running past its timeout');
   check((await Sandbox.kill(short.sandboxId)) === false, 'kill found it after its timeout');
   ok('a sandbox past its timeout is killed by sandboxd');
+
+  step = 'template';
+  const context = mkdtempSync(join(tmpdir(), 'sdk-tpl-'));
+  try {
+    writeFileSync(join(context, 'entry.sh'), '#!/bin/sh\necho "entry $TPL_VAR in $(pwd)"\n');
+    const template = Template({ fileContextPath: context })
+      .fromImage('debian:12')
+      .copy('entry.sh', '/docker-entrypoint.sh', { mode: 0o755 })
+      .setEnvs({ TPL_VAR: 'from-template' })
+      .setWorkdir('/app');
+    const logs = [];
+    const built = await Template.build(template, `sdk-tpl-${process.pid}`, {
+      cpuCount: 1,
+      memoryMB: 512,
+      onBuildLogs: (entry) => logs.push(entry.message),
+    });
+    check(logs.some((m) => m.includes("host's root")), `build log: ${logs.join(' | ')}`);
+    const fromTemplate = await Sandbox.create(`sdk-tpl-${process.pid}`);
+    created.push(fromTemplate.sandboxId);
+    const entry = await fromTemplate.commands.run('/docker-entrypoint.sh');
+    check(entry.stdout === 'entry from-template in /app\n', `entrypoint said ${entry.stdout}`);
+    check((await Sandbox.kill(fromTemplate.sandboxId)) === true, 'kill of the template sandbox');
+    const api = process.env.E2B_API_URL;
+    const headers = { 'X-API-Key': process.env.E2B_API_KEY, 'Content-Type': 'application/json' };
+    for (const isPublic of [true, false]) {
+      const res = await fetch(`${api}/v2/templates/${built.templateId}`, {
+        method: 'PATCH', headers, body: JSON.stringify({ public: isPublic }),
+      });
+      check(res.status === 200, `publish ${isPublic}: ${res.status}`);
+    }
+    const del = await fetch(`${api}/templates/${built.templateId}`, { method: 'DELETE', headers });
+    check(del.status === 204, `delete: ${del.status}`);
+    try {
+      await Sandbox.create(`sdk-tpl-${process.pid}`);
+      check(false, 'a deleted template still makes sandboxes');
+    } catch (e) {
+      check(!String(e).includes('a deleted template'), String(e));
+    }
+  } finally {
+    rmSync(context, { recursive: true, force: true });
+  }
+  ok('Template.build with a copied file; its sandbox runs it; publish, unpublish, delete');
 }
 
 try {
