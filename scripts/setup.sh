@@ -10,7 +10,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libboost-system1.81-dev
   nlohmann-json3-dev libvalijson-dev libsqlitecpp-dev libsqlite3-dev
   libcli11-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev libexpected-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libarchive-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libarchive-dev libssl-dev
   clang-14 libclang-rt-14-dev
   curl wrk ripgrep bubblewrap
 )
