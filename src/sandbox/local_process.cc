@@ -123,6 +123,11 @@ ProcessOutput::Slice ProcessOutput::ReadFrom(uint64_t from) const {
   return slice;
 }
 
+uint64_t ProcessOutput::OutputEnd() const {
+  std::lock_guard lock(mu_);
+  return first_ + middle_.size();
+}
+
 std::optional<uint64_t> ProcessOutput::Subscribe(std::function<void()> wake) {
   std::lock_guard lock(mu_);
   if (wakers_.size() >= max_subscribers_) return std::nullopt;

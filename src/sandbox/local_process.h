@@ -60,6 +60,9 @@ class ProcessOutput {
   };
   // Events from position `from` (0: from the start event).
   Slice ReadFrom(uint64_t from) const;
+  // The position after the output retained now (before the end): reading from it gives only
+  // what comes later.
+  uint64_t OutputEnd() const;
 
   // `wake` is called, from any thread and without locks held, after each Append. Nullopt when
   // the process already has max_subscribers listeners.

@@ -518,13 +518,13 @@ std::chrono::milliseconds Keepalive(const HttpRequest& request, std::chrono::sec
 }  // namespace
 
 HttpResponse SandboxdRoutes::StreamOf(std::shared_ptr<sandbox::LocalProcess> process,
-                                      const HttpRequest& request) {
+                                      const HttpRequest& request, bool replay_output) {
   HttpResponse response;
   response.status = 200;
   response.content_type = std::string(connect::kStreamContentType);
   const auto keepalive = Keepalive(request, options_.default_keepalive);
-  response.stream = [process, keepalive](http::BodyStream& out) {
-    return StreamProcess(process, keepalive, out);
+  response.stream = [process, keepalive, replay_output](http::BodyStream& out) {
+    return StreamProcess(process, keepalive, replay_output, out);
   };
   return response;
 }
@@ -551,7 +551,7 @@ HttpResponse SandboxdRoutes::ProcessStart(const HttpRequest& r, SandboxEntry& en
     return StreamError(code, process.error().message);
   }
   registry_.SaveRecord(entry);
-  return StreamOf(*process, r);
+  return StreamOf(*process, r, true);
 }
 
 HttpResponse SandboxdRoutes::ProcessConnect(const HttpRequest& r, SandboxEntry& entry) {
@@ -564,7 +564,7 @@ HttpResponse SandboxdRoutes::ProcessConnect(const HttpRequest& r, SandboxEntry& 
   if (!process) {
     return StreamError("not_found", fmt::format("process with {} not found", selector->Describe()));
   }
-  return StreamOf(std::move(process), r);
+  return StreamOf(std::move(process), r, false);
 }
 
 HttpResponse SandboxdRoutes::ProcessUnary(const HttpRequest& r, SandboxEntry& entry,
@@ -663,7 +663,8 @@ HttpResponse SandboxdRoutes::FilesPost(const HttpRequest& r, SandboxEntry& entry
 // ---- streaming ----------------------------------------------------------------------------
 
 asio::awaitable<void> StreamProcess(std::shared_ptr<sandbox::LocalProcess> process,
-                                    std::chrono::milliseconds keepalive, http::BodyStream& out) {
+                                    std::chrono::milliseconds keepalive, bool replay_output,
+                                    http::BodyStream& out) {
   auto executor = co_await asio::this_coro::executor;
   auto timer = std::make_shared<asio::steady_timer>(executor);
   // Set by the process's monitor thread or the peer watch; read and cleared on this strand.
@@ -681,6 +682,16 @@ asio::awaitable<void> StreamProcess(std::shared_ptr<sandbox::LocalProcess> proce
   }
   out.peer().OnGone(wake);
   uint64_t position = 0;
+  if (!replay_output) {
+    // Read after subscribing: nothing between this position and the wake-ups is lost.
+    position = process->output().OutputEnd();
+    const std::string start =
+        connect::EncodeMessage(ProcessEventJson(sandbox::ProcessEvent{}, process->pid()));
+    if (!co_await out.Write(start)) {
+      process->output().Unsubscribe(*subscription);
+      co_return;
+    }
+  }
   bool open = true;
   while (open) {
     pending->store(false);

@@ -77,7 +77,7 @@ class SandboxdRoutes {
   http::HttpResponse FilesGet(const http::HttpRequest& r, SandboxEntry& sandbox);
   http::HttpResponse FilesPost(const http::HttpRequest& r, SandboxEntry& sandbox);
   http::HttpResponse StreamOf(std::shared_ptr<sandbox::LocalProcess> process,
-                              const http::HttpRequest& request);
+                              const http::HttpRequest& request, bool replay_output);
 
   SandboxRegistry& registry_;
   TemplateStore* templates_;
@@ -85,11 +85,13 @@ class SandboxdRoutes {
   http::Router router_;
 };
 
-// Streams a process's events from the start as Connect envelopes until its end (then the
-// end-of-stream envelope), the client hanging up, or a write failing; a keepalive event after
-// each `keepalive` of silence. Never ends the process.
+// Streams a process's events as Connect envelopes until its end (then the end-of-stream
+// envelope), the client hanging up, or a write failing; a keepalive event after each
+// `keepalive` of silence. Never ends the process. The start event always comes first; then
+// output from the beginning (`replay_output`, Start) or only what comes from now on (Connect,
+// as envd does).
 boost::asio::awaitable<void> StreamProcess(std::shared_ptr<sandbox::LocalProcess> process,
-                                           std::chrono::milliseconds keepalive,
+                                           std::chrono::milliseconds keepalive, bool replay_output,
                                            http::BodyStream& out);
 
 }  // namespace swarm::sandboxd

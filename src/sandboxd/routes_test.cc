@@ -156,6 +156,7 @@ TEST_F(RoutesTest, AClientThatGoesLeavesTheProcessRunningAndConnectReattaches) {
   ASSERT_EQ(list.status, 200);
   EXPECT_EQ(json::parse(list.body)["processes"][0]["pid"], pid);
 
+  // Reattached while it runs: start again, then only what comes from now on (as envd).
   auto again =
       Call("POST", "/process.Process/Connect",
            http::connect::EncodeMessage({{"process", {{"pid", pid}}}}), EnvdHeaders(sandbox, true));
@@ -167,6 +168,7 @@ TEST_F(RoutesTest, AClientThatGoesLeavesTheProcessRunningAndConnectReattaches) {
   }());
   auto messages = replay.Messages(&ended);
   EXPECT_TRUE(ended);
+  EXPECT_EQ(messages.at(0)["start"]["pid"], pid);
   std::string text;
   for (const auto& m : messages) {
     if (!m.contains("data")) continue;
@@ -174,7 +176,8 @@ TEST_F(RoutesTest, AClientThatGoesLeavesTheProcessRunningAndConnectReattaches) {
     ASSERT_TRUE(piece) << m.dump();
     text += *piece;
   }
-  EXPECT_EQ(text, "first\nsecond\n");
+  EXPECT_EQ(text, "second\n");
+  EXPECT_EQ(messages.at(messages.size() - 2)["end"]["exitCode"], 0);
 }
 
 TEST_F(RoutesTest, KeepaliveDuringSilenceAndDeadlineFromTheHeader) {

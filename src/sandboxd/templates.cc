@@ -551,26 +551,26 @@ Result<nlohmann::json> TemplateStore::BuildStatus(const std::string& template_id
 
 Result<nlohmann::json> TemplateStore::SetPublic(const std::string& template_id, bool is_public) {
   std::lock_guard lock(mu_);
-  auto it = templates_.find(template_id);
-  if (it == templates_.end()) return NotFound(fmt::format("template '{}' not found", template_id));
-  it->second->is_public = is_public;
-  it->second->updated_at = Now();
-  SaveLocked(*it->second);
-  return nlohmann::json{{"names", {it->second->name}}};
+  auto tpl = FindLocked(template_id);  // an id or a name, as E2B takes either
+  if (!tpl) return NotFound(fmt::format("template '{}' not found", template_id));
+  tpl->is_public = is_public;
+  tpl->updated_at = Now();
+  SaveLocked(*tpl);
+  return nlohmann::json{{"names", {tpl->name}}};
 }
 
 Result<bool> TemplateStore::Delete(const std::string& template_id) {
   if (template_id == "base") return BadRequest("the base template cannot be deleted");
   std::lock_guard lock(mu_);
-  auto it = templates_.find(template_id);
-  if (it == templates_.end()) return false;
-  for (const auto& b : it->second->builds) {
+  auto tpl = FindLocked(template_id);  // an id or a name
+  if (!tpl) return false;
+  for (const auto& b : tpl->builds) {
     if (b->status == "building") return Conflict("the template is being built");
   }
-  templates_.erase(it);
+  templates_.erase(tpl->id);
   std::error_code ec;
   // Sandboxes running from it keep their bound files (open mounts) until they end.
-  fs::remove_all(Dir(template_id), ec);
+  fs::remove_all(Dir(tpl->id), ec);
   return true;
 }
 
