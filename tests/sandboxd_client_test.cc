@@ -1,6 +1,8 @@
 // Our E2B client (sandbox/e2b_client.h, sandbox/template_client.h) against the real sandboxd:
 // the same protocol the official SDK speaks (tests/e2b_sdk), from the C++ side, including the
 // template build, publish, unpublish and delete.
+#include <signal.h>
+
 #include <memory>
 #include <string>
 
@@ -33,6 +35,11 @@ class SandboxdClientTest : public ::testing::Test {
                                    log});
     const uint16_t port = testing_support::WaitListening(*server_, log, "sandboxd");
     url_ = "http://127.0.0.1:" + std::to_string(port);
+  }
+
+  ~SandboxdClientTest() override {
+    server_->Signal(SIGTERM);  // a graceful stop removes what sandboxd made
+    server_->Wait(10s);
   }
 
   sandbox::E2bConfig Config(const std::string& key = kKey) const {

@@ -2,6 +2,7 @@
 // tests/e2b_sdk/sdk_check.mjs (issue 7's "Must show" list for the SDK), then checks in /proc
 // that no process of any sandbox it made is left.
 #include <dirent.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -96,6 +97,8 @@ TEST(SandboxdSdkTest, OfficialSdkWorksAgainstSandboxd) {
     EXPECT_EQ(ProcessCountOf(id.get<std::string>()), 0u) << "processes left of " << id;
   }
   EXPECT_EQ(testing_support::ReadFile(log).find(kKey), std::string::npos);
+  server.Signal(SIGTERM);
+  EXPECT_EQ(server.Wait(10s).value_or(-1), 0);
 }
 
 }  // namespace

@@ -115,6 +115,16 @@ std::vector<pid_t> SandboxCgroup::Members() const {
   return pids;
 }
 
+bool SandboxCgroup::RemoveLeftover(const std::string& name, const std::string& fs_root) {
+  bool all = true;
+  for (const auto& dir :
+       {fs_root + OwnGroup("") + "/" + name, fs_root + "/cpu" + OwnGroup("cpu") + "/" + name,
+        fs_root + "/memory" + OwnGroup("memory") + "/" + name}) {
+    if (rmdir(dir.c_str()) != 0 && errno != ENOENT && errno != ENOTDIR) all = false;
+  }
+  return all;
+}
+
 void SandboxCgroup::Remove() {
   for (int fd : procs_fds_) close(fd);
   procs_fds_.clear();

@@ -39,6 +39,10 @@ class SandboxCgroup {
   std::vector<pid_t> Members() const;
   // Removes the (empty) groups; retried by the destructor.
   void Remove();
+  // Removes the groups named `name` that an earlier sandboxd left (after killing their
+  // processes), wherever Create would have made them. True when none is left.
+  static bool RemoveLeftover(const std::string& name,
+                             const std::string& fs_root = "/sys/fs/cgroup");
 
  private:
   std::vector<std::string> dirs_;

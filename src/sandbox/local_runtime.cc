@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/log.h"
 #include "sandbox/local_launch.h"
 
 namespace swarm::sandbox {
@@ -506,7 +507,17 @@ void LocalSandbox::Kill() {
     std::this_thread::sleep_for(10ms);
   }
   for (auto& [pid, process] : processes) process->WaitEnded(2s);
-  cgroup_.Remove();
+  // A group cannot be removed while an exiting process (the orphaned init, not yet reaped by
+  // the host's init) still counts in it: retry for a moment.
+  const auto cgroup_until = Clock::now() + 2s;
+  while (true) {
+    cgroup_.Remove();
+    if (cgroup_.dirs().empty() || Clock::now() >= cgroup_until) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  if (!cgroup_.dirs().empty()) {
+    log::Warn("cgroup left behind", {{"sandboxID", spec_.id}, {"dir", cgroup_.dirs().front()}});
+  }
   std::error_code ec;
   std::filesystem::remove_all(spec_.dir, ec);
 }

@@ -102,6 +102,7 @@ class LocalSandbox {
   std::string HostPath(const std::string& inside) const;
   SandboxTrace trace() const;
   const std::string& skipped_limits() const { return cgroup_.skipped(); }
+  const std::vector<std::string>& cgroup_dirs() const { return cgroup_.dirs(); }
 
  private:
   LocalSandbox(Isolation isolation, LocalSandboxSpec spec);

@@ -111,13 +111,18 @@ StartSpec Bash(std::string command) {
 
 class LocalSandboxTest : public ::testing::TestWithParam<Isolation> {
  protected:
-  std::unique_ptr<LocalSandbox> Make(std::map<std::string, std::string> env = {}) {
+  std::unique_ptr<LocalSandbox> Make(std::map<std::string, std::string> env = {},
+                                     bool limits = false) {
     static int counter = 0;
     LocalSandboxSpec spec;
     spec.id = "itest" + std::to_string(getpid()) + "x" + std::to_string(counter++);
     spec.dir = root_.path() + "/sandboxes/" + spec.id;
     spec.hide_dir = root_.path();
     spec.env_vars = std::move(env);
+    if (limits) {
+      spec.cpu_count = 1;
+      spec.memory_mb = 256;
+    }
     auto sandbox = LocalSandbox::Create(GetParam(), spec);
     EXPECT_TRUE(sandbox) << sandbox.error().message;
     return sandbox ? std::move(*sandbox) : nullptr;
@@ -142,8 +147,10 @@ TEST_P(LocalSandboxTest, RunsACommandWithOnlyItsEnvironment) {
 }
 
 TEST_P(LocalSandboxTest, KillLeavesNoProcess) {
-  auto sandbox = Make();
+  auto sandbox = Make({}, /*limits=*/true);
   ASSERT_TRUE(sandbox);
+  // The cgroups (where the machine lets sandboxd make them) go with the sandbox.
+  const std::vector<std::string> groups = sandbox->cgroup_dirs();
   auto process = sandbox->Start(Bash("sleep 300 & sleep 300 & setsid sleep 300 & wait"));
   ASSERT_TRUE(process) << process.error().message;
   ASSERT_TRUE(testing_support::WaitUntil([&] { return sandbox->LeftoverPids().size() >= 3; }, 5s));
@@ -153,6 +160,7 @@ TEST_P(LocalSandboxTest, KillLeavesNoProcess) {
   EXPECT_FALSE((*process)->running());
   EXPECT_FALSE(std::filesystem::exists(dir));
   EXPECT_FALSE(sandbox->alive());
+  for (const auto& group : groups) EXPECT_FALSE(std::filesystem::exists(group)) << group;
 }
 
 TEST_P(LocalSandboxTest, DeadlineKillsTheProcess) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -80,6 +81,12 @@ std::size_t SandboxRegistry::Recover() {
       trace.sessions = record->value("sessions", std::vector<pid_t>{});
     }
     const std::size_t killed = sandbox::KillLeftovers(trace);
+    // Killed processes leave their groups a moment later (the host's init reaps them).
+    const auto until = std::chrono::steady_clock::now() + 2s;
+    while (!sandbox::SandboxCgroup::RemoveLeftover("agent-swarm-" + id) &&
+           std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(10ms);
+    }
     fs::remove_all(dir.path(), ec);
     log::Info("sandbox gone after restart", {{"sandboxID", id}, {"killedProcesses", killed}});
   }

@@ -151,12 +151,12 @@ TemplateStore::TemplateStore(std::string root, std::size_t max_upload_bytes)
 TemplateStore::~TemplateStore() { WaitForBuilds(); }
 
 void TemplateStore::WaitForBuilds() {
-  std::vector<std::thread> running;
+  std::vector<std::pair<std::thread, std::shared_ptr<std::atomic<bool>>>> running;
   {
     std::lock_guard lock(mu_);
     running.swap(builders_);
   }
-  for (auto& t : running) t.join();
+  for (auto& [thread, done] : running) thread.join();
 }
 
 std::string TemplateStore::Dir(const std::string& template_id) const {
@@ -386,7 +386,17 @@ Result<void> TemplateStore::StartBuild(const std::string& template_id, const std
   }
   build->status = "building";
   build->updated_at = Now();
-  builders_.emplace_back([this, tpl, build, body] { RunBuild(tpl, build, body); });
+  // A finished thread still holds its stack until joined.
+  for (auto& [thread, done] : builders_) {
+    if (done->load()) thread.join();
+  }
+  std::erase_if(builders_, [](const auto& b) { return !b.first.joinable(); });
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  builders_.emplace_back(std::thread([this, tpl, build, body, done] {
+                           RunBuild(tpl, build, body);
+                           done->store(true);
+                         }),
+                         done);
   return {};
 }
 

@@ -7,6 +7,7 @@
 // exists. Templates persist under <root>/templates.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -93,7 +94,8 @@ class TemplateStore {
   std::map<std::string, std::shared_ptr<Template>> templates_;  // by id
   // Secret upload ids -> (template id, files hash).
   std::map<std::string, std::pair<std::string, std::string>> uploads_;
-  std::vector<std::thread> builders_;
+  // Build threads and whether each has finished (finished ones are joined at the next build).
+  std::vector<std::pair<std::thread, std::shared_ptr<std::atomic<bool>>>> builders_;
 };
 
 // Extracts a tar (gzip or not) into `dir`, refusing absolute paths, "..", and links that leave
