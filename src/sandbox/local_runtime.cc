@@ -484,9 +484,10 @@ void LocalSandbox::Kill() {
     killed_ = true;
     processes = processes_;
   }
-  // The namespace's pid 1 dying makes the kernel kill every process in it.
+  // The namespace's pid 1 dying makes the kernel kill every process in it. Its parent, the
+  // bwrap sandboxd started, reaps it and exits: killing that bwrap too would orphan the init
+  // to the host's pid 1, which may never reap it (WaitChild kills bwrap only if it hangs).
   if (init_pid_ > 0) kill(init_pid_, SIGKILL);
-  if (bwrap_pid_ > 0 && !bwrap_reaped_) kill(bwrap_pid_, SIGKILL);
   CloseFd(keepalive_fd_);
   for (pid_t session : sessions_) kill(-session, SIGKILL);
   for (auto& [pid, process] : processes) process->Signal(SIGKILL);
