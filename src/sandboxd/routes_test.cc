@@ -263,3 +263,45 @@ TEST_F(RoutesTest, FilesRoundTripAndMissingFileIsE2bNotFound) {
 
 }  // namespace
 }  // namespace swarm::sandboxd
+
+namespace swarm::sandboxd {
+namespace {
+
+TEST_F(RoutesTest, SendInputAndCloseStdinReachTheProcess) {
+  auto sandbox = Create();
+  auto response = Call("POST", "/process.Process/Start",
+                       http::connect::EncodeMessage(
+                           {{"process", {{"cmd", "/bin/bash"}, {"args", {"-c", "tr a-z A-Z"}}}},
+                            {"stdin", true},
+                            {"tag", "upper"}}),
+                       EnvdHeaders(sandbox, true));
+  ASSERT_TRUE(response.stream);
+  auto list =
+      json::parse(Call("POST", "/process.Process/List", "{}", EnvdHeaders(sandbox, false)).body);
+  ASSERT_EQ(list["processes"].size(), 1u);
+  EXPECT_EQ(list["processes"][0]["tag"], "upper");
+  auto input = Call(
+      "POST", "/process.Process/SendInput",
+      json{{"process", {{"tag", "upper"}}}, {"input", {{"stdin", Base64Encode("quiet words\n")}}}}
+          .dump(),
+      EnvdHeaders(sandbox, false));
+  EXPECT_EQ(input.status, 200) << input.body;
+  EXPECT_EQ(Call("POST", "/process.Process/CloseStdin",
+                 json{{"process", {{"pid", list["processes"][0]["pid"]}}}}.dump(),
+                 EnvdHeaders(sandbox, false))
+                .status,
+            200);
+  FakeStream out;
+  Await(io_, [&]() -> asio::awaitable<int> {
+    co_await response.stream(out);
+    co_return 0;
+  }());
+  std::string text;
+  for (const auto& m : out.Messages()) {
+    if (m.contains("data")) text += *Base64Decode(m["data"].value("stdout", ""));
+  }
+  EXPECT_EQ(text, "QUIET WORDS\n");
+}
+
+}  // namespace
+}  // namespace swarm::sandboxd
