@@ -23,7 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export AGENT_SWARM_API_KEY=$(random_key demo)
+AGENT_SWARM_API_KEY=$(random_key demo)
+export AGENT_SWARM_API_KEY
 start_api "$BIN" "$work/swarm.sqlite" "$work/api.log"
 pids+=("$api_pid")
 start_stub_llm "$BIN" "$work/stub-llm.log" --reply '{"reply":"pong"}'

@@ -1,4 +1,8 @@
 # Shell helpers shared by the scripts (source it; do not run it).
+# shellcheck shell=bash
+# The variables these functions set (api_pid, llm_port, …) are read by the scripts that
+# source this file, which shellcheck cannot see from here.
+# shellcheck disable=SC2034
 
 # start_listening LOG CMD [ARGS...]: runs CMD in the background with stderr to LOG and waits
 # (at most 10 s) for its JSON log line {"msg":"listening",…,"port":N}. Sets bg_pid, bg_port.

@@ -4,6 +4,8 @@
 
 #include "cli/api_command.h"
 #include "cli/client_commands.h"
+#include "cli/e2b_backends.h"
+#include "cli/e2b_command.h"
 #include "cli/sandboxd_command.h"
 #include "cli/stub_llm_command.h"
 #include "cli/worker_command.h"
@@ -16,13 +18,14 @@ int RunCli(int argc, char** argv) {
   app.require_subcommand(1);
   AddApiCommand(app);
   AddClientCommands(app);
+  AddE2bCommand(app, ProcessE2bEnvironment());
   AddStubLlmCommand(app);
   AddSandboxdCommand(app);
   AddWorkerCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return ExitStatusForParseError(app, e);
   }
   return 0;
 }

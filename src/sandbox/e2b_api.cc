@@ -14,6 +14,9 @@ namespace {
 
 // E2B's error bodies are small; a longer text (an HTML error page) is cut for the message.
 constexpr std::size_t kMaxMessageChars = 300;
+// Secrets shorter than this are not scrubbed: upstream redacts values of 8 characters or more,
+// and a short one ("x") would cut up every word that holds it.
+constexpr std::size_t kMinSecretBytes = 8;
 
 bool IsUriComponentSafe(unsigned char c) {
   return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '!' || c == '~' ||
@@ -73,7 +76,7 @@ E2bApi::E2bApi(E2bConfig config, http::HttpClient& http, ApiOptions options)
 }
 
 void E2bApi::AddSecret(std::string_view secret) {
-  if (secret.size() < 4) return;
+  if (secret.size() < kMinSecretBytes) return;
   std::lock_guard lock(secrets_mu_);
   if (std::find(secrets_.begin(), secrets_.end(), secret) != secrets_.end()) return;
   secrets_.emplace_back(secret);
@@ -82,7 +85,7 @@ void E2bApi::AddSecret(std::string_view secret) {
 
 std::string E2bApi::Scrub(std::string text) const {
   auto replace_all = [&text](std::string_view secret) {
-    if (secret.empty()) return;
+    if (secret.size() < kMinSecretBytes) return;
     for (auto at = text.find(secret); at != std::string::npos;
          at = text.find(secret, at + kRedacted.size())) {
       text.replace(at, secret.size(), kRedacted);

@@ -657,3 +657,22 @@ TEST(Base64, RoundTripsAndAcceptsUrlSafeAndUnpadded) {
 
 }  // namespace
 }  // namespace swarm::sandbox
+
+namespace swarm::sandbox {
+namespace {
+
+TEST(E2bClientScrubTest, AShortKeyDoesNotCutUpTheMessage) {
+  ScriptedHttp http;
+  E2bSandboxProvider provider(E2bConfig::FromEnv({{"E2B_API_KEY", "x"},
+                                                  {"E2B_API_URL", "http://127.0.0.1:9"},
+                                                  {"E2B_SANDBOX_URL", "http://127.0.0.1:10"}}),
+                              http);
+  http.Queue(404, R"({"code":404,"message":"sandboxes exist elsewhere"})");
+  auto result = provider.Get("isbx1");
+  ASSERT_FALSE(result);
+  EXPECT_NE(result.error().message.find("sandboxes exist elsewhere"), std::string::npos)
+      << result.error().message;
+}
+
+}  // namespace
+}  // namespace swarm::sandbox
