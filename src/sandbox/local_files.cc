@@ -59,7 +59,7 @@ tl::unexpected<Error> FileError(int err, const std::string& path) {
 
 // Opens `absolute` for writing, making its missing parents one at a time inside the root.
 int CreateInRoot(int root, const std::string& absolute) {
-  int fd = OpenInRoot(root, absolute, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int fd = OpenInRoot(root, absolute, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, 0644);
   if (fd >= 0 || errno != ENOENT) return fd;
   std::filesystem::path parent = std::filesystem::path(absolute).parent_path();
   std::string prefix;
@@ -75,7 +75,7 @@ int CreateInRoot(int root, const std::string& absolute) {
     // A plain name under a directory resolved in the root: mkdirat follows no symlink.
     if (mkdirat(holder.fd, part.c_str(), 0755) != 0 && errno != EEXIST) return -1;
   }
-  return OpenInRoot(root, absolute, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  return OpenInRoot(root, absolute, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, 0644);
 }
 
 }  // namespace
@@ -91,12 +91,18 @@ Result<std::string> ReadSandboxFile(const LocalSandbox& sandbox, std::string_vie
                                     std::size_t max_bytes) {
   const std::string absolute = AbsoluteSandboxPath(path);
   Fd root(sandbox.OpenRoot());
-  Fd file(root.fd >= 0 ? OpenInRoot(root.fd, absolute, O_RDONLY)
-                       : open(sandbox.HostPath(absolute).c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO a sandbox put there must not hold a request thread (only regular
+  // files are read below).
+  Fd file(root.fd >= 0
+              ? OpenInRoot(root.fd, absolute, O_RDONLY | O_NONBLOCK)
+              : open(sandbox.HostPath(absolute).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (file.fd < 0) return FileError(errno, std::string(path));
   struct stat st {};
   if (fstat(file.fd, &st) != 0) return FileError(errno, std::string(path));
   if (S_ISDIR(st.st_mode)) return FileError(EISDIR, std::string(path));
+  if (!S_ISREG(st.st_mode)) {
+    return BadRequest(fmt::format("path '{}' is not a regular file", path));
+  }
   std::string content;
   char buffer[65536];
   while (true) {
@@ -124,10 +130,14 @@ Result<std::string> WriteSandboxFile(const LocalSandbox& sandbox, std::string_vi
     const std::string host = sandbox.HostPath(absolute);
     std::error_code ec;
     std::filesystem::create_directories(std::filesystem::path(host).parent_path(), ec);
-    fd = open(host.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = open(host.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
   }
   Fd file(fd);
   if (file.fd < 0) return FileError(errno, std::string(path));
+  struct stat st {};
+  if (fstat(file.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    return BadRequest(fmt::format("path '{}' is not a regular file", path));
+  }
   while (!content.empty()) {
     ssize_t n = write(file.fd, content.data(), content.size());
     if (n < 0 && errno == EINTR) continue;

@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "sandbox/local_files.h"
 #include "sandbox/local_launch.h"
 #include "support/child_process.h"
 
@@ -272,6 +273,42 @@ TEST(BubblewrapTest, TemplateFilesAppearReadOnlyAtTheirPathsOverTheHostRoot) {
   EXPECT_EQ(Collect(**run), "from-template\ndata\ndata\n/usr/bin/env\nroot-ro\nshare-ro\nhi\n")
       << Collect(**run, 2);
   EXPECT_FALSE(std::filesystem::exists("/docker-entrypoint.sh"));
+}
+
+}  // namespace
+}  // namespace swarm::sandbox
+
+namespace swarm::sandbox {
+namespace {
+
+TEST(LocalFilesTest, ResolveInsideTheSandboxAndRefuseWhatIsNotARegularFile) {
+  TempDir root;
+  LocalSandboxSpec spec;
+  spec.id = "files";
+  spec.dir = root.path() + "/sandboxes/files";
+  spec.hide_dir = root.path();
+  auto sandbox = LocalSandbox::Create(Isolation::kBubblewrap, spec);
+  ASSERT_TRUE(sandbox) << sandbox.error().message;
+  auto setup = (*sandbox)->Start(
+      Bash("mkfifo /tmp/fifo && ln -s /etc/hostname /tmp/link && ln -s / /tmp/rootlink"));
+  ASSERT_TRUE(setup);
+  ASSERT_TRUE((*setup)->WaitEnded(5s));
+  auto fifo = ReadSandboxFile(**sandbox, "/tmp/fifo", 1 << 20);
+  ASSERT_FALSE(fifo);
+  EXPECT_EQ(fifo.error().code, ErrorCode::kBadRequest);
+  // Symlinks resolve in the sandbox's root: /etc/hostname is the host's (read-only) one.
+  EXPECT_TRUE(ReadSandboxFile(**sandbox, "/tmp/link", 1 << 20));
+  auto written = WriteSandboxFile(**sandbox, "deep/er/file.txt", "x");
+  ASSERT_TRUE(written) << written.error().message;
+  EXPECT_EQ(*written, "/home/user/deep/er/file.txt");
+  EXPECT_EQ(testing_support::ReadFile(spec.dir + "/home/deep/er/file.txt"), "x");
+  // Through a symlink to the root, a write still lands inside the sandbox (read-only there).
+  auto escape = WriteSandboxFile(**sandbox, "/tmp/rootlink/etc/sandboxd-escape", "x");
+  EXPECT_FALSE(escape);
+  EXPECT_FALSE(std::filesystem::exists("/etc/sandboxd-escape"));
+  auto missing = ReadSandboxFile(**sandbox, "/nope", 1 << 20);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().message, "path '/nope' does not exist");
 }
 
 }  // namespace
