@@ -1,11 +1,13 @@
 #include "sandbox/local_files.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -57,25 +59,131 @@ tl::unexpected<Error> FileError(int err, const std::string& path) {
   }
 }
 
-// Opens `absolute` for writing, making its missing parents one at a time inside the root.
-int CreateInRoot(int root, const std::string& absolute) {
-  int fd = OpenInRoot(root, absolute, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, 0644);
-  if (fd >= 0 || errno != ENOENT) return fd;
-  std::filesystem::path parent = std::filesystem::path(absolute).parent_path();
+// Makes every missing directory of `absolute_dir` (itself included) one at a time inside the
+// root. False (errno set) when one cannot be made.
+bool MakeDirsInRoot(int root, const std::string& absolute_dir) {
   std::string prefix;
-  for (const auto& part : parent) {
-    if (part == "/") continue;
+  for (const auto& part : std::filesystem::path(absolute_dir)) {
+    if (part == "/" || part.empty()) continue;
     const std::string dir_of_part = prefix.empty() ? "/" : prefix;
     prefix += "/" + part.string();
     Fd existing(OpenInRoot(root, prefix, O_PATH | O_DIRECTORY));
     if (existing.fd >= 0) continue;
-    if (errno != ENOENT) return -1;
+    if (errno != ENOENT) return false;
     Fd holder(OpenInRoot(root, dir_of_part, O_PATH | O_DIRECTORY));
-    if (holder.fd < 0) return -1;
+    if (holder.fd < 0) return false;
     // A plain name under a directory resolved in the root: mkdirat follows no symlink.
-    if (mkdirat(holder.fd, part.c_str(), 0755) != 0 && errno != EEXIST) return -1;
+    if (mkdirat(holder.fd, part.c_str(), 0755) != 0 && errno != EEXIST) return false;
   }
+  return true;
+}
+
+// Opens `absolute` for writing, making its missing parents inside the root.
+int CreateInRoot(int root, const std::string& absolute) {
+  int fd = OpenInRoot(root, absolute, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, 0644);
+  if (fd >= 0 || errno != ENOENT) return fd;
+  if (!MakeDirsInRoot(root, std::filesystem::path(absolute).parent_path().string())) return -1;
   return OpenInRoot(root, absolute, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, 0644);
+}
+
+// Opens a path of the sandbox: inside its root, or at its host path without one.
+int OpenSandboxPath(const LocalSandbox& sandbox, const std::string& absolute, int flags) {
+  Fd root(sandbox.OpenRoot());
+  if (root.fd >= 0) return OpenInRoot(root.fd, absolute, flags);
+  return open(sandbox.HostPath(absolute).c_str(), flags | O_CLOEXEC);
+}
+
+SandboxFileInfo InfoFromStat(const struct stat& st, std::string name, std::string path) {
+  SandboxFileInfo info;
+  info.name = std::move(name);
+  info.path = std::move(path);
+  info.type = S_ISREG(st.st_mode)   ? SandboxFileInfo::Type::kFile
+              : S_ISDIR(st.st_mode) ? SandboxFileInfo::Type::kDirectory
+              : S_ISLNK(st.st_mode) ? SandboxFileInfo::Type::kSymlink
+                                    : SandboxFileInfo::Type::kOther;
+  info.size = st.st_size;
+  info.mode = st.st_mode & 07777;
+  info.uid = st.st_uid;
+  info.gid = st.st_gid;
+  info.modified_unix_ms = int64_t{st.st_mtim.tv_sec} * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+  return info;
+}
+
+std::string LinkTarget(int dirfd, const char* name) {
+  char buffer[4096];
+  ssize_t n = readlinkat(dirfd, name, buffer, sizeof buffer);
+  return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string();
+}
+
+std::string JoinPath(const std::string& dir, const std::string& name) {
+  return dir == "/" ? "/" + name : dir + "/" + name;
+}
+
+Result<void> ListInto(int dirfd, const std::string& path, int depth, std::size_t max_entries,
+                      std::vector<SandboxFileInfo>* out) {
+  int copy = dup(dirfd);
+  if (copy < 0) return FileError(errno, path);
+  DIR* dir = fdopendir(copy);
+  if (!dir) {
+    close(copy);
+    return FileError(errno, path);
+  }
+  std::vector<std::string> subdirs;
+  while (dirent* entry = readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    if (out->size() >= max_entries) {
+      closedir(dir);
+      return BadRequest(fmt::format("'{}' has more than {} entries", path, max_entries));
+    }
+    struct stat st {};
+    if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    auto info = InfoFromStat(st, name, JoinPath(path, name));
+    if (info.type == SandboxFileInfo::Type::kSymlink) {
+      info.symlink_target = LinkTarget(dirfd, name.c_str());
+    }
+    if (info.type == SandboxFileInfo::Type::kDirectory && depth > 1) subdirs.push_back(name);
+    out->push_back(std::move(info));
+  }
+  closedir(dir);
+  for (const auto& name : subdirs) {
+    Fd sub(openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (sub.fd < 0) continue;
+    if (auto listed = ListInto(sub.fd, JoinPath(path, name), depth - 1, max_entries, out);
+        !listed) {
+      return listed;
+    }
+  }
+  return {};
+}
+
+// Removes `name` under `dirfd`, a directory tree included, never following a symlink.
+bool RemoveAt(int dirfd, const std::string& name, int depth_left) {
+  struct stat st {};
+  if (fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return false;
+  if (!S_ISDIR(st.st_mode)) return unlinkat(dirfd, name.c_str(), 0) == 0;
+  if (depth_left <= 0) {
+    errno = ELOOP;
+    return false;
+  }
+  Fd sub(openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (sub.fd < 0) return false;
+  int copy = dup(sub.fd);
+  DIR* dir = copy >= 0 ? fdopendir(copy) : nullptr;
+  if (!dir) {
+    if (copy >= 0) close(copy);
+    return false;
+  }
+  std::vector<std::string> names;
+  while (dirent* entry = readdir(dir)) {
+    const std::string child = entry->d_name;
+    if (child != "." && child != "..") names.push_back(child);
+  }
+  closedir(dir);
+  for (const auto& child : names) {
+    if (!RemoveAt(sub.fd, child, depth_left - 1)) return false;
+  }
+  return unlinkat(dirfd, name.c_str(), AT_REMOVEDIR) == 0;
 }
 
 }  // namespace
@@ -145,6 +253,61 @@ Result<std::string> WriteSandboxFile(const LocalSandbox& sandbox, std::string_vi
     content.remove_prefix(static_cast<std::size_t>(n));
   }
   return absolute;
+}
+
+Result<SandboxFileInfo> StatSandboxPath(const LocalSandbox& sandbox, std::string_view path) {
+  const std::string absolute = AbsoluteSandboxPath(path);
+  Fd fd(OpenSandboxPath(sandbox, absolute, O_PATH | O_NOFOLLOW));
+  if (fd.fd < 0) return FileError(errno, std::string(path));
+  struct stat st {};
+  if (fstatat(fd.fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+    return FileError(errno, std::string(path));
+  }
+  auto name = std::filesystem::path(absolute).filename().string();
+  auto info = InfoFromStat(st, name.empty() ? "/" : name, absolute);
+  if (info.type == SandboxFileInfo::Type::kSymlink) info.symlink_target = LinkTarget(fd.fd, "");
+  return info;
+}
+
+Result<std::vector<SandboxFileInfo>> ListSandboxDir(const LocalSandbox& sandbox,
+                                                    std::string_view path, int depth,
+                                                    std::size_t max_entries) {
+  const std::string absolute = AbsoluteSandboxPath(path);
+  Fd dir(OpenSandboxPath(sandbox, absolute, O_RDONLY | O_DIRECTORY | O_NONBLOCK));
+  if (dir.fd < 0) return FileError(errno, std::string(path));
+  std::vector<SandboxFileInfo> entries;
+  auto listed = ListInto(dir.fd, absolute, std::clamp(depth, 1, 16), max_entries, &entries);
+  if (!listed) return tl::unexpected(listed.error());
+  return entries;
+}
+
+Result<SandboxFileInfo> MakeSandboxDir(const LocalSandbox& sandbox, std::string_view path) {
+  const std::string absolute = AbsoluteSandboxPath(path);
+  if (StatSandboxPath(sandbox, absolute)) {
+    return Conflict(fmt::format("path '{}' already exists", path));
+  }
+  Fd root(sandbox.OpenRoot());
+  if (root.fd >= 0) {
+    if (!MakeDirsInRoot(root.fd, absolute)) return FileError(errno, std::string(path));
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(sandbox.HostPath(absolute), ec);
+    if (ec) return FileError(ec.value(), std::string(path));
+  }
+  return StatSandboxPath(sandbox, absolute);
+}
+
+Result<void> RemoveSandboxPath(const LocalSandbox& sandbox, std::string_view path) {
+  const std::string absolute = AbsoluteSandboxPath(path);
+  const auto as_path = std::filesystem::path(absolute).lexically_normal();
+  const std::string name = as_path.filename().string();
+  if (name.empty() || name == "." || name == "..") {
+    return BadRequest(fmt::format("path '{}' cannot be removed", path));
+  }
+  Fd parent(OpenSandboxPath(sandbox, as_path.parent_path().string(), O_PATH | O_DIRECTORY));
+  if (parent.fd < 0) return FileError(errno, std::string(path));
+  if (!RemoveAt(parent.fd, name, 64)) return FileError(errno, std::string(path));
+  return {};
 }
 
 }  // namespace swarm::sandbox

@@ -4,8 +4,10 @@
 // outside it; without, /home/user and /tmp map to the sandbox's directories.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 #include "sandbox/local_runtime.h"
@@ -24,5 +26,31 @@ Result<std::string> ReadSandboxFile(const LocalSandbox& sandbox, std::string_vie
 // path. kForbidden where the sandbox cannot write (the read-only root).
 Result<std::string> WriteSandboxFile(const LocalSandbox& sandbox, std::string_view path,
                                      std::string_view content);
+
+// One directory entry as envd's EntryInfo describes it.
+struct SandboxFileInfo {
+  enum class Type { kOther, kFile, kDirectory, kSymlink };
+  std::string name;
+  std::string path;  // absolute, inside the sandbox
+  Type type = Type::kOther;
+  int64_t size = 0;
+  uint32_t mode = 0;  // permission bits
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  int64_t modified_unix_ms = 0;
+  std::string symlink_target;
+};
+
+// The entry at `path` itself (a symlink is reported as one). kNotFound when missing.
+Result<SandboxFileInfo> StatSandboxPath(const LocalSandbox& sandbox, std::string_view path);
+// The entries under directory `path`, `depth` levels down (1: its children), at most
+// `max_entries`.
+Result<std::vector<SandboxFileInfo>> ListSandboxDir(const LocalSandbox& sandbox,
+                                                    std::string_view path, int depth,
+                                                    std::size_t max_entries = 10000);
+// Makes the directory and its missing parents. kConflict when it exists already.
+Result<SandboxFileInfo> MakeSandboxDir(const LocalSandbox& sandbox, std::string_view path);
+// Removes a file, symlink or whole directory tree. kNotFound when missing.
+Result<void> RemoveSandboxPath(const LocalSandbox& sandbox, std::string_view path);
 
 }  // namespace swarm::sandbox

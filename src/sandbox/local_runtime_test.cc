@@ -313,3 +313,51 @@ TEST(LocalFilesTest, ResolveInsideTheSandboxAndRefuseWhatIsNotARegularFile) {
 
 }  // namespace
 }  // namespace swarm::sandbox
+
+namespace swarm::sandbox {
+namespace {
+
+TEST(LocalFilesTest, DirectoriesListStatAndRemoveStayInsideTheSandbox) {
+  TempDir root;
+  TempDir outside;
+  std::ofstream(outside.File("keep")) << "keep";
+  LocalSandboxSpec spec;
+  spec.id = "dirs";
+  spec.dir = root.path() + "/sandboxes/dirs";
+  spec.hide_dir = root.path();
+  auto sandbox = LocalSandbox::Create(Isolation::kBubblewrap, spec);
+  ASSERT_TRUE(sandbox) << sandbox.error().message;
+  auto made = MakeSandboxDir(**sandbox, "a/b");
+  ASSERT_TRUE(made) << made.error().message;
+  EXPECT_EQ(made->type, SandboxFileInfo::Type::kDirectory);
+  EXPECT_EQ(MakeSandboxDir(**sandbox, "a/b").error().code, ErrorCode::kConflict);
+  ASSERT_TRUE(WriteSandboxFile(**sandbox, "a/b/f", "12345"));
+  // A symlink to a host directory outside the sandbox's view (hidden state dir) and to /.
+  auto setup = (*sandbox)->Start(Bash("ln -s / /home/user/a/root"));
+  ASSERT_TRUE(setup);
+  ASSERT_TRUE((*setup)->WaitEnded(5s));
+
+  auto listed = ListSandboxDir(**sandbox, "/home/user/a", 2);
+  ASSERT_TRUE(listed) << listed.error().message;
+  std::map<std::string, SandboxFileInfo::Type> types;
+  for (const auto& e : *listed) types[e.path] = e.type;
+  EXPECT_EQ(types.size(), 3u);
+  EXPECT_EQ(types["/home/user/a/b"], SandboxFileInfo::Type::kDirectory);
+  EXPECT_EQ(types["/home/user/a/b/f"], SandboxFileInfo::Type::kFile);
+  EXPECT_EQ(types["/home/user/a/root"], SandboxFileInfo::Type::kSymlink);
+  auto link = StatSandboxPath(**sandbox, "a/root");
+  ASSERT_TRUE(link);
+  EXPECT_EQ(link->symlink_target, "/");
+  EXPECT_EQ(StatSandboxPath(**sandbox, "a/b/f")->size, 5);
+
+  // Removing the tree removes the link, never what it points at.
+  ASSERT_TRUE(RemoveSandboxPath(**sandbox, "a"));
+  EXPECT_FALSE(StatSandboxPath(**sandbox, "a"));
+  EXPECT_TRUE(std::filesystem::exists(outside.File("keep")));
+  EXPECT_TRUE(std::filesystem::exists("/usr/bin/env"));
+  EXPECT_EQ(RemoveSandboxPath(**sandbox, "a").error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(RemoveSandboxPath(**sandbox, "/"));
+}
+
+}  // namespace
+}  // namespace swarm::sandbox

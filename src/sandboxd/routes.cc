@@ -480,7 +480,81 @@ HttpResponse SandboxdRoutes::Envd(const HttpRequest& request) {
   if (StartsWith(path, "/process.Process/")) {
     return ProcessUnary(request, *entry, path.substr(std::string_view("/process.Process/").size()));
   }
+  if (StartsWith(path, "/filesystem.Filesystem/")) {
+    return FilesystemUnary(request, *entry,
+                           path.substr(std::string_view("/filesystem.Filesystem/").size()));
+  }
   return UnaryError("unimplemented", fmt::format("{} is not implemented by sandboxd", path));
+}
+
+namespace {
+
+// envd's EntryInfo in proto3 JSON.
+nlohmann::json EntryJson(const sandbox::SandboxFileInfo& info) {
+  using Type = sandbox::SandboxFileInfo::Type;
+  const char* type = info.type == Type::kFile        ? "FILE_TYPE_FILE"
+                     : info.type == Type::kDirectory ? "FILE_TYPE_DIRECTORY"
+                     : info.type == Type::kSymlink   ? "FILE_TYPE_SYMLINK"
+                                                     : "FILE_TYPE_UNSPECIFIED";
+  std::string permissions = info.type == Type::kDirectory ? "d"
+                            : info.type == Type::kSymlink ? "l"
+                                                          : "-";
+  for (int shift = 6; shift >= 0; shift -= 3) {
+    permissions += (info.mode >> shift) & 4 ? 'r' : '-';
+    permissions += (info.mode >> shift) & 2 ? 'w' : '-';
+    permissions += (info.mode >> shift) & 1 ? 'x' : '-';
+  }
+  auto owner = [](uint32_t id) { return id == 0 ? std::string("root") : std::to_string(id); };
+  nlohmann::json entry = {
+      {"name", info.name},
+      {"type", type},
+      {"path", info.path},
+      {"size", std::to_string(info.size)},  // int64: a string in proto3 JSON
+      {"mode", info.mode},
+      {"permissions", permissions},
+      {"owner", owner(info.uid)},
+      {"group", owner(info.gid)},
+      {"modifiedTime",
+       FormatIsoTime(SystemTime(std::chrono::milliseconds(info.modified_unix_ms)))}};
+  if (!info.symlink_target.empty()) entry["symlinkTarget"] = info.symlink_target;
+  return entry;
+}
+
+}  // namespace
+
+HttpResponse SandboxdRoutes::FilesystemUnary(const HttpRequest& r, SandboxEntry& entry,
+                                             std::string_view method) {
+  auto body = JsonBody(r, options_.max_json_bytes, true);
+  if (!body) return UnaryFromError(body.error());
+  const auto path = body->value("path", std::string());
+  if (method == "Stat") {
+    auto info = sandbox::StatSandboxPath(*entry.sandbox, path);
+    if (!info) return UnaryFromError(info.error());
+    return Json(200, {{"entry", EntryJson(*info)}});
+  }
+  if (method == "ListDir") {
+    const int depth = body->value("depth", 1);
+    auto entries = sandbox::ListSandboxDir(*entry.sandbox, path, depth);
+    if (!entries) return UnaryFromError(entries.error());
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& info : *entries) list.push_back(EntryJson(info));
+    return Json(200, {{"entries", list}});
+  }
+  if (method == "MakeDir") {
+    auto info = sandbox::MakeSandboxDir(*entry.sandbox, path);
+    if (!info && info.error().code == ErrorCode::kConflict) {
+      return UnaryError("already_exists", info.error().message);
+    }
+    if (!info) return UnaryFromError(info.error());
+    return Json(200, {{"entry", EntryJson(*info)}});
+  }
+  if (method == "Remove") {
+    auto removed = sandbox::RemoveSandboxPath(*entry.sandbox, path);
+    if (!removed) return UnaryFromError(removed.error());
+    return Json(200, nlohmann::json::object());
+  }
+  return UnaryError("unimplemented",
+                    fmt::format("filesystem.Filesystem/{} is not implemented by sandboxd", method));
 }
 
 namespace {

@@ -74,6 +74,8 @@ class SandboxdRoutes {
   http::HttpResponse ProcessConnect(const http::HttpRequest& r, SandboxEntry& sandbox);
   http::HttpResponse ProcessUnary(const http::HttpRequest& r, SandboxEntry& sandbox,
                                   std::string_view method);
+  http::HttpResponse FilesystemUnary(const http::HttpRequest& r, SandboxEntry& sandbox,
+                                     std::string_view method);
   http::HttpResponse FilesGet(const http::HttpRequest& r, SandboxEntry& sandbox);
   http::HttpResponse FilesPost(const http::HttpRequest& r, SandboxEntry& sandbox);
   http::HttpResponse StreamOf(std::shared_ptr<sandbox::LocalProcess> process,

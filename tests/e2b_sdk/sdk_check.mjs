@@ -79,6 +79,18 @@ async function main() {
     check(notFound, `not the SDK's not-found error: ${e?.constructor?.name}: ${e}`);
   }
   ok('reading a missing file fails with the not-found error');
+  check((await sbx.files.exists('/home/user/notes/a.txt')) === true, 'exists');
+  check((await sbx.files.exists('/home/user/notes/none')) === false, 'exists for a missing file');
+  check((await sbx.files.makeDir('/home/user/notes/sub/deeper')) === true, 'makeDir');
+  check((await sbx.files.makeDir('/home/user/notes/sub/deeper')) === false, 'makeDir again');
+  const entries = await sbx.files.list('/home/user/notes');
+  const names = entries.map((e) => `${e.name}:${e.type}`).sort().join(',');
+  check(names === 'a.txt:file,sub:dir', `list gave ${names}`);
+  const info = await sbx.files.getInfo('/home/user/notes/a.txt');
+  check(info.size === text.length, `getInfo size ${info.size}`);
+  await sbx.files.remove('/home/user/notes/sub');
+  check((await sbx.files.exists('/home/user/notes/sub')) === false, 'remove');
+  ok('files.exists, makeDir, list, getInfo, remove');
 
   step = 'list';
   const other = await Sandbox.create('base', { metadata: { suite: tag, role: 'other' } });
