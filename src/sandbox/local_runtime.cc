@@ -149,6 +149,11 @@ std::string BwrapPath() { return FindExecutable("bwrap", kDefaultPath); }
 }  // namespace
 
 Isolation ProbeIsolation(std::string* why) {
+  if (geteuid() != 0) {
+    // Commands join a sandbox through setns(2) into its namespaces, which takes root.
+    if (why) *why = "sandboxd is not running as root, so it cannot enter sandboxes' namespaces";
+    return Isolation::kProcessGroup;
+  }
   const std::string bwrap = BwrapPath();
   if (bwrap.empty()) {
     if (why) *why = "bwrap (bubblewrap) is not installed";

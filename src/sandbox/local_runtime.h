@@ -31,8 +31,8 @@ namespace swarm::sandbox {
 
 enum class Isolation { kBubblewrap, kProcessGroup };
 
-// Finds bwrap and checks that it can make a sandbox here; otherwise kProcessGroup with the
-// reason in `why`.
+// Finds bwrap and checks that it can make a sandbox here (sandboxd must run as root to start
+// commands inside one); otherwise kProcessGroup with the reason in `why`.
 Isolation ProbeIsolation(std::string* why);
 
 struct LocalSandboxSpec {
