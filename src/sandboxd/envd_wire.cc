@@ -12,13 +12,6 @@ namespace {
 
 namespace b64 = boost::beast::detail::base64;
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string Lower(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -215,27 +208,9 @@ Result<int> ParseSignal(const nlohmann::json& value) {
   return BadRequest("signal must be SIGNAL_SIGKILL or SIGNAL_SIGTERM");
 }
 
-std::string QueryUnescape(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%' && i + 2 < in.size() && HexValue(in[i + 1]) >= 0 &&
-               HexValue(in[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(HexValue(in[i + 1]) * 16 + HexValue(in[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 Result<std::map<std::string, std::string>> ParseMetadataFilter(std::string_view once_decoded) {
   std::map<std::string, std::string> filter;
-  const std::string pairs = QueryUnescape(once_decoded);
+  const std::string pairs = http::QueryUnescape(once_decoded);
   std::string_view rest = pairs;
   while (!rest.empty()) {
     const std::size_t amp = rest.find('&');
@@ -246,7 +221,7 @@ Result<std::map<std::string, std::string>> ParseMetadataFilter(std::string_view 
     if (eq == std::string_view::npos) {
       return BadRequest(fmt::format("metadata filter '{}' is not key=value", pair));
     }
-    filter[QueryUnescape(pair.substr(0, eq))] = QueryUnescape(pair.substr(eq + 1));
+    filter[http::QueryUnescape(pair.substr(0, eq))] = http::QueryUnescape(pair.substr(eq + 1));
   }
   return filter;
 }

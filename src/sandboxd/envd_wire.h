@@ -48,9 +48,6 @@ Result<int> ParseSignal(const nlohmann::json& value);
 // key and value escaped once more (see e2b-wire.md §1): unescape, split, unescape each.
 Result<std::map<std::string, std::string>> ParseMetadataFilter(std::string_view once_decoded);
 
-// Percent-decoding as Go's url.QueryUnescape ('+' is a space); a bad escape stays as it is.
-std::string QueryUnescape(std::string_view text);
-
 struct UploadedFile {
   std::string filename;  // the part's filename (the SDK puts the target path there)
   std::string content;

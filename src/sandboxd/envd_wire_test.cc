@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "http/query.h"
+
 namespace swarm::sandboxd {
 namespace {
 
@@ -11,7 +13,7 @@ TEST(MetadataFilterTest, UndoesTheSdksTripleEncoding) {
   // e2b-wire.md §1: {'user id':'a b&c=d', app:'prod'} as the SDK sends it, after the query's
   // own decoding of the parameter.
   const std::string sent = "user%252520id%3Da%252520b%252526c%25253Dd%26app%3Dprod";
-  auto once = QueryUnescape(sent);
+  auto once = http::QueryUnescape(sent);
   auto filter = ParseMetadataFilter(once);
   ASSERT_TRUE(filter) << filter.error().message;
   EXPECT_EQ(filter->size(), 2u);
