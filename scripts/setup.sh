@@ -12,7 +12,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev libexpected-dev
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libarchive-dev libssl-dev
   clang-14 libclang-rt-14-dev
-  curl wrk ripgrep shellcheck
+  curl wrk ripgrep shellcheck bubblewrap
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -33,3 +33,6 @@ cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" 
 cmake --build "$BUILD_DIR"
 
 ./scripts/install-harnesses.sh
+
+# The official e2b SDK, pinned by tests/e2b_sdk/package-lock.json, for the sandboxd SDK test.
+(cd tests/e2b_sdk && npm ci --no-audit --no-fund --silent)

@@ -6,6 +6,7 @@
 #include "cli/client_commands.h"
 #include "cli/e2b_backends.h"
 #include "cli/e2b_command.h"
+#include "cli/sandboxd_command.h"
 #include "cli/stub_llm_command.h"
 #include "cli/worker_command.h"
 
@@ -19,6 +20,7 @@ int RunCli(int argc, char** argv) {
   AddClientCommands(app);
   AddE2bCommand(app, ProcessE2bEnvironment());
   AddStubLlmCommand(app);
+  AddSandboxdCommand(app);
   AddWorkerCommand(app);
   try {
     app.parse(argc, argv);

@@ -33,6 +33,8 @@ std::string Decode(std::string_view in) {
 
 }  // namespace
 
+std::string QueryUnescape(std::string_view text) { return Decode(text); }
+
 QueryParams QueryParams::Parse(std::string_view raw_query) {
   QueryParams params;
   while (!raw_query.empty()) {

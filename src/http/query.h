@@ -9,6 +9,10 @@
 
 namespace swarm::http {
 
+// application/x-www-form-urlencoded decoding of one piece ('+' is a space); a malformed
+// escape keeps its raw text. As Go's url.QueryUnescape, for values encoded more than once.
+std::string QueryUnescape(std::string_view text);
+
 class QueryParams {
  public:
   // Parses "a=1&b=x%20y"; a malformed escape keeps the raw text.

@@ -1,0 +1,145 @@
+#include "sandboxd/templates.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "support/child_process.h"
+
+namespace swarm::sandboxd {
+namespace {
+
+using nlohmann::json;
+
+// A gzipped tar of (path, content, mode) entries, as the SDK uploads for COPY steps.
+std::string MakeTarGz(const std::vector<std::tuple<std::string, std::string, int>>& entries) {
+  std::string out(1 << 20, '\0');
+  size_t used = 0;
+  archive* writer = archive_write_new();
+  archive_write_add_filter_gzip(writer);
+  archive_write_set_format_pax_restricted(writer);
+  archive_write_open_memory(writer, out.data(), out.size(), &used);
+  for (const auto& [path, content, mode] : entries) {
+    archive_entry* entry = archive_entry_new();
+    archive_entry_set_pathname(entry, path.c_str());
+    archive_entry_set_size(entry, static_cast<la_int64_t>(content.size()));
+    archive_entry_set_filetype(entry, AE_IFREG);
+    archive_entry_set_perm(entry, mode);
+    archive_write_header(writer, entry);
+    archive_write_data(writer, content.data(), content.size());
+    archive_entry_free(entry);
+  }
+  archive_write_close(writer);
+  archive_write_free(writer);
+  out.resize(used);
+  return out;
+}
+
+TEST(ExtractArchiveTest, ExtractsFilesWithTheirModes) {
+  testing_support::TempDir dir;
+  auto extracted =
+      ExtractArchive(MakeTarGz({{"./bin/run.sh", "#!/bin/sh\n", 0755}, {"data.txt", "x", 0644}}),
+                     dir.File("out"), 1 << 20);
+  ASSERT_TRUE(extracted) << extracted.error().message;
+  EXPECT_EQ(testing_support::ReadFile(dir.File("out/bin/run.sh")), "#!/bin/sh\n");
+  auto perms = std::filesystem::status(dir.File("out/bin/run.sh")).permissions();
+  EXPECT_NE(perms & std::filesystem::perms::owner_exec, std::filesystem::perms::none);
+}
+
+TEST(ExtractArchiveTest, RefusesEntriesThatLeaveItsDirectoryAndOversizedArchives) {
+  testing_support::TempDir dir;
+  EXPECT_FALSE(ExtractArchive(MakeTarGz({{"../evil", "x", 0644}}), dir.File("a"), 1 << 20));
+  EXPECT_FALSE(std::filesystem::exists(dir.File("evil")));
+  EXPECT_FALSE(ExtractArchive(MakeTarGz({{"/etc/evil", "x", 0644}}), dir.File("b"), 1 << 20));
+  EXPECT_FALSE(
+      ExtractArchive(MakeTarGz({{"big", std::string(100, 'x'), 0644}}), dir.File("c"), 10));
+  EXPECT_FALSE(ExtractArchive("not an archive", dir.File("d"), 1 << 20));
+}
+
+TEST(TemplateStoreTest, BuildsFromUploadedFilesAndSurvivesARestart) {
+  testing_support::TempDir root;
+  std::string template_id;
+  {
+    TemplateStore store(root.path());
+    auto requested =
+        store.RequestBuild({{"name", "worker:v1"}, {"cpuCount", 1}, {"memoryMB", 256}});
+    ASSERT_TRUE(requested) << requested.error().message;
+    template_id = (*requested)["templateID"];
+    const std::string build_id = (*requested)["buildID"];
+    EXPECT_EQ((*requested)["names"][0], "worker");
+
+    auto link = store.FileLink(template_id, "hash1", "http://127.0.0.1:1");
+    ASSERT_TRUE(link);
+    EXPECT_EQ((*link)["present"], false);
+    const std::string url = (*link)["url"];
+    const std::string upload_id = url.substr(url.rfind('/') + 1);
+    ASSERT_TRUE(store.Upload(upload_id, MakeTarGz({{"entry.sh", "#!/bin/sh\necho hi\n", 0644}})));
+    EXPECT_FALSE(store.Upload(upload_id, "again")) << "an upload link works once";
+    EXPECT_EQ((*store.FileLink(template_id, "hash1", "http://x"))["present"], true);
+
+    ASSERT_TRUE(store.StartBuild(template_id, build_id,
+                                 {{"fromImage", "ubuntu:24.04"},
+                                  {"startCmd", "sleep 100"},
+                                  {"readyCmd", "true"},
+                                  {"steps",
+                                   {{{"type", "COPY"},
+                                     {"args", {"entry.sh", "/docker-entrypoint.sh", "", "0755"}},
+                                     {"filesHash", "hash1"}},
+                                    {{"type", "ENV"}, {"args", {"A", "1", "B", "2"}}},
+                                    {{"type", "WORKDIR"}, {"args", {"/app"}}},
+                                    {{"type", "RUN"}, {"args", {"apt-get install -y x"}}}}}}));
+    EXPECT_FALSE(store.StartBuild(template_id, build_id, json::object())) << "started twice";
+    store.WaitForBuilds();
+    auto status = store.BuildStatus(template_id, build_id, 0, 100);
+    ASSERT_TRUE(status);
+    EXPECT_EQ((*status)["status"], "ready") << status->dump();
+    const std::string logs = (*status)["logEntries"].dump();
+    EXPECT_NE(logs.find("cannot pull image 'ubuntu:24.04'"), std::string::npos) << logs;
+    EXPECT_NE(logs.find("RUN steps are not run"), std::string::npos) << logs;
+    EXPECT_EQ((*store.BuildStatus(template_id, build_id, 100, 100))["logEntries"].size(), 0u);
+  }
+  TemplateStore reloaded(root.path());
+  reloaded.Load();
+  for (const std::string name : {template_id, std::string("worker"), std::string("worker:v1")}) {
+    auto runtime = reloaded.Resolve(name);
+    ASSERT_TRUE(runtime) << name;
+    ASSERT_EQ(runtime->ro_binds.size(), 1u);
+    EXPECT_EQ(runtime->ro_binds[0].second, "/docker-entrypoint.sh");
+    EXPECT_EQ(runtime->env.at("B"), "2");
+    EXPECT_EQ(runtime->workdir, "/app");
+    EXPECT_EQ(runtime->start_cmd, "sleep 100");
+    EXPECT_EQ(runtime->cpu_count, 1);
+  }
+  EXPECT_FALSE(reloaded.Resolve("worker:v2"));
+  EXPECT_TRUE(reloaded.Resolve("base"));
+  EXPECT_EQ((*reloaded.SetPublic(template_id, true))["names"][0], "worker");
+  EXPECT_TRUE(*reloaded.Delete(template_id));
+  EXPECT_FALSE(*reloaded.Delete(template_id));
+  EXPECT_FALSE(reloaded.Resolve("worker"));
+  EXPECT_FALSE(reloaded.Delete("base"));
+}
+
+TEST(TemplateStoreTest, ABuildWithoutItsFilesFails) {
+  testing_support::TempDir root;
+  TemplateStore store(root.path());
+  auto requested = store.RequestBuild({{"name", "broken"}});
+  ASSERT_TRUE(requested);
+  ASSERT_TRUE(store.StartBuild(
+      (*requested)["templateID"], (*requested)["buildID"],
+      {{"steps", {{{"type", "COPY"}, {"args", {"a", "/a"}}, {"filesHash", "missing"}}}}}));
+  store.WaitForBuilds();
+  auto status = store.BuildStatus((*requested)["templateID"], (*requested)["buildID"], 0, 100);
+  EXPECT_EQ((*status)["status"], "error");
+  EXPECT_NE((*status)["reason"]["message"].get<std::string>().find("were not uploaded"),
+            std::string::npos);
+  EXPECT_FALSE(store.Resolve("broken"));
+  EXPECT_FALSE(store.RequestBuild({{"name", "base"}}));
+  EXPECT_FALSE(store.RequestBuild({{"name", "bad name!"}}));
+}
+
+}  // namespace
+}  // namespace swarm::sandboxd
