@@ -13,6 +13,7 @@
 #include "http/connect.h"
 #include "http/query.h"
 #include "sandbox/local_files.h"
+#include "sandboxd/create_request.h"
 #include "sandboxd/envd_wire.h"
 
 namespace swarm::sandboxd {
@@ -109,18 +110,6 @@ Result<nlohmann::json> JsonBody(const HttpRequest& request, std::size_t max_byte
   if (!parsed) return tl::unexpected(parsed.error());
   if (!parsed->is_object()) return BadRequest("the body must be a JSON object");
   return parsed;
-}
-
-Result<std::map<std::string, std::string>> StringMapField(const nlohmann::json& body,
-                                                          const char* name) {
-  std::map<std::string, std::string> values;
-  if (!body.contains(name) || body[name].is_null()) return values;
-  if (!body[name].is_object()) return BadRequest(fmt::format("{} must be an object", name));
-  for (const auto& [key, value] : body[name].items()) {
-    if (!value.is_string()) return BadRequest(fmt::format("{} values must be strings", name));
-    values[key] = value.get<std::string>();
-  }
-  return values;
 }
 
 Result<std::optional<int64_t>> IntField(const nlohmann::json& body, const char* name) {
@@ -229,40 +218,9 @@ HttpResponse SandboxdRoutes::CreateV2(const HttpRequest& r, const PathParams&) {
 HttpResponse SandboxdRoutes::Create(const HttpRequest& r, bool v2) {
   auto body = JsonBody(r, options_.max_json_bytes, false);
   if (!body) return FromError(body.error());
-  CreateRequest request;
-  if (!body->contains("templateID") || !(*body)["templateID"].is_string()) {
-    return E2bError(400, "templateID is required");
-  }
-  request.template_id = (*body)["templateID"].get<std::string>();
-  // E2B's defaults: 15 s for the v1 endpoint, 300 s for v2.
-  request.timeout = std::chrono::seconds(v2 ? 300 : 15);
-  auto timeout = IntField(*body, "timeout");
-  if (!timeout) return FromError(timeout.error());
-  if (*timeout) request.timeout = std::chrono::seconds(**timeout);
-  auto env = StringMapField(*body, "envVars");
-  if (!env) return FromError(env.error());
-  request.env_vars = std::move(*env);
-  auto metadata = StringMapField(*body, "metadata");
-  if (!metadata) return FromError(metadata.error());
-  request.metadata = std::move(*metadata);
-  request.secure = v2 || (body->contains("secure") && (*body)["secure"].is_boolean() &&
-                          (*body)["secure"].get<bool>());
-  // sandboxd's own fields (E2B takes them from the template).
-  auto cpu = IntField(*body, "cpuCount");
-  auto memory = IntField(*body, "memoryMB");
-  if (!cpu) return FromError(cpu.error());
-  if (!memory) return FromError(memory.error());
-  if (*cpu) {
-    if (**cpu < 1 || **cpu > 64) return E2bError(400, "cpuCount must be between 1 and 64");
-    request.cpu_count = static_cast<int>(**cpu);
-  }
-  if (*memory) {
-    if (**memory < 128 || **memory > 1 << 20) {
-      return E2bError(400, "memoryMB must be between 128 and 1048576");
-    }
-    request.memory_mb = static_cast<int>(**memory);
-  }
-  auto created = registry_.Create(request);
+  auto request = ParseCreateRequest(*body, v2);
+  if (!request) return FromError(request.error());
+  auto created = registry_.Create(*request);
   if (!created) return FromError(created.error());
   return Json(201, SandboxJson(**created));
 }

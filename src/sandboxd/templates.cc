@@ -1,7 +1,5 @@
 #include "sandboxd/templates.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -15,6 +13,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "sandboxd/archive_extract.h"
 #include "sandboxd/registry.h"
 
 namespace swarm::sandboxd {
@@ -61,89 +60,11 @@ std::pair<std::string, std::string> SplitTag(const std::string& name) {
   return {name.substr(0, colon), name.substr(colon + 1)};
 }
 
-bool SafeRelative(const std::string& path) {
-  if (path.empty() || path.front() == '/') return false;
-  for (const auto& part : fs::path(path)) {
-    if (part == "..") return false;
-  }
-  return true;
-}
-
 nlohmann::json LogJson(const BuildLogEntry& e) {
   return {{"timestamp", e.timestamp}, {"level", e.level}, {"message", e.message}};
 }
 
 }  // namespace
-
-Result<void> ExtractArchive(std::string_view archive, const std::string& dir, std::size_t max_bytes,
-                            std::size_t max_entries) {
-  std::unique_ptr<struct archive, decltype(&archive_read_free)> reader(archive_read_new(),
-                                                                       archive_read_free);
-  std::unique_ptr<struct archive, decltype(&archive_write_free)> writer(archive_write_disk_new(),
-                                                                        archive_write_free);
-  archive_read_support_filter_gzip(reader.get());
-  archive_read_support_filter_none(reader.get());
-  archive_read_support_format_tar(reader.get());
-  // Entries are rewritten to absolute paths under `dir` (after SafeRelative checked them), so
-  // libarchive's own no-absolute-paths check cannot be used; its ".." and symlink checks are.
-  archive_write_disk_set_options(writer.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM |
-                                                   ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                   ARCHIVE_EXTRACT_SECURE_SYMLINKS);
-  if (archive_read_open_memory(reader.get(), archive.data(), archive.size()) != ARCHIVE_OK) {
-    return BadRequest(fmt::format("not a tar archive: {}", archive_error_string(reader.get())));
-  }
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  std::size_t entries = 0;
-  std::size_t bytes = 0;
-  archive_entry* entry = nullptr;
-  while (true) {
-    int r = archive_read_next_header(reader.get(), &entry);
-    if (r == ARCHIVE_EOF) break;
-    if (r < ARCHIVE_WARN) {
-      return BadRequest(fmt::format("bad archive: {}", archive_error_string(reader.get())));
-    }
-    if (++entries > max_entries) return BadRequest("the archive has too many entries");
-    const char* raw = archive_entry_pathname(entry);
-    std::string path = raw ? raw : "";
-    while (path.rfind("./", 0) == 0) path.erase(0, 2);
-    if (path.empty() || path == ".") continue;
-    if (!SafeRelative(path)) {
-      return BadRequest(fmt::format("archive entry '{}' leaves the template's directory", path));
-    }
-    if (const char* link = archive_entry_hardlink(entry)) {
-      std::string target = link;
-      while (target.rfind("./", 0) == 0) target.erase(0, 2);
-      if (!SafeRelative(target)) return BadRequest("archive hard link leaves the directory");
-      archive_entry_set_hardlink(entry, (dir + "/" + target).c_str());
-    }
-    const auto size = archive_entry_size(entry);
-    bytes += size > 0 ? static_cast<std::size_t>(size) : 0;
-    if (bytes > max_bytes) {
-      return BadRequest(fmt::format("the archive unpacks to more than {} bytes", max_bytes));
-    }
-    archive_entry_set_pathname(entry, (dir + "/" + path).c_str());
-    if (archive_write_header(writer.get(), entry) < ARCHIVE_WARN) {
-      return BadRequest(
-          fmt::format("cannot extract '{}': {}", path, archive_error_string(writer.get())));
-    }
-    const void* block;
-    size_t block_size;
-    la_int64_t offset;
-    while ((r = archive_read_data_block(reader.get(), &block, &block_size, &offset)) ==
-           ARCHIVE_OK) {
-      if (archive_write_data_block(writer.get(), block, block_size, offset) < ARCHIVE_WARN) {
-        return BadRequest(
-            fmt::format("cannot extract '{}': {}", path, archive_error_string(writer.get())));
-      }
-    }
-    if (r < ARCHIVE_WARN) {
-      return BadRequest(fmt::format("bad archive: {}", archive_error_string(reader.get())));
-    }
-    archive_write_finish_entry(writer.get());
-  }
-  return {};
-}
 
 TemplateStore::TemplateStore(std::string root, std::size_t max_upload_bytes)
     : root_(std::move(root)), max_upload_bytes_(max_upload_bytes) {}
@@ -477,7 +398,7 @@ void TemplateStore::RunBuild(std::shared_ptr<Template> tpl, std::shared_ptr<Buil
       }
       std::string src = args[0];
       while (src.rfind("./", 0) == 0) src.erase(0, 2);
-      if (!SafeRelative(src) || src.find_first_of("*?[") != std::string::npos) {
+      if (!IsSafeRelativePath(src) || src.find_first_of("*?[") != std::string::npos) {
         return fail(
             fmt::format("step {}: COPY source '{}' is not supported (a plain relative "
                         "path is)",

@@ -98,9 +98,4 @@ class TemplateStore {
   std::vector<std::pair<std::thread, std::shared_ptr<std::atomic<bool>>>> builders_;
 };
 
-// Extracts a tar (gzip or not) into `dir`, refusing absolute paths, "..", and links that leave
-// it; at most `max_bytes` of content and `max_entries` entries.
-Result<void> ExtractArchive(std::string_view archive, const std::string& dir, std::size_t max_bytes,
-                            std::size_t max_entries = 10000);
-
 }  // namespace swarm::sandboxd

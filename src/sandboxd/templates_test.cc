@@ -39,27 +39,6 @@ std::string MakeTarGz(const std::vector<std::tuple<std::string, std::string, int
   return out;
 }
 
-TEST(ExtractArchiveTest, ExtractsFilesWithTheirModes) {
-  testing_support::TempDir dir;
-  auto extracted =
-      ExtractArchive(MakeTarGz({{"./bin/run.sh", "#!/bin/sh\n", 0755}, {"data.txt", "x", 0644}}),
-                     dir.File("out"), 1 << 20);
-  ASSERT_TRUE(extracted) << extracted.error().message;
-  EXPECT_EQ(testing_support::ReadFile(dir.File("out/bin/run.sh")), "#!/bin/sh\n");
-  auto perms = std::filesystem::status(dir.File("out/bin/run.sh")).permissions();
-  EXPECT_NE(perms & std::filesystem::perms::owner_exec, std::filesystem::perms::none);
-}
-
-TEST(ExtractArchiveTest, RefusesEntriesThatLeaveItsDirectoryAndOversizedArchives) {
-  testing_support::TempDir dir;
-  EXPECT_FALSE(ExtractArchive(MakeTarGz({{"../evil", "x", 0644}}), dir.File("a"), 1 << 20));
-  EXPECT_FALSE(std::filesystem::exists(dir.File("evil")));
-  EXPECT_FALSE(ExtractArchive(MakeTarGz({{"/etc/evil", "x", 0644}}), dir.File("b"), 1 << 20));
-  EXPECT_FALSE(
-      ExtractArchive(MakeTarGz({{"big", std::string(100, 'x'), 0644}}), dir.File("c"), 10));
-  EXPECT_FALSE(ExtractArchive("not an archive", dir.File("d"), 1 << 20));
-}
-
 TEST(TemplateStoreTest, BuildsFromUploadedFilesAndSurvivesARestart) {
   testing_support::TempDir root;
   std::string template_id;
