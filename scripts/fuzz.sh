@@ -14,7 +14,8 @@ cmake -S fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER="$cxx" \
 cmake --build build-fuzz -j "${FUZZ_JOBS:-2}"
 
 status=0
-for target in request_body output_judge query harness_lines chat_request connect_envelope; do
+for target in request_body output_judge query harness_lines chat_request connect_envelope \
+    sandboxd_request envd_stream e2b_reply dotenv template_archive; do
   # The checked-in seeds stay untouched: libFuzzer writes what it finds into a scratch corpus.
   work="build-fuzz/corpus/$target"
   mkdir -p "$work" build-fuzz/artifacts
