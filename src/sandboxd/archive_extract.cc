@@ -11,6 +11,17 @@
 namespace swarm::sandboxd {
 namespace fs = std::filesystem;
 
+namespace {
+
+// libarchive leaves the message null for some failures (e.g. a gzip stream cut short), and a
+// null char* makes fmt throw.
+std::string ArchiveMessage(archive* a) {
+  const char* text = archive_error_string(a);
+  return text != nullptr ? text : "unknown libarchive error";
+}
+
+}  // namespace
+
 bool IsSafeRelativePath(const std::string& path) {
   if (path.empty() || path.front() == '/') return false;
   for (const auto& part : fs::path(path)) {
@@ -34,7 +45,7 @@ Result<void> ExtractArchive(std::string_view archive, const std::string& dir, st
                                                    ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                                                    ARCHIVE_EXTRACT_SECURE_SYMLINKS);
   if (archive_read_open_memory(reader.get(), archive.data(), archive.size()) != ARCHIVE_OK) {
-    return BadRequest(fmt::format("not a tar archive: {}", archive_error_string(reader.get())));
+    return BadRequest(fmt::format("not a tar archive: {}", ArchiveMessage(reader.get())));
   }
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -45,7 +56,7 @@ Result<void> ExtractArchive(std::string_view archive, const std::string& dir, st
     int r = archive_read_next_header(reader.get(), &entry);
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) {
-      return BadRequest(fmt::format("bad archive: {}", archive_error_string(reader.get())));
+      return BadRequest(fmt::format("bad archive: {}", ArchiveMessage(reader.get())));
     }
     if (++entries > max_entries) return BadRequest("the archive has too many entries");
     const char* raw = archive_entry_pathname(entry);
@@ -88,8 +99,7 @@ Result<void> ExtractArchive(std::string_view archive, const std::string& dir, st
     }
     archive_entry_set_pathname(entry, (dir + "/" + path).c_str());
     if (archive_write_header(writer.get(), entry) < ARCHIVE_WARN) {
-      return BadRequest(
-          fmt::format("cannot extract '{}': {}", path, archive_error_string(writer.get())));
+      return BadRequest(fmt::format("cannot extract '{}': {}", path, ArchiveMessage(writer.get())));
     }
     const void* block;
     size_t block_size;
@@ -98,11 +108,11 @@ Result<void> ExtractArchive(std::string_view archive, const std::string& dir, st
            ARCHIVE_OK) {
       if (archive_write_data_block(writer.get(), block, block_size, offset) < ARCHIVE_WARN) {
         return BadRequest(
-            fmt::format("cannot extract '{}': {}", path, archive_error_string(writer.get())));
+            fmt::format("cannot extract '{}': {}", path, ArchiveMessage(writer.get())));
       }
     }
     if (r < ARCHIVE_WARN) {
-      return BadRequest(fmt::format("bad archive: {}", archive_error_string(reader.get())));
+      return BadRequest(fmt::format("bad archive: {}", ArchiveMessage(reader.get())));
     }
     archive_write_finish_entry(writer.get());
   }

@@ -76,6 +76,21 @@ TEST(ExtractArchiveTest, RefusesEntriesThatLeaveItsDirectoryAndOversizedArchives
   EXPECT_FALSE(ExtractArchive("not an archive", dir.File("d"), 1 << 20));
 }
 
+// Found by fuzz_template_archive: libarchive gives no message for these, and formatting the
+// null message threw (ending sandboxd, whose build thread does the extraction).
+TEST(ExtractArchiveTest, ACutOrEmptyArchiveIsAnErrorWithAMessage) {
+  testing_support::TempDir dir;
+  // The fuzzer's (minimized) input: a gzip header and the start of a deflate stream.
+  const std::string found("\x1f\x8b\x08\x00\x68\x14\x00\x00\x14\x00\x63\x00\x14", 13);
+  const std::string whole = MakeTar({{.path = "a", .content = std::string(5000, 'a')}}, true);
+  for (const std::string& archive :
+       {found, whole.substr(0, 10), whole.substr(0, 3), std::string()}) {
+    auto extracted = ExtractArchive(archive, dir.File("cut"), 1 << 20);
+    ASSERT_FALSE(extracted);
+    EXPECT_FALSE(extracted.error().message.empty());
+  }
+}
+
 TEST(ExtractArchiveTest, KeepsSymlinksThatStayInsideAndRefusesOthers) {
   namespace fs = std::filesystem;
   testing_support::TempDir dir;
