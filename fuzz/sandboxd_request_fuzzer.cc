@@ -1,5 +1,6 @@
 // sandboxd's parsers of what an E2B client sends: the first byte picks the parser, the rest is
-// the input. 0: a JSON body read as a create-sandbox body (v1 and v2), an envd StartRequest,
+// the input. 0: a JSON body read as a create-sandbox body (v1 and v2), a template and a
+// template build request, an envd StartRequest,
 // a ConnectRequest/SendSignal/SendInput selector, signal and stdin; 1: a list call's query
 // with its triple-encoded metadata filter; 2: a POST /files upload, its Content-Type on the
 // first line and the multipart body after it.
@@ -13,6 +14,7 @@
 
 #include "core/bounded_json.h"
 #include "http/query.h"
+#include "sandboxd/build_request.h"
 #include "sandboxd/create_request.h"
 #include "sandboxd/envd_wire.h"
 
@@ -28,6 +30,10 @@ void JsonBodies(std::string_view text) {
   const nlohmann::json& body = *parsed;
   (void)ParseCreateRequest(body, false);
   (void)ParseCreateRequest(body, true);
+  (void)ParseTemplateRequest(body);
+  if (auto build = ParseBuildRequest(body); build && build->steps.size() > kMaxBuildSteps) {
+    std::abort();
+  }
   if (!body.is_object()) return;  // the routes refuse anything else first
   (void)ParseStartRequest(body);
   if (auto selector = ParseSelector(body)) (void)selector->Describe();

@@ -14,6 +14,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "sandboxd/archive_extract.h"
+#include "sandboxd/build_request.h"
 #include "sandboxd/registry.h"
 
 namespace swarm::sandboxd {
@@ -199,24 +200,14 @@ std::shared_ptr<TemplateStore::Template> TemplateStore::FindLocked(const std::st
 }
 
 Result<nlohmann::json> TemplateStore::RequestBuild(const nlohmann::json& body) {
-  std::string full_name = body.value("name", "");
-  if (full_name.empty()) full_name = body.value("alias", "");
-  if (full_name.empty()) return BadRequest("name is required");
-  if (full_name.size() > 128) return BadRequest("name is too long");
-  static const std::regex kName("[a-zA-Z0-9][a-zA-Z0-9._/-]*(:[a-zA-Z0-9._-]+)?");
-  if (!std::regex_match(full_name, kName)) return BadRequest("name has invalid characters");
-  auto [name, tag] = SplitTag(full_name);
+  auto request = ParseTemplateRequest(body);
+  if (!request) return tl::unexpected(request.error());
+  auto [name, tag] = SplitTag(request->full_name);
   if (name == "base") return BadRequest("the name 'base' is taken by the default template");
   std::vector<std::string> tags = {tag};
-  if (body.contains("tags") && body["tags"].is_array()) {
-    for (const auto& t : body["tags"]) {
-      if (t.is_string()) tags.push_back(t.get<std::string>());
-    }
-  }
-  const int cpu = body.value("cpuCount", 2);
-  const int memory = body.value("memoryMB", 1024);
-  if (cpu < 1 || cpu > 64) return BadRequest("cpuCount must be between 1 and 64");
-  if (memory < 128 || memory > (1 << 20)) return BadRequest("memoryMB must be at least 128");
+  tags.insert(tags.end(), request->tags.begin(), request->tags.end());
+  const int cpu = request->cpu_count;
+  const int memory = request->memory_mb;
 
   std::lock_guard lock(mu_);
   auto tpl = FindLocked(name);
@@ -249,8 +240,7 @@ Result<nlohmann::json> TemplateStore::RequestBuild(const nlohmann::json& body) {
 Result<nlohmann::json> TemplateStore::FileLink(const std::string& template_id,
                                                const std::string& hash,
                                                const std::string& base_url) {
-  static const std::regex kHash("[a-zA-Z0-9_-]{1,128}");
-  if (!std::regex_match(hash, kHash)) return BadRequest("invalid files hash");
+  if (!IsValidFilesHash(hash)) return BadRequest("invalid files hash");
   std::lock_guard lock(mu_);
   if (!templates_.count(template_id)) {
     return NotFound(fmt::format("template '{}' not found", template_id));
@@ -292,6 +282,8 @@ Result<void> TemplateStore::Upload(const std::string& upload_id, std::string_vie
 
 Result<void> TemplateStore::StartBuild(const std::string& template_id, const std::string& build_id,
                                        const nlohmann::json& body) {
+  auto request = ParseBuildRequest(body);
+  if (!request) return tl::unexpected(request.error());
   std::lock_guard lock(mu_);
   auto it = templates_.find(template_id);
   if (it == templates_.end()) return NotFound(fmt::format("template '{}' not found", template_id));
@@ -302,9 +294,6 @@ Result<void> TemplateStore::StartBuild(const std::string& template_id, const std
   }
   if (!build) return NotFound(fmt::format("build '{}' not found", build_id));
   if (build->status != "waiting") return Conflict("the build has started already");
-  if (body.contains("fromImage") && body.contains("fromTemplate")) {
-    return BadRequest("give fromImage or fromTemplate, not both");
-  }
   build->status = "building";
   build->updated_at = Now();
   // A finished thread still holds its stack until joined.
@@ -313,8 +302,8 @@ Result<void> TemplateStore::StartBuild(const std::string& template_id, const std
   }
   std::erase_if(builders_, [](const auto& b) { return !b.first.joinable(); });
   auto done = std::make_shared<std::atomic<bool>>(false);
-  builders_.emplace_back(std::thread([this, tpl, build, body, done] {
-                           RunBuild(tpl, build, body);
+  builders_.emplace_back(std::thread([this, tpl, build, request = std::move(*request), done] {
+                           RunBuild(tpl, build, request);
                            done->store(true);
                          }),
                          done);
@@ -322,7 +311,7 @@ Result<void> TemplateStore::StartBuild(const std::string& template_id, const std
 }
 
 void TemplateStore::RunBuild(std::shared_ptr<Template> tpl, std::shared_ptr<Build> build,
-                             nlohmann::json body) {
+                             const BuildRequest& request) {
   auto log_line = [&](const std::string& level, std::string message) {
     std::lock_guard lock(mu_);
     if (build->logs.size() < kMaxLogEntries)
@@ -343,8 +332,8 @@ void TemplateStore::RunBuild(std::shared_ptr<Template> tpl, std::shared_ptr<Buil
   runtime.memory_mb = tpl->memory_mb;
   log_line("info",
            fmt::format("Building template {} ({}), build {}", tpl->name, tpl->id, build->id));
-  if (body.contains("fromTemplate") && body["fromTemplate"].is_string()) {
-    const std::string base = body["fromTemplate"].get<std::string>();
+  if (request.from_template) {
+    const std::string& base = *request.from_template;
     auto resolved = Resolve(base);
     if (!resolved) return fail(fmt::format("base template '{}' not found or not built", base));
     runtime.ro_binds = resolved->ro_binds;
@@ -354,24 +343,19 @@ void TemplateStore::RunBuild(std::shared_ptr<Template> tpl, std::shared_ptr<Buil
     runtime.ready_cmd = resolved->ready_cmd;
     log_line("info", fmt::format("Base: template {}", base));
   } else {
-    const std::string image = body.value("fromImage", std::string("e2bdev/base"));
+    const std::string& image = request.from_image;
     // Recorded, not pulled: there is no container runtime here.
     log_line("warn", fmt::format("sandboxd cannot pull image '{}' (no container runtime): "
                                  "sandboxes of this template run over the host's root "
                                  "filesystem, read-only, with the template's files on top",
                                  image));
   }
-  const auto steps = body.value("steps", nlohmann::json::array());
-  if (!steps.is_array()) return fail("steps must be an array");
   std::string workdir = runtime.workdir.empty() ? "/home/user" : runtime.workdir;
   int index = 0;
-  for (const auto& step : steps) {
+  for (const auto& step : request.steps) {
     ++index;
-    const std::string type = step.value("type", "");
-    std::vector<std::string> args;
-    for (const auto& a : step.value("args", nlohmann::json::array())) {
-      if (a.is_string()) args.push_back(a.get<std::string>());
-    }
+    const std::string& type = step.type;
+    const std::vector<std::string>& args = step.args;
     const std::string shown =
         fmt::format("Step {}: {} {}", index, type,
                     type == "ENV" ? "(values not shown)" : fmt::format("{}", fmt::join(args, " ")));
@@ -379,7 +363,7 @@ void TemplateStore::RunBuild(std::shared_ptr<Template> tpl, std::shared_ptr<Buil
     if (type == "COPY") {
       if (args.size() < 2)
         return fail(fmt::format("step {}: COPY needs a source and a dest", index));
-      const std::string hash = step.value("filesHash", "");
+      const std::string& hash = step.files_hash;
       const std::string archive = Dir(tpl->id) + "/uploads/" + hash + ".tar";
       const std::string extracted = Dir(tpl->id) + "/files/" + hash;
       if (hash.empty() || !fs::exists(archive)) {
@@ -425,7 +409,7 @@ void TemplateStore::RunBuild(std::shared_ptr<Template> tpl, std::shared_ptr<Buil
       runtime.ro_binds.emplace_back(source, dest);
     } else if (type == "ENV") {
       for (std::size_t i = 0; i + 1 < args.size(); i += 2) runtime.env[args[i]] = args[i + 1];
-    } else if (type == "WORKDIR" && !args.empty()) {
+    } else if (type == "WORKDIR" && !args.empty() && !args[0].empty()) {
       workdir = args[0].front() == '/' ? args[0] : workdir + "/" + args[0];
       runtime.workdir = workdir;
     } else if (type == "USER") {
@@ -438,8 +422,8 @@ void TemplateStore::RunBuild(std::shared_ptr<Template> tpl, std::shared_ptr<Buil
       log_line("warn", fmt::format("step type '{}' is not supported and was skipped", type));
     }
   }
-  runtime.start_cmd = body.value("startCmd", runtime.start_cmd);
-  runtime.ready_cmd = body.value("readyCmd", runtime.ready_cmd);
+  if (request.start_cmd) runtime.start_cmd = *request.start_cmd;
+  if (request.ready_cmd) runtime.ready_cmd = *request.ready_cmd;
   if (!runtime.start_cmd.empty()) {
     log_line("info", "Start command: runs in the background in every new sandboxes of it");
   }

@@ -23,6 +23,8 @@
 
 namespace swarm::sandboxd {
 
+struct BuildRequest;  // build_request.h
+
 // What a sandbox of a template gets.
 struct TemplateRuntime {
   std::string template_id;
@@ -83,7 +85,8 @@ class TemplateStore {
  private:
   struct Build;
   struct Template;
-  void RunBuild(std::shared_ptr<Template> tpl, std::shared_ptr<Build> build, nlohmann::json body);
+  void RunBuild(std::shared_ptr<Template> tpl, std::shared_ptr<Build> build,
+                const BuildRequest& request);
   std::shared_ptr<Template> FindLocked(const std::string& name_or_id);
   void SaveLocked(const Template& tpl);
   std::string Dir(const std::string& template_id) const;

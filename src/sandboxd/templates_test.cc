@@ -120,5 +120,21 @@ TEST(TemplateStoreTest, ABuildWithoutItsFilesFails) {
   EXPECT_FALSE(store.RequestBuild({{"name", "bad name!"}}));
 }
 
+TEST(TemplateStoreTest, AMalformedBuildBodyIsRefusedBeforeTheBuildStarts) {
+  testing_support::TempDir root;
+  TemplateStore store(root.path());
+  auto requested = store.RequestBuild({{"name", "w"}});
+  ASSERT_TRUE(requested);
+  const std::string id = (*requested)["templateID"];
+  const std::string build = (*requested)["buildID"];
+  auto refused = store.StartBuild(id, build, {{"steps", {{{"type", 5}}}}});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ((*store.BuildStatus(id, build, 0, 100))["status"], "waiting");
+  EXPECT_TRUE(store.StartBuild(id, build, {{"steps", json::array()}})) << "still startable";
+  store.WaitForBuilds();
+  EXPECT_EQ((*store.BuildStatus(id, build, 0, 100))["status"], "ready");
+}
+
 }  // namespace
 }  // namespace swarm::sandboxd
