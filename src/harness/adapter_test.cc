@@ -110,6 +110,15 @@ std::string Nested(size_t depth, const std::string& fields = "") {
   return "{" + fields + "\"x\":" + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
 }
 
+// Found by fuzz_harness_lines: a token count past int64's range was cast from double (UB).
+TEST(CliSupport, AnIntegerTooLargeForInt64IsZero) {
+  const auto line = nlohmann::json::parse(R"({"huge":1e300,"neg":-1e19,"ok":12.7,"n":42})");
+  EXPECT_EQ(cli::IntAt(line, "huge"), 0);
+  EXPECT_EQ(cli::IntAt(line, "neg"), 0);
+  EXPECT_EQ(cli::IntAt(line, "ok"), 12);
+  EXPECT_EQ(cli::IntAt(line, "n"), 42);
+}
+
 TEST(CliSupport, ALineNestedDeeperThanTheLimitIsNotJson) {
   EXPECT_TRUE(cli::ParseObject(Nested(64)).has_value());
   EXPECT_FALSE(cli::ParseObject(Nested(65)).has_value());

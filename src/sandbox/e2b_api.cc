@@ -252,7 +252,12 @@ long long IntField(const nlohmann::json& object, std::string_view name, long lon
   auto it = object.find(name);
   if (it == object.end()) return fallback;
   if (it->is_number_integer()) return it->get<long long>();
-  if (it->is_number_float()) return static_cast<long long>(it->get<double>());
+  if (it->is_number_float()) {
+    // Casting a double outside long long's range is undefined; such a value is garbage.
+    const double value = it->get<double>();
+    if (!(value > -9.2e18 && value < 9.2e18)) return fallback;
+    return static_cast<long long>(value);
+  }
   if (it->is_string()) {  // protojson writes int64 as a string
     long long value = 0;
     const auto& s = it->get_ref<const std::string&>();

@@ -75,6 +75,16 @@ json StartRequestOf(const http::ClientRequest& request) {
 
 // ---- control plane --------------------------------------------------------------------------
 
+// A number outside long long's range is garbage, not a cast with undefined behaviour.
+TEST(E2bApiFieldsTest, IntFieldFallsBackForAnOutOfRangeNumber) {
+  const auto body = json::parse(R"({"big":1e300,"small":-1e19,"f":3.9,"s":"12","i":7})");
+  EXPECT_EQ(e2b::IntField(body, "big", -1), -1);
+  EXPECT_EQ(e2b::IntField(body, "small", -1), -1);
+  EXPECT_EQ(e2b::IntField(body, "f"), 3);
+  EXPECT_EQ(e2b::IntField(body, "s"), 12);
+  EXPECT_EQ(e2b::IntField(body, "i"), 7);
+}
+
 TEST_F(E2bClientTest, CreatePostsTheSandboxWithKeyAndAllFields) {
   http_.Queue(201, R"({"templateID":"tpl1","sandboxID":"iabc123","clientID":"c",
                        "envdVersion":"0.6.13","envdAccessToken":"tok-1234567","domain":null})");

@@ -166,7 +166,9 @@ Result<json> E2bTemplateService::CopyStep(const std::string& template_id,
 
   auto upload = api_.Call("GET", "/templates/" + template_id + "/files/" + hash);
   if (!upload) return tl::unexpected(upload.error());
-  const bool present = upload->body.is_object() && upload->body.value("present", false);
+  // Only a real `true` means present (json::value would throw on another type).
+  const bool present = upload->body.is_object() && upload->body.contains("present") &&
+                       upload->body["present"].is_boolean() && upload->body["present"].get<bool>();
   if (!present) {
     const std::string url = e2b::StringField(upload->body, "url");
     if (url.empty()) return Unavailable("E2B gave no upload URL for " + file.dest_path);

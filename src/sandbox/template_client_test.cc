@@ -269,6 +269,24 @@ TEST_F(TemplateClientTest, AFailedBuildCarriesTheBuildersReason) {
   EXPECT_EQ(build.error().message, "template build failed: image ghcr.io/x not found");
 }
 
+// Found by fuzz_e2b_reply: a non-boolean `present` threw out of Build.
+TEST_F(TemplateClientTest, AFileLinkWithAMalformedPresentFieldIsAnErrorNotAThrow) {
+  http_.handler = [&](const http::ClientRequest& r) -> Result<http::ClientResponse> {
+    if (r.url.find("/v3/templates") != std::string::npos) {
+      return Json(202, {{"templateID", "t"}, {"buildID", "b"}});
+    }
+    if (r.url.find("/files/") != std::string::npos) return Json(201, {{"present", "yes"}});
+    return Json(202, json::object());
+  };
+  TemplateSpec spec;
+  spec.name = "n";
+  spec.files.push_back(TemplateFile{.content = "x", .dest_path = "/x"});
+  auto build = service().Build(spec, nullptr);
+  ASSERT_FALSE(build);
+  EXPECT_NE(build.error().message.find("no upload URL"), std::string::npos)
+      << build.error().message;
+}
+
 TEST_F(TemplateClientTest, TheWaitForABuildIsBounded) {
   options_.build_timeout = std::chrono::milliseconds(50);
   options_.poll_interval = std::chrono::milliseconds(5);
