@@ -259,7 +259,7 @@ TEST_F(SandboxWorkerTest, AWorkerThatExitsAtOnceFailsWithItsLogTailAndLeavesNoSa
   EXPECT_TRUE(
       WaitUntil([&] { return ProcessesOf(created[0]).empty(); }, seconds(10), milliseconds(100)));
   EXPECT_TRUE(Listed().empty());
-  EXPECT_TRUE(client_.Get("/api/agents/sandbox-dies-e2e").status == 404);
+  EXPECT_EQ(client_.Get("/api/agents/sandbox-dies-e2e").status, 404);
 }
 
 }  // namespace
