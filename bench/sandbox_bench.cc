@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/log.h"
 #include "http/client.h"
 #include "sandbox/e2b_client.h"
 #include "sandbox/e2b_config.h"
@@ -103,6 +104,7 @@ int main(int argc, char** argv) {
     std::cerr << "bench_sandbox: set AGENT_SWARM_API_KEY\n";
     return 2;
   }
+  swarm::log::Init();  // the client's log lines to stderr, the report alone on stdout
   const StringMap env = ProcessEnvironment();
   http::CurlHttpClient http;
   E2bSandboxProvider provider(E2bConfig::FromEnv(env), http);
@@ -161,9 +163,13 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n; ++i) {
     const std::string agent_id = "bench-direct-" + std::to_string(i);
     std::vector<std::string> env_strings = {
-        "PATH=/usr/local/bin:/usr/bin:/bin", "MCP_BASE_URL=" + api_url,
-        std::string("AGENT_SWARM_API_KEY=") + swarm_key, "AGENT_ID=" + agent_id,
-        "HARNESS_PROVIDER=claude", "WORKER_WORK_DIR=/tmp/bench-sandbox-worker-" + agent_id};
+        "PATH=/usr/local/bin:/usr/bin:/bin",
+        "MCP_BASE_URL=" + api_url,
+        std::string("AGENT_SWARM_API_KEY=") + swarm_key,
+        "AGENT_ID=" + agent_id,
+        "HARNESS_PROVIDER=claude",
+        "ANTHROPIC_API_KEY=sk-ant-bench-unused",
+        "WORKER_WORK_DIR=/tmp/bench-sandbox-worker-" + agent_id};
     if (const char* bins = std::getenv("HARNESS_BIN_DIR")) {
       env_strings.push_back(std::string("HARNESS_BIN_DIR=") + bins);
     }
@@ -199,8 +205,10 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n; ++i) {
     RuntimeEnvSources sources;
     sources.api_key = swarm_key;
+    // The same worker settings as the direct start (the entrypoint finds the CLIs itself).
     sources.secrets = {{"AGENT_SWARM_BIN", agent_swarm_bin},
-                       {"PATH", "/usr/local/bin:/usr/bin:/bin"}};
+                       {"PATH", "/usr/local/bin:/usr/bin:/bin"},
+                       {"ANTHROPIC_API_KEY", "sk-ant-bench-unused"}};
     WorkerLaunchOptions options;
     options.template_id = worker_template;
     options.api_url = api_url;

@@ -35,4 +35,5 @@ E2B_SANDBOX_URL=$E2B_API_URL
 if [[ -z ${HARNESS_BIN_DIR:-} && -d $PWD/.harnesses/node_modules/.bin ]]; then
   export HARNESS_BIN_DIR=$PWD/.harnesses/node_modules/.bin
 fi
-"$BUILD_DIR/bench_sandbox" "$sandboxd_pid" "http://127.0.0.1:$api_port" bench-worker "$BIN" "$N"
+"$BUILD_DIR/bench/bench_sandbox" "$sandboxd_pid" "http://127.0.0.1:$api_port" bench-worker "$BIN" \
+  "$N" 2>"$work/bench.log" || { tail -20 "$work/bench.log" >&2; exit 1; }

@@ -1,6 +1,7 @@
 #include "harness/orphan_sweep.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -51,20 +52,31 @@ std::optional<std::string> MarkerOf(const std::string& pid) {
   return std::nullopt;
 }
 
+// The inode of this process's PID namespace: pids mean something only inside one.
+std::string PidNamespace() {
+  struct stat st {};
+  return ::stat("/proc/self/ns/pid", &st) == 0 ? std::to_string(st.st_ino) : "0";
+}
+
+// Whether the marker's worker still runs, or may: a worker in another PID namespace (a
+// sandbox's, seen from its host) cannot be looked up here by its pid, so its processes are
+// not this sweep's to judge. Markers without a namespace are judged here.
 bool WorkerAlive(const std::string& marker) {
   const size_t colon = marker.find(':');
   if (colon == std::string::npos) return false;
   const std::string pid = marker.substr(0, colon);
   if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) return false;
+  const size_t ns_colon = marker.find(':', colon + 1);
+  if (ns_colon != std::string::npos && marker.substr(ns_colon + 1) != PidNamespace()) return true;
   const auto start = StartTime(pid);
-  return start && *start == marker.substr(colon + 1);
+  return start && *start == marker.substr(colon + 1, ns_colon - colon - 1);
 }
 
 }  // namespace
 
 std::string WorkerRunMarker() {
   const std::string pid = std::to_string(::getpid());
-  return pid + ":" + StartTime(pid).value_or("0");
+  return pid + ":" + StartTime(pid).value_or("0") + ":" + PidNamespace();
 }
 
 int SweepOrphanedRuns() {

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -39,10 +40,16 @@ int EndedBySignal(pid_t pid, milliseconds limit) {
   return -1;
 }
 
-TEST(OrphanSweep, TheMarkerNamesThisProcessAndItsStartTime) {
+TEST(OrphanSweep, TheMarkerNamesThisProcessItsStartTimeAndItsPidNamespace) {
   const std::string marker = WorkerRunMarker();
-  EXPECT_EQ(marker.substr(0, marker.find(':')), std::to_string(::getpid()));
-  EXPECT_GT(std::stoll(marker.substr(marker.find(':') + 1)), 0);
+  const size_t first = marker.find(':');
+  const size_t second = marker.find(':', first + 1);
+  ASSERT_NE(second, std::string::npos) << marker;
+  EXPECT_EQ(marker.substr(0, first), std::to_string(::getpid()));
+  EXPECT_GT(std::stoll(marker.substr(first + 1, second - first - 1)), 0);
+  struct stat ns {};
+  ASSERT_EQ(::stat("/proc/self/ns/pid", &ns), 0);
+  EXPECT_EQ(marker.substr(second + 1), std::to_string(ns.st_ino));
 }
 
 TEST(OrphanSweep, KillsWhatDeadWorkersLeftAndSparesLiveOnes) {
@@ -50,20 +57,32 @@ TEST(OrphanSweep, KillsWhatDeadWorkersLeftAndSparesLiveOnes) {
   const std::string pid = self.substr(0, self.find(':'));
   // A pid that no longer runs, and a live pid whose start time is not the recorded one
   // (the pid was reused): both workers are gone.
-  const pid_t of_dead_pid = SleeperMarkedWith("2147483646:12345");
-  const pid_t of_reused_pid = SleeperMarkedWith(pid + ":1");
+  const std::string ns = self.substr(self.rfind(':'));  // ":<inode>"
+  // A pid that no longer runs, and a live pid whose start time is not the recorded one
+  // (the pid was reused): both workers are gone. So is one of a marker without a namespace.
+  const pid_t of_dead_pid = SleeperMarkedWith("2147483646:12345" + ns);
+  const pid_t of_reused_pid = SleeperMarkedWith(pid + ":1" + ns);
+  const pid_t of_unnamed_namespace = SleeperMarkedWith("2147483646:12345");
   const pid_t of_live_worker = SleeperMarkedWith(self);
-  ASSERT_GT(of_dead_pid, 0);
-  ASSERT_GT(of_reused_pid, 0);
-  ASSERT_GT(of_live_worker, 0);
+  // A worker in a sandbox's PID namespace, seen from the host: its pid means nothing here.
+  const pid_t of_other_namespace = SleeperMarkedWith("2147483646:12345:1");
+  for (pid_t p :
+       {of_dead_pid, of_reused_pid, of_unnamed_namespace, of_live_worker, of_other_namespace}) {
+    ASSERT_GT(p, 0);
+  }
   std::this_thread::sleep_for(milliseconds(50));  // until exec has set up their environ
 
-  EXPECT_GE(SweepOrphanedRuns(), 2);
+  EXPECT_GE(SweepOrphanedRuns(), 3);
   EXPECT_EQ(EndedBySignal(of_dead_pid, milliseconds(5000)), SIGKILL);
   EXPECT_EQ(EndedBySignal(of_reused_pid, milliseconds(5000)), SIGKILL);
+  EXPECT_EQ(EndedBySignal(of_unnamed_namespace, milliseconds(5000)), SIGKILL);
   EXPECT_EQ(EndedBySignal(of_live_worker, milliseconds(200)), -1) << "a live worker's CLI died";
-  ::kill(of_live_worker, SIGKILL);
-  ::waitpid(of_live_worker, nullptr, 0);
+  EXPECT_EQ(EndedBySignal(of_other_namespace, milliseconds(200)), -1)
+      << "a process of another PID namespace's worker died";
+  for (pid_t p : {of_live_worker, of_other_namespace}) {
+    ::kill(p, SIGKILL);
+    ::waitpid(p, nullptr, 0);
+  }
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 #include "harness/process_hardening.h"
 
+#include <linux/capability.h>
 #include <pwd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -33,6 +35,20 @@ Result<void> Chown(const std::filesystem::path& path, const RunAs& user) {
   return {};
 }
 
+// Switching the CLI to another user takes handing it the task directory (CAP_CHOWN), setting
+// its groups and ids (CAP_SETGID, CAP_SETUID) and cleaning up what it wrote
+// (CAP_DAC_OVERRIDE). A root whose capabilities were dropped (a local sandbox runs every
+// command so) has none of them.
+bool CanSwitchUsers() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capget, &header, data) != 0) return false;
+  for (int cap : {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_SETGID, CAP_SETUID}) {
+    if ((data[cap / 32].effective & (1u << (cap % 32))) == 0) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<void> HardenProcess() {
@@ -43,7 +59,7 @@ Result<void> HardenProcess() {
 }
 
 Result<std::optional<RunAs>> ResolveCliUser(const std::optional<std::string>& name) {
-  if (::geteuid() != 0) return std::optional<RunAs>{};
+  if (::geteuid() != 0 || !CanSwitchUsers()) return std::optional<RunAs>{};
   std::optional<RunAs> user;
   if (name && !name->empty()) {
     user = LookUp(*name);

@@ -18,8 +18,9 @@ namespace swarm::harness {
 // thing in the worker; children start dumpable again at exec.
 Result<void> HardenProcess();
 
-// The user the CLI runs as. nullopt when this process is not root (it cannot switch users,
-// and the CLI is then no more privileged than the worker) or when the user resolves to root.
+// The user the CLI runs as. nullopt when this process cannot switch users (not root, or root
+// without the capabilities for it, as in a local sandbox; the CLI is then no more privileged
+// than the worker) or when the user resolves to root.
 // `name` (WORKER_CLI_USER) picks the user; without it, "agent-swarm-cli" when that user
 // exists, else "nobody". A name that does not exist is an error.
 Result<std::optional<RunAs>> ResolveCliUser(const std::optional<std::string>& name);

@@ -1,7 +1,9 @@
 #include "harness/process_hardening.h"
 
+#include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +48,28 @@ TEST(ProcessHardening, ResolvesTheCliUserOnlyWhenRoot) {
   auto unknown = ResolveCliUser(std::string("no-such-user-swarm"));
   ASSERT_FALSE(unknown.has_value());
   EXPECT_THAT(unknown.error().message, HasSubstr("WORKER_CLI_USER"));
+}
+
+// A local sandbox (sandboxd) runs the worker as uid 0 with every capability dropped: it
+// cannot chown the task directory nor setuid, so the CLI stays with it instead of every task
+// failing on "cannot hand ... to user nobody".
+TEST(ProcessHardening, RootWithoutCapabilitiesRunsTheCliAsItself) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to start from";
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct none[2] = {};
+    if (::syscall(SYS_capset, &header, none) != 0) ::_exit(2);
+    auto by_default = ResolveCliUser(std::nullopt);
+    auto named = ResolveCliUser(std::string("nobody"));
+    const bool ok = by_default && !by_default->has_value() && named && !named->has_value();
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: a user was still chosen; 2: capset failed";
 }
 
 TEST(ProcessHardening, ChownTreeHandsEverythingBelowToTheUser) {

@@ -60,13 +60,38 @@ const char* StageName(int stage) {
   _exit(127);
 }
 
-bool DropCapabilities() {
+// Root's capabilities after exec come from the bounding set, and under no_new_privs no more
+// than the permitted set before it: both are cut to `kept`.
+bool DropCapabilities(uint64_t kept) {
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return false;
-  for (int cap = 0; cap <= 63; ++cap) prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+  for (int cap = 0; cap <= 63; ++cap) {
+    if ((kept & (uint64_t{1} << cap)) == 0) prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+  }
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
-  return syscall(SYS_capset, &header, data) == 0;
+  for (int i = 0; i < 2; ++i) {
+    const auto bits = static_cast<uint32_t>(kept >> (32 * i));
+    data[i].effective = bits;
+    data[i].permitted = bits;
+    data[i].inheritable = bits;
+  }
+  // Root keeps them across exec; a program of another user gets none (no ambient set).
+  if (syscall(SYS_capset, &header, data) != 0) return false;
+  return true;
 }
+
+}  // namespace
+
+uint64_t SandboxRootCapabilities() {
+  uint64_t mask = 0;
+  for (int cap : {CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_FSETID, CAP_KILL, CAP_SETGID,
+                  CAP_SETUID, CAP_NET_BIND_SERVICE}) {
+    mask |= uint64_t{1} << cap;
+  }
+  return mask;
+}
+
+namespace {
 
 // The exec'ing child: descriptors, session, directory, capabilities, then exec.
 [[noreturn]] void ExecChild(const LaunchSpec& spec, int error_fd, int devnull, char* const* argv,
@@ -84,7 +109,9 @@ bool DropCapabilities() {
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   if (chdir(cwd) != 0) Fail(error_fd, kChdir);
-  if (spec.drop_capabilities && !DropCapabilities()) Fail(error_fd, kCaps);
+  if (spec.drop_capabilities && !DropCapabilities(spec.kept_capabilities)) {
+    Fail(error_fd, kCaps);
+  }
   execve(argv[0], argv, envp);
   Fail(error_fd, kExec);
 }

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,10 +33,17 @@ struct LaunchSpec {
   // The sandbox to enter: /proc/<pid>/ns/{ipc,mnt,pid} and /proc/<pid>/root of a process in
   // it; 0: start the process on the host.
   pid_t enter_pid = 0;
-  // Drops every capability and sets no_new_privs, so root inside a sandbox cannot remount the
-  // read-only root.
+  // Drops every capability but `kept_capabilities` (a mask of CAP_* bits) and sets
+  // no_new_privs, so root inside a sandbox cannot remount the read-only root.
   bool drop_capabilities = false;
+  uint64_t kept_capabilities = 0;
 };
+
+// What root keeps inside a bubblewrap sandbox: a container's file-ownership and user-switching
+// rights (a worker hands each CLI run to an unprivileged user) and signals within its own PID
+// namespace, but nothing that reaches past the namespaces: no mount, no device nodes, no raw
+// sockets on the shared network, no ptrace, no module or admin calls.
+uint64_t SandboxRootCapabilities();
 
 // Starts the process and returns its pid (in sandboxd's PID namespace), once exec succeeded.
 Result<pid_t> Launch(const LaunchSpec& spec);

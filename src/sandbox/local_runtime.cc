@@ -380,6 +380,8 @@ Result<std::shared_ptr<LocalProcess>> LocalSandbox::Start(const StartSpec& start
   launch.cgroup_procs_fds = cgroup_.procs_fds();
   launch.enter_pid = isolation_ == Isolation::kBubblewrap ? init_pid_ : 0;
   launch.drop_capabilities = true;
+  // Outside a PID namespace (the fallback) a kept CAP_KILL would reach the host's processes.
+  if (isolation_ == Isolation::kBubblewrap) launch.kept_capabilities = SandboxRootCapabilities();
   auto pid = Launch(launch);
   close(out[1]);
   close(err[1]);

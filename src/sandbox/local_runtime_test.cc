@@ -243,6 +243,29 @@ TEST(BubblewrapTest, SandboxesHaveTheirOwnPidNamespaceAndTmp) {
   EXPECT_NE(out.find("\n0\n"), std::string::npos) << "the state dir is visible: " << out;
 }
 
+TEST(BubblewrapTest, RootKeepsAContainersRightsButNothingPastTheNamespaces) {
+  TempDir root;
+  LocalSandboxSpec spec;
+  spec.id = "bwcaps";
+  spec.dir = root.path() + "/sandboxes/bwcaps";
+  spec.hide_dir = root.path();
+  auto sandbox = LocalSandbox::Create(Isolation::kBubblewrap, spec);
+  ASSERT_TRUE(sandbox) << sandbox.error().message;
+  // A worker hands each run's directory to an unprivileged user and runs the CLI as it; a
+  // device node or a remount would reach past the sandbox.
+  auto run = (*sandbox)->Start(
+      Bash("mkdir /tmp/w && chown nobody /tmp/w && stat -c %U /tmp/w; "
+           "setpriv --reuid=nobody --regid=nogroup --clear-groups id -un 2>&1; "
+           "mknod /tmp/disk b 8 0 2>/dev/null && echo mknod-allowed || echo no-mknod; "
+           "mount -o remount,rw / 2>/dev/null && echo remounted || echo no-remount"));
+  ASSERT_TRUE(run);
+  ASSERT_TRUE((*run)->WaitEnded(5s));
+  const std::string out = Collect(**run);
+  EXPECT_NE(out.find("nobody\nnobody\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("no-mknod"), std::string::npos) << out;
+  EXPECT_NE(out.find("no-remount"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace swarm::sandbox
 
