@@ -15,7 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ProcessStreamDecoder decoder(4096);
   std::size_t events = 0;
   // The callback stops the stream after a few events, as a background start does on `start`.
-  const auto on_event = [&](const ProcessEvent& event) {
+  const auto on_event = [&](const ProcessStreamEvent& event) {
     (void)event.stdout_bytes.size();
     return ++events < 64;
   };

@@ -375,13 +375,13 @@ Result<CommandResult> E2bSandboxProvider::FollowProcess(const SandboxHandle& san
   CappedText err{&result.output.stderr_text, options_.max_output_bytes};
   bool started = false;
   bool ended = false;
-  auto on_event = [&](const ProcessEvent& event) {
+  auto on_event = [&](const ProcessStreamEvent& event) {
     switch (event.kind) {
-      case ProcessEvent::Kind::kStart:
+      case ProcessStreamEvent::Kind::kStart:
         started = true;
         result.pid = event.pid;
         break;
-      case ProcessEvent::Kind::kData:
+      case ProcessStreamEvent::Kind::kData:
         if (!event.stdout_bytes.empty()) {
           out.Append(event.stdout_bytes);
           if (callbacks.on_stdout) callbacks.on_stdout(event.stdout_bytes);
@@ -391,7 +391,7 @@ Result<CommandResult> E2bSandboxProvider::FollowProcess(const SandboxHandle& san
           if (callbacks.on_stderr) callbacks.on_stderr(event.stderr_bytes);
         }
         break;
-      case ProcessEvent::Kind::kEnd:
+      case ProcessStreamEvent::Kind::kEnd:
         ended = true;
         result.exit_code = event.exit_code;
         result.exited = event.exited;
@@ -437,8 +437,8 @@ Result<int> E2bSandboxProvider::StartBackground(const SandboxHandle& sandbox,
   auto message = StartMessage(command);
   if (!message) return tl::unexpected(message.error());
   std::optional<int> pid;
-  auto on_event = [&](const ProcessEvent& event) {
-    if (event.kind != ProcessEvent::Kind::kStart) return true;
+  auto on_event = [&](const ProcessStreamEvent& event) {
+    if (event.kind != ProcessStreamEvent::Kind::kStart) return true;
     pid = event.pid;
     return false;  // hang up: envd keeps the process running
   };

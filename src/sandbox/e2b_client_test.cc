@@ -75,6 +75,24 @@ json StartRequestOf(const http::ClientRequest& request) {
 
 // ---- control plane --------------------------------------------------------------------------
 
+// Found by fuzz_envd_stream: a non-boolean `exited` threw out of the decoder.
+TEST(ProcessStreamDecoderTest, AMalformedExitedFieldIsFalseNotAThrow) {
+  ProcessStreamDecoder decoder;
+  std::vector<ProcessStreamEvent> events;
+  auto fed =
+      decoder.Feed(Event({{"end", {{"exitCode", 1}, {"exited", 11}}}}) + connect::EncodeEndStream(),
+                   [&](const ProcessStreamEvent& e) {
+                     events.push_back(e);
+                     return true;
+                   });
+  ASSERT_TRUE(fed) << fed.error().message;
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, ProcessStreamEvent::Kind::kEnd);
+  EXPECT_EQ(events[0].exit_code, 1);
+  EXPECT_FALSE(events[0].exited);
+  EXPECT_TRUE(decoder.Finish());
+}
+
 // A number outside long long's range is garbage, not a cast with undefined behaviour.
 TEST(E2bApiFieldsTest, IntFieldFallsBackForAnOutOfRangeNumber) {
   const auto body = json::parse(R"({"big":1e300,"small":-1e19,"f":3.9,"s":"12","i":7})");

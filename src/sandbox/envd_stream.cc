@@ -13,20 +13,20 @@ namespace base64 = boost::beast::detail::base64;
 // Events are small and shallow; protojson nests them three levels deep.
 constexpr JsonLimits kEventLimits{.max_depth = 16, .max_bytes = 8 << 20};
 
-Result<ProcessEvent> ParseEvent(std::string_view payload) {
+Result<ProcessStreamEvent> ParseEvent(std::string_view payload) {
   auto json = ParseBoundedJson(payload, kEventLimits);
   if (!json)
     return Unavailable("envd sent a process event that is not JSON: " + json.error().message);
-  ProcessEvent event;
+  ProcessStreamEvent event;
   if (!json->is_object() || !json->contains("event") || !(*json)["event"].is_object()) {
     return event;  // kOther: a newer envd's message we do not know
   }
   const auto& e = (*json)["event"];
   if (auto it = e.find("start"); it != e.end()) {
-    event.kind = ProcessEvent::Kind::kStart;
+    event.kind = ProcessStreamEvent::Kind::kStart;
     event.pid = static_cast<int>(e2b::IntField(*it, "pid"));
   } else if (auto it = e.find("data"); it != e.end()) {
-    event.kind = ProcessEvent::Kind::kData;
+    event.kind = ProcessStreamEvent::Kind::kData;
     for (const char* field : {"stdout", "pty"}) {
       auto text = e2b::StringField(*it, field);
       if (text.empty()) continue;
@@ -40,13 +40,15 @@ Result<ProcessEvent> ParseEvent(std::string_view payload) {
       event.stderr_bytes = std::move(*bytes);
     }
   } else if (auto it = e.find("end"); it != e.end()) {
-    event.kind = ProcessEvent::Kind::kEnd;
+    event.kind = ProcessStreamEvent::Kind::kEnd;
     event.exit_code = static_cast<int>(e2b::IntField(*it, "exitCode", 0));
-    event.exited = it->is_object() && it->value("exited", false);
+    // Only a real `true` (json::value would throw on another type).
+    event.exited = it->is_object() && it->contains("exited") && (*it)["exited"].is_boolean() &&
+                   (*it)["exited"].get<bool>();
     event.status = e2b::StringField(*it, "status");
     event.error = e2b::StringField(*it, "error");
   } else if (e.contains("keepalive")) {
-    event.kind = ProcessEvent::Kind::kKeepalive;
+    event.kind = ProcessStreamEvent::Kind::kKeepalive;
   }
   return event;
 }

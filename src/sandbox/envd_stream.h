@@ -14,7 +14,7 @@
 
 namespace swarm::sandbox {
 
-struct ProcessEvent {
+struct ProcessStreamEvent {
   enum class Kind { kStart, kData, kEnd, kKeepalive, kOther };
   Kind kind = Kind::kOther;
   int pid = 0;               // kStart
@@ -29,7 +29,7 @@ struct ProcessEvent {
 class ProcessStreamDecoder {
  public:
   // Return false to stop reading (a background start returns on its first event).
-  using EventCallback = std::function<bool(const ProcessEvent&)>;
+  using EventCallback = std::function<bool(const ProcessStreamEvent&)>;
 
   explicit ProcessStreamDecoder(
       std::size_t max_message_bytes = http::connect::kDefaultMaxMessageBytes)
