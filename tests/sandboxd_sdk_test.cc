@@ -27,27 +27,6 @@ using testing_support::TempDir;
 
 constexpr const char* kKey = "sandboxd-sdk-test-key-93ab";
 
-std::size_t ProcessCountOf(const std::string& sandbox_id) {
-  std::size_t count = 0;
-  const std::string marker = "E2B_SANDBOX_ID=" + sandbox_id;
-  DIR* dir = opendir("/proc");
-  while (dirent* entry = dir ? readdir(dir) : nullptr) {
-    char* end = nullptr;
-    long pid = std::strtol(entry->d_name, &end, 10);
-    if (pid <= 0 || *end) continue;
-    std::ifstream environ("/proc/" + std::string(entry->d_name) + "/environ", std::ios::binary);
-    std::string item;
-    while (std::getline(environ, item, '\0')) {
-      if (item == marker) {
-        ++count;
-        break;
-      }
-    }
-  }
-  if (dir) closedir(dir);
-  return count;
-}
-
 std::string FindNode() {
   std::stringstream path(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin");
   std::string dir;
@@ -94,7 +73,7 @@ TEST(SandboxdSdkTest, OfficialSdkWorksAgainstSandboxd) {
   ASSERT_TRUE(ids.is_object()) << run.out;
   EXPECT_EQ(ids["sandboxes"].size(), 4u);
   for (const auto& id : ids["sandboxes"]) {
-    EXPECT_EQ(ProcessCountOf(id.get<std::string>()), 0u) << "processes left of " << id;
+    EXPECT_EQ(SandboxProcesses(id.get<std::string>()).size(), 0u) << "processes left of " << id;
   }
   EXPECT_EQ(testing_support::ReadFile(log).find(kKey), std::string::npos);
   server.Signal(SIGTERM);

@@ -30,29 +30,6 @@ using testing_support::WaitUntil;
 
 constexpr const char* kKey = "sandboxd-test-key-6f1e2d";
 
-// Host pids of live processes carrying the sandbox's id in their environment: every process
-// sandboxd starts in a sandbox does (E2B_SANDBOX_ID), and so does its bwrap init.
-std::vector<pid_t> ProcessesOf(const std::string& sandbox_id) {
-  std::vector<pid_t> found;
-  const std::string marker = "E2B_SANDBOX_ID=" + sandbox_id;
-  DIR* dir = opendir("/proc");
-  while (dirent* entry = dir ? readdir(dir) : nullptr) {
-    char* end = nullptr;
-    long pid = std::strtol(entry->d_name, &end, 10);
-    if (pid <= 0 || *end) continue;
-    std::ifstream environ("/proc/" + std::string(entry->d_name) + "/environ", std::ios::binary);
-    std::string item;
-    while (std::getline(environ, item, '\0')) {
-      if (item == marker) {
-        found.push_back(static_cast<pid_t>(pid));
-        break;
-      }
-    }
-  }
-  if (dir) closedir(dir);
-  return found;
-}
-
 struct RunResult {
   int pid = 0;
   std::string out;
@@ -225,7 +202,7 @@ TEST_F(SandboxdServerTest, SandboxesAreIsolatedFromSandboxdAndEachOther) {
 
   auto marker = server.Run(a, "echo secret-of-a > /tmp/a-file; exec sleep 300", true);
   ASSERT_GT(marker.pid, 0);
-  ASSERT_TRUE(WaitUntil([&] { return !ProcessesOf(a["sandboxID"]).empty(); }, 5s));
+  ASSERT_TRUE(WaitUntil([&] { return !SandboxProcesses(a["sandboxID"]).empty(); }, 5s));
 
   auto env = server.Run(a, "echo \"$ONLY_A\"; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n'");
   EXPECT_EQ(env.exit_code, 0) << env.err;
@@ -307,9 +284,9 @@ TEST_F(SandboxdServerTest, KillLeavesNoProcess) {
   auto sandbox = server.Create({{"templateID", "base"}});
   const std::string id = sandbox["sandboxID"];
   ASSERT_GT(server.Run(sandbox, "sleep 300 & setsid sleep 300 & exec sleep 300", true).pid, 0);
-  ASSERT_TRUE(WaitUntil([&] { return ProcessesOf(id).size() >= 4; }, 5s));
+  ASSERT_TRUE(WaitUntil([&] { return SandboxProcesses(id).size() >= 4; }, 5s));
   EXPECT_EQ(server.Api("DELETE", "/sandboxes/" + id).status, 204);
-  EXPECT_TRUE(ProcessesOf(id).empty());
+  EXPECT_TRUE(SandboxProcesses(id).empty());
   EXPECT_FALSE(std::filesystem::exists(Root() + "/sandboxes/" + id));
   EXPECT_EQ(server.Api("DELETE", "/sandboxes/" + id).status, 404);
   EXPECT_EQ(server.Envd(sandbox, "/process.Process/List", "{}").status, 502);
@@ -320,8 +297,8 @@ TEST_F(SandboxdServerTest, TimeoutKillsTheSandbox) {
   auto sandbox = server.Create({{"templateID", "base"}, {"timeout", 1}});
   const std::string id = sandbox["sandboxID"];
   ASSERT_GT(server.Run(sandbox, "exec sleep 300", true).pid, 0);
-  ASSERT_FALSE(ProcessesOf(id).empty());
-  EXPECT_TRUE(WaitUntil([&] { return ProcessesOf(id).empty(); }, 5s));
+  ASSERT_FALSE(SandboxProcesses(id).empty());
+  EXPECT_TRUE(WaitUntil([&] { return SandboxProcesses(id).empty(); }, 5s));
   EXPECT_EQ(server.Api("GET", "/sandboxes/" + id).status, 404);
 
   // Extending the timeout keeps it alive past its first end.
@@ -342,11 +319,11 @@ TEST_F(SandboxdServerTest, KilledMidCommandLeavesNothingAndARestartReportsItGone
     auto sandbox = server.Create({{"templateID", "base"}});
     id = sandbox["sandboxID"];
     ASSERT_GT(server.Run(sandbox, "sleep 300 & exec sleep 300", true).pid, 0);
-    ASSERT_TRUE(WaitUntil([&] { return ProcessesOf(id).size() >= 3; }, 5s));
+    ASSERT_TRUE(WaitUntil([&] { return SandboxProcesses(id).size() >= 3; }, 5s));
     server.child().Signal(SIGKILL);
     ASSERT_TRUE(server.child().Wait(5s));
-    EXPECT_TRUE(WaitUntil([&] { return ProcessesOf(id).empty(); }, 5s))
-        << ProcessesOf(id).size() << " processes outlived sandboxd";
+    EXPECT_TRUE(WaitUntil([&] { return SandboxProcesses(id).empty(); }, 5s))
+        << SandboxProcesses(id).size() << " processes outlived sandboxd";
   }
   Sandboxd restarted(Root());
   EXPECT_EQ(restarted.Api("GET", "/sandboxes/" + id).status, 404);
@@ -363,7 +340,7 @@ TEST_F(SandboxdServerTest, StopKillsEverySandbox) {
   auto status = server.child().Wait(10s);
   ASSERT_TRUE(status);
   EXPECT_EQ(*status, 0);
-  EXPECT_TRUE(ProcessesOf(id).empty());
+  EXPECT_TRUE(SandboxProcesses(id).empty());
 }
 
 }  // namespace

@@ -17,8 +17,8 @@
 #include "api/store_executors.h"
 #include "api/task_service.h"
 #include "api/worker_monitor.h"
-#include "core/json_writer.h"
 #include "core/log.h"
+#include "http/access_log.h"
 #include "http/server.h"
 #include "store/sqlite_store.h"
 
@@ -100,23 +100,6 @@ asio::awaitable<void> PruneLoop(Runtime* rt, asio::steady_timer* timer,
   }
 }
 
-void LogAccess(const http::AccessRecord& r) {
-  JsonWriter w;
-  w.BeginObject()
-      .Field("ts", FormatIsoTime(std::chrono::system_clock::now()))
-      .Field("level", "info")
-      .Field("msg", "access")
-      .Field("method", r.method)
-      .Field("path", r.path)
-      .Field("status", int64_t{r.status})
-      .Field("bytes", static_cast<int64_t>(r.response_bytes))
-      .Field("us", r.duration_us)
-      .Field("remote", r.remote);
-  if (!r.agent_id.empty()) w.Field("agentId", r.agent_id);
-  w.EndObject();
-  log::Access(w.str());
-}
-
 }  // namespace
 
 int RunApiServer(const ApiServerOptions& options) {
@@ -150,7 +133,7 @@ int RunApiServer(const ApiServerOptions& options) {
   http::HttpServer server(
       io, server_options,
       [&rt](http::HttpRequest request) { return Dispatch(&rt, std::move(request)); },
-      options.access_log ? http::AccessLogger(LogAccess) : nullptr);
+      options.access_log ? http::AccessLogger(http::WriteAccessLog) : nullptr);
   http::StopSignals stop_signals(io);  // before "listening": see StopSignals
   auto port = server.Listen();
   if (!port) {

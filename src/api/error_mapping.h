@@ -1,4 +1,5 @@
-// The one place where an Error becomes an HTTP status and body.
+// Where an Error becomes the API's response: the status from core's HttpStatusFor, the body
+// the API's error shape.
 #pragma once
 
 #include "core/error.h"
@@ -6,7 +7,6 @@
 
 namespace swarm {
 
-int HttpStatusFor(ErrorCode code);
 // {"error": message}; internal errors keep their detail out of the body (it goes to the log).
 http::HttpResponse ErrorResponse(const Error& error);
 

@@ -54,4 +54,8 @@ inline tl::unexpected<Error> Internal(std::string m) {
 
 const char* ErrorCodeName(ErrorCode code);
 
+// The HTTP status every server of ours answers an Error with (the API, sandboxd): the one
+// mapping from ErrorCode to status.
+int HttpStatusFor(ErrorCode code);
+
 }  // namespace swarm

@@ -45,29 +45,6 @@ http::HttpResponse E2bError(int status, std::string_view message) {
   return response;
 }
 
-int StatusForError(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kBadRequest:
-      return 400;
-    case ErrorCode::kUnauthorized:
-      return 401;
-    case ErrorCode::kForbidden:
-      return 403;
-    case ErrorCode::kNotFound:
-      return 404;
-    case ErrorCode::kConflict:
-      return 409;
-    case ErrorCode::kPayloadTooLarge:
-      return 413;
-    // E2B's answer when it has no room for another sandbox.
-    case ErrorCode::kUnavailable:
-      return 503;
-    case ErrorCode::kInternal:
-      return 500;
-  }
-  return 500;
-}
-
 std::string Base64Encode(std::string_view bytes) {
   std::string out(b64::encoded_size(bytes.size()), '\0');
   out.resize(b64::encode(out.data(), bytes.data(), bytes.size()));

@@ -21,8 +21,6 @@ namespace swarm::sandboxd {
 // E2B's control-plane error: {"code":<status>,"message":...}. The SDK decides "not found" on
 // the body's code, so it always equals the status.
 http::HttpResponse E2bError(int status, std::string_view message);
-// The status for one of our errors on the control plane.
-int StatusForError(ErrorCode code);
 
 std::string Base64Encode(std::string_view bytes);
 Result<std::string> Base64Decode(std::string_view text);

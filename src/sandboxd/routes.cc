@@ -52,7 +52,7 @@ HttpResponse NoContent() {
 }
 
 HttpResponse FromError(const Error& error) {
-  return E2bError(StatusForError(error.code), error.message);
+  return E2bError(HttpStatusFor(error.code), error.message);
 }
 
 // envd's unary Connect error.

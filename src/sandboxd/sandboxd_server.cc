@@ -6,9 +6,9 @@
 #include <boost/asio/io_context.hpp>
 
 #include "core/clock.h"
-#include "core/json_writer.h"
 #include "core/log.h"
 #include "core/redact.h"
+#include "http/access_log.h"
 #include "http/server.h"
 #include "sandbox/local_runtime.h"
 #include "sandboxd/registry.h"
@@ -25,22 +25,6 @@ constexpr std::size_t kBodyLimit = 64 << 20;
 
 asio::awaitable<http::HttpResponse> Serve(SandboxdRoutes* routes, http::HttpRequest request) {
   co_return co_await routes->Dispatch(std::move(request));
-}
-
-void LogAccess(const http::AccessRecord& r) {
-  JsonWriter w;
-  w.BeginObject()
-      .Field("ts", FormatIsoTime(std::chrono::system_clock::now()))
-      .Field("level", "info")
-      .Field("msg", "access")
-      .Field("method", r.method)
-      .Field("path", r.path)
-      .Field("status", int64_t{r.status})
-      .Field("bytes", static_cast<int64_t>(r.response_bytes))
-      .Field("us", r.duration_us)
-      .Field("remote", r.remote);
-  w.EndObject();
-  log::Access(w.str());
 }
 
 std::string DefaultRoot() {
@@ -97,7 +81,7 @@ int RunSandboxd(SandboxdOptions options) {
   http::HttpServer server(
       io, server_options,
       [&routes](http::HttpRequest request) { return Serve(&routes, std::move(request)); },
-      options.access_log ? http::AccessLogger(LogAccess) : nullptr);
+      options.access_log ? http::AccessLogger(http::WriteAccessLog) : nullptr);
   http::StopSignals stop_signals(io);  // before "listening": see StopSignals
   auto port = server.Listen();
   if (!port) {

@@ -36,29 +36,6 @@ constexpr char kTemplate[] = "e2e-sandbox-worker";
 std::string HarnessBinDir() { return HARNESS_BIN_DIR; }
 std::string SourceDir() { return SWARM_SOURCE_DIR; }
 
-// Host pids of live processes carrying the sandbox's id in their environment: sandboxd gives
-// every process it starts in a sandbox E2B_SANDBOX_ID, and the CLIs inherit it.
-std::vector<pid_t> ProcessesOf(const std::string& sandbox_id) {
-  std::vector<pid_t> found;
-  const std::string marker = "E2B_SANDBOX_ID=" + sandbox_id;
-  DIR* dir = opendir("/proc");
-  while (dirent* entry = dir ? readdir(dir) : nullptr) {
-    char* end = nullptr;
-    const long pid = std::strtol(entry->d_name, &end, 10);
-    if (pid <= 0 || *end) continue;
-    std::ifstream environ("/proc/" + std::string(entry->d_name) + "/environ", std::ios::binary);
-    std::string item;
-    while (std::getline(environ, item, '\0')) {
-      if (item == marker) {
-        found.push_back(static_cast<pid_t>(pid));
-        break;
-      }
-    }
-  }
-  if (dir) closedir(dir);
-  return found;
-}
-
 // The ids of the sandboxes sandboxd says it created (its log: one JSON line per event).
 std::vector<std::string> CreatedSandboxes(const std::string& log) {
   std::vector<std::string> ids;
@@ -205,7 +182,7 @@ TEST_P(SandboxWorkerProviders, RegistersCompletesTheSmokeTaskAndKillLeavesNoProc
     EXPECT_EQ(started.out.find(secret), std::string::npos) << secret;
     EXPECT_EQ(started.err.find(secret), std::string::npos) << secret;
   }
-  EXPECT_FALSE(ProcessesOf(sandbox_id).empty()) << "the worker does not run in the sandbox";
+  EXPECT_FALSE(SandboxProcesses(sandbox_id).empty()) << "the worker does not run in the sandbox";
 
   const Reply agent = client_.Get("/api/agents/" + agent_id);
   ASSERT_EQ(agent.status, 200) << agent.raw;
@@ -231,9 +208,9 @@ TEST_P(SandboxWorkerProviders, RegistersCompletesTheSmokeTaskAndKillLeavesNoProc
   const CommandResult killed = E2b({"kill", sandbox_id});
   EXPECT_EQ(killed.status, 0) << killed.out << killed.err;
   EXPECT_NE(killed.out.find(sandbox_id + " killed"), std::string::npos) << killed.out;
-  EXPECT_TRUE(
-      WaitUntil([&] { return ProcessesOf(sandbox_id).empty(); }, seconds(10), milliseconds(100)))
-      << ProcessesOf(sandbox_id).size() << " processes of the sandbox outlived its kill";
+  EXPECT_TRUE(WaitUntil([&] { return SandboxProcesses(sandbox_id).empty(); }, seconds(10),
+                        milliseconds(100)))
+      << SandboxProcesses(sandbox_id).size() << " processes of the sandbox outlived its kill";
   const auto listed = Listed();
   EXPECT_EQ(std::count(listed.begin(), listed.end(), sandbox_id), 0) << "still listed";
 }
@@ -256,8 +233,8 @@ TEST_F(SandboxWorkerTest, AWorkerThatExitsAtOnceFailsWithItsLogTailAndLeavesNoSa
 
   const auto created = CreatedSandboxes(SandboxdLog());
   ASSERT_EQ(created.size(), 1u) << SandboxdLog();
-  EXPECT_TRUE(
-      WaitUntil([&] { return ProcessesOf(created[0]).empty(); }, seconds(10), milliseconds(100)));
+  EXPECT_TRUE(WaitUntil([&] { return SandboxProcesses(created[0]).empty(); }, seconds(10),
+                        milliseconds(100)));
   EXPECT_TRUE(Listed().empty());
   EXPECT_EQ(client_.Get("/api/agents/sandbox-dies-e2e").status, 404);
 }

@@ -1,5 +1,6 @@
 #include "support/child_process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -142,6 +143,27 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::vector<pid_t> SandboxProcesses(const std::string& sandbox_id) {
+  std::vector<pid_t> found;
+  const std::string marker = "E2B_SANDBOX_ID=" + sandbox_id;
+  DIR* dir = opendir("/proc");
+  while (dirent* entry = dir ? readdir(dir) : nullptr) {
+    char* end = nullptr;
+    const long pid = std::strtol(entry->d_name, &end, 10);
+    if (pid <= 0 || *end) continue;
+    std::ifstream env_file("/proc/" + std::string(entry->d_name) + "/environ", std::ios::binary);
+    std::string item;
+    while (std::getline(env_file, item, '\0')) {
+      if (item == marker) {
+        found.push_back(static_cast<pid_t>(pid));
+        break;
+      }
+    }
+  }
+  if (dir) closedir(dir);
+  return found;
 }
 
 }  // namespace swarm::testing_support

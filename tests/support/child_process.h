@@ -49,6 +49,11 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env,
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+// Host pids of the live processes carrying E2B_SANDBOX_ID=<sandbox_id> in their environment:
+// sandboxd gives it to every process it starts in a sandbox (and its bwrap init), and what
+// they start inherits it.
+std::vector<pid_t> SandboxProcesses(const std::string& sandbox_id);
+
 // A fresh directory under the test temp dir, removed with its contents on destruction.
 class TempDir {
  public:
