@@ -23,6 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing_support::ChildProcess;
+using testing_support::SandboxProcesses;
 using testing_support::TempDir;
 
 constexpr const char* kKey = "sandboxd-sdk-test-key-93ab";

@@ -25,6 +25,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 using testing_support::ChildProcess;
+using testing_support::SandboxProcesses;
 using testing_support::TempDir;
 using testing_support::WaitUntil;
 

@@ -94,16 +94,4 @@ Result<ApiReply> SwarmClient::Call(const std::string& method, const std::string&
                    fmt::format("HTTP {}: {}", response->status, message));
 }
 
-std::string UrlEncode(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
-
 }  // namespace swarm

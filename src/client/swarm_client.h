@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "http/client.h"
+#include "http/query.h"
 
 namespace swarm {
 
@@ -44,6 +45,6 @@ class SwarmClient {
 };
 
 // "a b" → "a%20b": for ids and values placed in paths and query strings.
-std::string UrlEncode(std::string_view text);
+using http::UrlEncode;
 
 }  // namespace swarm

@@ -1,5 +1,7 @@
 #include "http/query.h"
 
+#include <cctype>
+
 namespace swarm::http {
 namespace {
 
@@ -34,6 +36,22 @@ std::string Decode(std::string_view in) {
 }  // namespace
 
 std::string QueryUnescape(std::string_view text) { return Decode(text); }
+
+std::string UrlEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  return out;
+}
 
 QueryParams QueryParams::Parse(std::string_view raw_query) {
   QueryParams params;

@@ -13,6 +13,10 @@ namespace swarm::http {
 // escape keeps its raw text. As Go's url.QueryUnescape, for values encoded more than once.
 std::string QueryUnescape(std::string_view text);
 
+// Percent-encodes everything but RFC 3986's unreserved characters: safe as a path segment or a
+// query value ("a b/c" -> "a%20b%2Fc").
+std::string UrlEncode(std::string_view text);
+
 class QueryParams {
  public:
   // Parses "a=1&b=x%20y"; a malformed escape keeps the raw text.

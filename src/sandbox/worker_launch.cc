@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "http/query.h"
 #include "sandbox/dotenv.h"
 #include "sandbox/env_redaction.h"
 
@@ -27,19 +28,6 @@ std::string LogTail(std::string_view log) {
     if (log[i - 1] == '\n' && ++lines == kLogTailLines) return std::string(log.substr(i));
   }
   return std::string(log);
-}
-
-// Path segment encoding for an agent id (RFC 3986 unreserved characters pass).
-std::string EncodeSegment(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -197,7 +185,7 @@ RegistrationProbe HttpRegistrationProbe(http::HttpClient& http) {
   return [&http](std::string_view api_url, std::string_view agent_id,
                  std::string_view api_key) -> Result<void> {
     http::ClientRequest request;
-    request.url = fmt::format("{}/api/agents/{}", api_url, EncodeSegment(agent_id));
+    request.url = fmt::format("{}/api/agents/{}", api_url, http::UrlEncode(agent_id));
     request.headers.emplace_back("Authorization", fmt::format("Bearer {}", api_key));
     request.timeout = milliseconds(5000);
     auto response = http.Send(request);
