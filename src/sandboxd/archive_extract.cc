@@ -62,6 +62,8 @@ Result<void> ExtractArchive(std::string_view archive, const std::string& dir, st
     const char* raw = archive_entry_pathname(entry);
     std::string path = raw ? raw : "";
     while (path.rfind("./", 0) == 0) path.erase(0, 2);
+    // "d/" is created as "d": judge the name as it will be on disk.
+    while (!path.empty() && path.back() == '/') path.pop_back();
     if (path.empty() || path == ".") continue;
     if (!IsSafeRelativePath(path)) {
       return BadRequest(fmt::format("archive entry '{}' leaves the template's directory", path));
