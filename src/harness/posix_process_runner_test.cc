@@ -386,10 +386,10 @@ TEST(PosixProcessRunner, LeftoversIgnoringSigtermAreKilled) {
   auto runner = FastRunner();
   // The leader exits only once the leftover ignores SIGTERM: under load, a leftover signalled
   // before its trap was set would die at once and prove nothing.
-  const auto run = RunShell(
-      runner, Shell("f=/tmp/leftover-ready.$$; (trap '' TERM; : >$f; exec sleep 100) "
-                    ">/dev/null 2>&1 & while [ ! -e $f ]; do sleep 0.01; done; rm -f $f; "
-                    "echo $!; exit 0"));
+  const auto run =
+      RunShell(runner, Shell("f=/tmp/leftover-ready.$$; (trap '' TERM; : >$f; exec sleep 100) "
+                             ">/dev/null 2>&1 & while [ ! -e $f ]; do sleep 0.01; done; rm -f $f; "
+                             "echo $!; exit 0"));
   ASSERT_EQ(run.lines.size(), 1u);
   EXPECT_EQ(run.outcome.exit_code, 0);
   EXPECT_GE(run.elapsed.count(), 250);  // the grace it was given

@@ -18,12 +18,12 @@ namespace swarm::sandbox {
 using StringMap = std::map<std::string, std::string>;
 
 struct SandboxSpec {
-  std::string template_id = "base";       // a template id, name, or name:tag
-  std::chrono::seconds timeout{300};      // TTL from creation; E2B kills it then
-  StringMap env_vars;                     // the sandbox's environment (secrets: never logged)
-  StringMap metadata;                     // tags, filterable in List
-  bool secure = true;                     // envd requires the access token it returns
-  std::optional<int> cpu_count;           // sandboxd only; E2B takes them from the template
+  std::string template_id = "base";   // a template id, name, or name:tag
+  std::chrono::seconds timeout{300};  // TTL from creation; E2B kills it then
+  StringMap env_vars;                 // the sandbox's environment (secrets: never logged)
+  StringMap metadata;                 // tags, filterable in List
+  bool secure = true;                 // envd requires the access token it returns
+  std::optional<int> cpu_count;       // sandboxd only; E2B takes them from the template
   std::optional<int> memory_mb;
 };
 
@@ -48,9 +48,9 @@ struct SandboxInfo {
 };
 
 struct CommandSpec {
-  std::string cmd;  // run as /bin/bash -l -c <cmd>, as the E2B SDKs do
-  StringMap envs;   // over the sandbox's env_vars
-  std::string cwd;  // empty: the user's home
+  std::string cmd;   // run as /bin/bash -l -c <cmd>, as the E2B SDKs do
+  StringMap envs;    // over the sandbox's env_vars
+  std::string cwd;   // empty: the user's home
   std::string user;  // empty: the sandbox's default user
   std::string tag;   // optional, to find it again with Connect
   // envd turns it into the process's deadline; 0: none (background workers need 0).
@@ -107,8 +107,7 @@ class SandboxProvider {
   virtual Result<CommandResult> Run(const SandboxHandle& sandbox, const CommandSpec& command,
                                     const OutputCallbacks& callbacks = {}) = 0;
   // Returns the pid once the process has started; it lives on after this call.
-  virtual Result<int> StartBackground(const SandboxHandle& sandbox,
-                                      const CommandSpec& command) = 0;
+  virtual Result<int> StartBackground(const SandboxHandle& sandbox, const CommandSpec& command) = 0;
   virtual Result<std::vector<ProcessInfo>> ListProcesses(const SandboxHandle& sandbox) = 0;
   // False when no such process.
   virtual Result<bool> SendSignal(const SandboxHandle& sandbox, int pid, Signal signal) = 0;

@@ -19,6 +19,8 @@ Result<StringMap> StringMapField(const nlohmann::json& body, const char* name) {
   return values;
 }
 
+}  // namespace
+
 Result<std::optional<int64_t>> IntField(const nlohmann::json& body, const char* name) {
   if (!body.contains(name) || body[name].is_null()) return std::optional<int64_t>();
   if (!body[name].is_number_integer()) {
@@ -26,8 +28,6 @@ Result<std::optional<int64_t>> IntField(const nlohmann::json& body, const char* 
   }
   return std::optional<int64_t>(body[name].get<int64_t>());
 }
-
-}  // namespace
 
 Result<CreateRequest> ParseCreateRequest(const nlohmann::json& body, bool v2) {
   if (!body.is_object()) return BadRequest("the body must be a JSON object");

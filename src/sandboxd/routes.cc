@@ -112,14 +112,6 @@ Result<nlohmann::json> JsonBody(const HttpRequest& request, std::size_t max_byte
   return parsed;
 }
 
-Result<std::optional<int64_t>> IntField(const nlohmann::json& body, const char* name) {
-  if (!body.contains(name) || body[name].is_null()) return std::optional<int64_t>();
-  if (!body[name].is_number_integer()) {
-    return BadRequest(fmt::format("{} must be an integer", name));
-  }
-  return std::optional<int64_t>(body[name].get<int64_t>());
-}
-
 }  // namespace
 
 SandboxdRoutes::SandboxdRoutes(SandboxRegistry& registry, TemplateStore* templates,
