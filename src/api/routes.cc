@@ -9,6 +9,7 @@
 #include "api/json_codec.h"
 #include "api/requests.h"
 #include "core/ids.h"
+#include "core/version.h"
 #include "http/query.h"
 
 namespace swarm {
@@ -209,7 +210,7 @@ asio::awaitable<HttpResponse> ApiRoutes::Dispatch(HttpRequest request) {
 }
 
 HttpResponse ApiRoutes::Health(const HttpRequest&, const PathParams&) {
-  return Json(200, {{"status", "ok"}, {"version", SWARM_VERSION}});
+  return Json(200, {{"status", "ok"}, {"version", BuildVersion()}});
 }
 
 HttpResponse ApiRoutes::RegisterAgent(const HttpRequest& request, const PathParams&) {

@@ -27,6 +27,10 @@ struct Agent {
   std::optional<std::string> last_activity_at;
   // The worker process that registered last (upstream's runtimeInstanceId), if it said.
   std::optional<std::string> runtime_instance_id;
+  // What the worker reported at its last registration: its build version (BuildVersion) and
+  // its harness CLI's `--version`. The smoke runner checks the first against the API's.
+  std::optional<std::string> version;
+  std::optional<std::string> cli_version;
   std::string created_at;
   std::string last_updated_at;
   int active_tasks = 0;  // in_progress tasks held now; derived by the store on every read
@@ -47,6 +51,8 @@ struct AgentRegistration {
   // A fresh id per worker process. A different one than the stored one means the worker
   // restarted: the previous process's in_progress tasks are failed ("worker restarted").
   std::optional<std::string> runtime_instance_id;
+  std::optional<std::string> version;      // "version" in the body; kept when not given
+  std::optional<std::string> cli_version;  // "cliVersion"; kept when not given
 };
 
 }  // namespace swarm

@@ -1370,4 +1370,23 @@ Result<PruneCounts> SqliteStore::PruneLogs(const std::string& before, int max_ro
   });
 }
 
+// TODO(issue 8, store helper): smoke runs, replaced by the real implementation.
+Result<SmokeRun> SqliteStore::CreateSmokeRun(const SmokeRun&) {
+  return MakeError(ErrorCode::kInternal, "smoke runs are not stored yet");
+}
+Result<SmokeRun> SqliteStore::UpdateSmokeRun(const SmokeRun&) {
+  return MakeError(ErrorCode::kInternal, "smoke runs are not stored yet");
+}
+Result<SmokeRun> SqliteStore::GetSmokeRun(const std::string&) {
+  return MakeError(ErrorCode::kInternal, "smoke runs are not stored yet");
+}
+Result<SmokeRunPage> SqliteStore::ListSmokeRuns(int, int) {
+  return MakeError(ErrorCode::kInternal, "smoke runs are not stored yet");
+}
+Result<std::vector<SmokeRun>> SqliteStore::InterruptSmokeRuns(const std::vector<std::string>&,
+                                                              const std::string&,
+                                                              const std::string&) {
+  return MakeError(ErrorCode::kInternal, "smoke runs are not stored yet");
+}
+
 }  // namespace swarm

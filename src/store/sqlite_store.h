@@ -96,6 +96,14 @@ class SqliteStore final : public Store {
   // --- retention ---
   Result<PruneCounts> PruneLogs(const std::string& before, int max_rows) override;
 
+  Result<SmokeRun> CreateSmokeRun(const SmokeRun& run) override;
+  Result<SmokeRun> UpdateSmokeRun(const SmokeRun& run) override;
+  Result<SmokeRun> GetSmokeRun(const std::string& id) override;
+  Result<SmokeRunPage> ListSmokeRuns(int limit, int offset) override;
+  Result<std::vector<SmokeRun>> InterruptSmokeRuns(const std::vector<std::string>& live_ids,
+                                                   const std::string& reason,
+                                                   const std::string& now) override;
+
  private:
   using Connection = sqlite_detail::Connection;
   class ReaderLease;

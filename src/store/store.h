@@ -16,6 +16,7 @@
 #include "core/agent.h"
 #include "core/error.h"
 #include "core/records.h"
+#include "core/smoke_run.h"
 #include "core/task.h"
 
 namespace swarm {
@@ -90,6 +91,11 @@ struct CostFilter {
   std::optional<std::string> task_id;
   std::optional<std::string> agent_id;
   int limit = 100;
+};
+
+struct SmokeRunPage {
+  std::vector<SmokeRun> runs;  // newest created_at first
+  int64_t total = 0;
 };
 
 class Store {
@@ -178,6 +184,23 @@ class Store {
   // (or gone), at most `max_rows` of each kind per call, so one prune never holds the write
   // lock for long.
   virtual Result<PruneCounts> PruneLogs(const std::string& before, int max_rows) = 0;
+
+  // --- smoke runs ---
+  // The run is stored with its request redacted (RedactedSmokeRequest) whatever it holds.
+  // kConflict when the id exists.
+  virtual Result<SmokeRun> CreateSmokeRun(const SmokeRun& run) = 0;
+  // Replaces status, ok, results, updated_at and finished_at, only while the stored run is
+  // running: a run already interrupted (or finished) stays as it is and the call is a
+  // kConflict. kNotFound for an unknown id.
+  virtual Result<SmokeRun> UpdateSmokeRun(const SmokeRun& run) = 0;
+  virtual Result<SmokeRun> GetSmokeRun(const std::string& id) = 0;  // kNotFound
+  virtual Result<SmokeRunPage> ListSmokeRuns(int limit, int offset) = 0;
+  // Every running run whose id is not in `live_ids` becomes interrupted: finished_at = now,
+  // ok false, and each result not done yet gets phase done and `reason` as its failure
+  // reason. Returns the runs it changed.
+  virtual Result<std::vector<SmokeRun>> InterruptSmokeRuns(const std::vector<std::string>& live_ids,
+                                                           const std::string& reason,
+                                                           const std::string& now) = 0;
 };
 
 }  // namespace swarm
