@@ -238,6 +238,8 @@ int RunApiServer(const ApiServerOptions& options) {
     return 1;
   }
   Runtime rt(**store, options, *smoke_setup);
+  // Before anything is served: a run its predecessor left unfinished reads interrupted at once.
+  rt.smoke.InterruptStaleRuns();
   // Declared after `rt`: destroying the io_context destroys suspended coroutines (a long-poll's
   // waiter unregisters from rt.hub), so it must go first.
   asio::io_context io(threads);

@@ -16,6 +16,7 @@
 #include "sandbox/dotenv.h"
 #include "sandbox/e2b_client.h"
 #include "sandbox/e2b_config.h"
+#include "sandbox/env_redaction.h"
 #include "sandbox/template_client.h"
 #include "sandbox/worker_entrypoint.h"
 #include "smoke/smoke_request.h"
@@ -144,10 +145,10 @@ sandbox::StringMap SmokeCredentials(const sandbox::StringMap& env,
 
 std::vector<std::string> SmokeSecretValues(const sandbox::StringMap& credentials) {
   std::vector<std::string> out;
+  constexpr std::size_t kLongEnough = 8;
   for (const auto& [key, value] : credentials) {
-    const bool base_url =
-        std::find(kBaseUrlVars.begin(), kBaseUrlVars.end(), key) != kBaseUrlVars.end();
-    if (!base_url && !value.empty()) out.push_back(value);
+    if (key.ends_with("_BASE_URL") || value.empty()) continue;
+    if (sandbox::IsSensitiveKey(key) || value.size() >= kLongEnough) out.push_back(value);
   }
   return out;
 }

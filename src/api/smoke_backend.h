@@ -36,8 +36,10 @@ Result<sandbox::StringMap> ReadSmokeSecretsFile(const std::string& path);
 sandbox::StringMap SmokeCredentials(const sandbox::StringMap& env,
                                     const sandbox::StringMap& secrets_file);
 
-// The values among `credentials` to keep out of logs: everything but the base URLs (which only
-// lose their user information, as every URL does).
+// The values among `credentials` (or a request's secrets) to keep out of logs: those of a
+// sensitive name (sandbox::IsSensitiveKey) and any of 8 characters or more, but not the model
+// base URLs (URLs lose their user information in every log line anyway). A short value of an
+// ordinary name ("true", "1") would only mangle unrelated text.
 std::vector<std::string> SmokeSecretValues(const sandbox::StringMap& credentials);
 
 // KEY=VALUE (--smoke-worker-env) into a map; an error naming the entry's key when malformed.

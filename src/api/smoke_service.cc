@@ -5,8 +5,10 @@
 
 #include <fmt/format.h>
 
+#include "api/smoke_backend.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "sandbox/worker_launch.h"
 
 namespace swarm {
@@ -38,12 +40,12 @@ struct SmokeService::Shared {
   std::condition_variable ended;  // a run left `live`
   std::map<std::string, std::shared_ptr<LiveRun>> live;
 
-  // Stores the run's state unless the run is abandoned; the final write stamps finished_at.
-  // Touches the store and the clock only here, under write_mu: both may be gone once the run
-  // is abandoned.
-  void Write(LiveRun& live_run, bool final) {
+  // Stores the run's state unless the run is abandoned (then false, nothing written); the
+  // final write stamps finished_at. Touches the store and the clock only here, under write_mu:
+  // both may be gone once the run is abandoned.
+  bool Write(LiveRun& live_run, bool final) {
     std::lock_guard write_lock(live_run.write_mu);
-    if (live_run.abandoned) return;
+    if (live_run.abandoned) return false;
     SmokeRun snapshot;
     {
       std::lock_guard lock(live_run.mu);
@@ -55,11 +57,12 @@ struct SmokeService::Shared {
     }
     auto stored = store->UpdateSmokeRun(snapshot);
     if (!stored) {
-      // The next write carries the same state again; a run whose final write is lost stays
-      // running in the store until the next sweep marks it interrupted.
+      // Each write carries the whole state, so the next one makes up for this; a run whose
+      // final write is lost stays running in the store until a sweep marks it interrupted.
       log::Warn("cannot store smoke run progress",
                 {{"runId", snapshot.id}, {"error", stored.error().message}});
     }
+    return true;
   }
 };
 
@@ -105,6 +108,11 @@ tl::expected<SmokeRun, SmokeStartError> SmokeService::Start(const SmokeRequest& 
                                           /*refused=*/true, retry_after});
   };
   if (options_.disabled_reason) return refuse(*options_.disabled_reason);
+  // Whatever the runner or a sandbox's output says later, these stay out of the logs.
+  RegisterSecret(request.api_key);
+  for (const auto& [provider, vars] : request.secrets) {
+    for (const auto& value : SmokeSecretValues(vars)) RegisterSecret(value);
+  }
   const std::string now = FormatIsoTime(clock_.Now());
   auto live = std::make_shared<LiveRun>();
   SmokeRun& run = live->run;
@@ -200,12 +208,13 @@ void SmokeService::Execute(std::shared_ptr<Shared> shared, std::shared_ptr<LiveR
                  : shared->stop ? SmokeRunStatus::kInterrupted
                                 : SmokeRunStatus::kFailed;
   }
-  shared->Write(*live, /*final=*/true);
-  {
+  if (shared->Write(*live, /*final=*/true)) {
     std::lock_guard lock(live->mu);
     log::Info(
         "smoke run finished",
         {{"runId", id}, {"status", SmokeRunStatusName(live->run.status)}, {"ok", live->run.ok}});
+  } else {
+    log::Warn("smoke run ended after shutdown had marked it interrupted", {{"runId", id}});
   }
   std::lock_guard lock(shared->mu);
   shared->live.erase(id);
@@ -230,9 +239,8 @@ bool SmokeService::IsLive(const std::string& id) const {
   return shared_->live.count(id) > 0;
 }
 
-SmokeSweepReport SmokeService::Sweep() {
-  std::lock_guard sweep_lock(sweep_mu_);
-  SmokeSweepReport report;
+std::vector<std::string> SmokeService::InterruptStaleRuns() {
+  std::vector<std::string> ids;
   {
     // Held across the store call: a run that starts meanwhile waits to become live until the
     // store has been told which ones are, so it is never taken for an orphan.
@@ -244,13 +252,20 @@ SmokeSweepReport SmokeService::Sweep() {
     if (!interrupted) {
       log::Warn("smoke sweep: cannot mark unfinished runs interrupted",
                 {{"error", interrupted.error().message}});
-    } else {
-      for (const auto& run : *interrupted) report.interrupted_runs.push_back(run.id);
+      return ids;
     }
+    for (const auto& run : *interrupted) ids.push_back(run.id);
   }
-  for (const auto& id : report.interrupted_runs) {
-    log::Warn("smoke run interrupted: no live run owns it", {{"runId", id}});
+  for (const auto& id : ids) {
+    log::Warn("smoke run marked interrupted: no live run of this API owns it", {{"runId", id}});
   }
+  return ids;
+}
+
+SmokeSweepReport SmokeService::Sweep() {
+  std::lock_guard sweep_lock(sweep_mu_);
+  SmokeSweepReport report;
+  report.interrupted_runs = InterruptStaleRuns();
   if (!sandboxes_) return report;
 
   auto sandboxes = sandboxes_->List({{"launcher", sandbox::kLauncher}});

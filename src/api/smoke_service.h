@@ -93,6 +93,9 @@ class SmokeService {
   // and that is not live here is killed. Sandboxes of runs unknown to the store, or without a
   // smokeRunId (`e2b start-worker`), are left alone. Errors are logged; the pass goes on.
   SmokeSweepReport Sweep();
+  // Sweep's first half alone (the store only, no sandbox calls): the API runs it before it
+  // serves, so a run left by a killed predecessor already reads interrupted. Returns their ids.
+  std::vector<std::string> InterruptStaleRuns();
   // Sweep now and then every `interval` on a thread of its own, until Shutdown.
   void StartSweeper(std::chrono::milliseconds interval);
 
