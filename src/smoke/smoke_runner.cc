@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <system_error>
@@ -61,8 +62,8 @@ std::string Bounded(std::string_view text, std::size_t max) {
 
 // The part of a run id that tells concurrent runs apart. Run ids are UUIDs of version 7
 // (core/ids.h): 12 hex digits of milliseconds and the version digit come first, so the
-// random part starts at the 14th digit. Any other id is used whole. Lower-case alphanumerics
-// only: it goes into an agent id, a header and a directory name.
+// random part starts at the 14th digit. Any other id gives its own first 8. Lower-case
+// alphanumerics only: the suffix goes into an agent id, a header and a directory name.
 std::string RunSuffix(std::string_view run_id) {
   std::string chars;
   for (char c : run_id) {
