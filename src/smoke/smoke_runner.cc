@@ -362,9 +362,8 @@ class ProviderCheck {
     return it == ctx_.request.secrets.end() ? nullptr : &it->second;
   }
 
-  // The host's credentials this provider's worker reads (and the endpoints they go with),
-  // then every secret the request gives for this provider over them.
-  sandbox::StringMap Credentials() const {
+  // The host's credentials this provider's worker reads (and the endpoints they go with).
+  sandbox::StringMap HostCredentials() const {
     sandbox::StringMap out;
     for (const auto& var : ProviderCredentialVars(provider_)) {
       for (const std::string& name : {var, BaseUrlVar(var)}) {
@@ -374,9 +373,6 @@ class ProviderCheck {
         }
       }
     }
-    if (const auto* secrets = Secrets()) {
-      for (const auto& [name, value] : *secrets) out[name] = value;
-    }
     return out;
   }
 
@@ -384,10 +380,12 @@ class ProviderCheck {
     const SmokeRequest& request = ctx_.request;
     sandbox::RuntimeEnvSources sources;  // no process_env: nothing of the host is forwarded
     sources.api_key = request.api_key;
-    // Lowest first: the host's worker env, the credentials, the model endpoint. The seed's
-    // runtime env goes over all of them (BuildRuntimeEnv and below).
+    // Lowest first: the host's worker env, the host's credentials, the run's model endpoint,
+    // the run's secrets for this provider (the most specific, so a request can point one
+    // provider elsewhere). The seed's runtime env goes over all of them (BuildRuntimeEnv and
+    // below).
     sources.env_files.push_back(ctx_.env.worker_env);
-    sources.env_files.push_back(Credentials());
+    sources.env_files.push_back(HostCredentials());
     if (request.model_base_url) {
       std::string url = *request.model_base_url;
       while (!url.empty() && url.back() == '/') url.pop_back();
@@ -395,6 +393,7 @@ class ProviderCheck {
                                    {"OPENAI_BASE_URL", url + "/v1"},
                                    {"OPENROUTER_BASE_URL", url + "/v1"}});
     }
+    if (const auto* secrets = Secrets()) sources.env_files.push_back(*secrets);
     // The agent id is the runner's: an AGENT_ID in any layer would win over it.
     for (auto& layer : sources.env_files) layer.erase("AGENT_ID");
 

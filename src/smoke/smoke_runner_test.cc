@@ -482,6 +482,16 @@ TEST_F(SmokeRunnerTest, AModelBaseUrlPointsEveryCliAtIt) {
   EXPECT_EQ(vars.at("OPENAI_API_KEY"), kOpenAiKey);
 }
 
+TEST_F(SmokeRunnerTest, AProvidersSecretsWinOverTheRunsModelBaseUrl) {
+  request.model_base_url = "http://127.0.0.1:8765";
+  request.secrets["claude"] = {{"ANTHROPIC_BASE_URL", "http://127.0.0.1:9999"}};
+  auto results = Run({"claude", "pi"});
+  ASSERT_TRUE(results[0].ok) << results[0].failure_reason.value_or("");
+  EXPECT_EQ(sandboxes.SpecFor("claude")->env_vars.at("ANTHROPIC_BASE_URL"),
+            "http://127.0.0.1:9999");
+  EXPECT_EQ(sandboxes.SpecFor("pi")->env_vars.at("ANTHROPIC_BASE_URL"), "http://127.0.0.1:8765");
+}
+
 TEST_F(SmokeRunnerTest, AMissingCredentialFailsAtOnceWithoutASandbox) {
   env.credentials.erase("OPENAI_API_KEY");
   request.secrets["codex"] = {{"OPENAI_API_KEY", ""}};  // empty is missing
