@@ -73,6 +73,9 @@ void WriteAgent(JsonWriter& w, const Agent& a) {
       .Field("runtimeInstanceId", a.runtime_instance_id)
       .Field("createdAt", a.created_at)
       .Field("lastUpdatedAt", a.last_updated_at);
+  // Omitted, not null, when the worker never said: workers from before versions were reported.
+  if (a.version) w.Field("version", *a.version);
+  if (a.cli_version) w.Field("cliVersion", *a.cli_version);
   w.Key("capacity")
       .BeginObject()
       .Field("current", int64_t{a.active_tasks})

@@ -15,6 +15,8 @@ namespace {
 using nlohmann::json;
 
 constexpr int kMaxListLimit = 1000;
+// A version string is one line like "0.8.0+abc1234" or "2.1.3 (Claude Code)".
+constexpr std::size_t kMaxVersionBytes = 200;
 
 // `output` is a string upstream; a client that sends the JSON value itself means the same.
 std::optional<std::string> OutputText(FieldReader& r) {
@@ -69,6 +71,16 @@ Result<AgentRegistration> ParseRegisterAgent(const json& body, std::string agent
     r.Fail("runtimeInstanceId must be at most 200 characters");
   }
   if (reg.role && reg.role->size() > 100) r.Fail("role must be at most 100 characters");
+  // What the worker reports about its build and its harness CLI; the smoke runner compares
+  // the first with the API's own version.
+  reg.version = r.OptionalString("version");
+  if (reg.version && reg.version->size() > kMaxVersionBytes) {
+    r.Fail(fmt::format("version must be at most {} bytes", kMaxVersionBytes));
+  }
+  reg.cli_version = r.OptionalString("cliVersion");
+  if (reg.cli_version && reg.cli_version->size() > kMaxVersionBytes) {
+    r.Fail(fmt::format("cliVersion must be at most {} bytes", kMaxVersionBytes));
+  }
   if (!r.ok()) return tl::unexpected(r.error());
   return reg;
 }

@@ -51,6 +51,44 @@ TEST(RequestFields, NamesAndCapabilitiesMustBeUtf8) {
   EXPECT_TRUE(ParseRegisterAgent(json{{"name", "w\xc3\xa9"}, {"capabilities", {"go"}}}, "a1"));
 }
 
+TEST(RequestFields, RegistrationCarriesTheWorkerAndCliVersions) {
+  auto given = ParseRegisterAgent(
+      json{{"name", "w"}, {"version", "0.8.0+abc1234"}, {"cliVersion", "2.1.3 (Claude Code)"}},
+      "a1");
+  ASSERT_TRUE(given) << given.error().message;
+  EXPECT_EQ(given->version, "0.8.0+abc1234");
+  EXPECT_EQ(given->cli_version, "2.1.3 (Claude Code)");
+
+  auto absent = ParseRegisterAgent(json{{"name", "w"}, {"cliVersion", nullptr}}, "a1");
+  ASSERT_TRUE(absent) << absent.error().message;
+  EXPECT_EQ(absent->version, std::nullopt);  // kept by the store on a re-registration
+  EXPECT_EQ(absent->cli_version, std::nullopt);
+
+  EXPECT_TRUE(ParseRegisterAgent(json{{"name", "w"}, {"version", std::string(200, 'v')}}, "a1"));
+}
+
+TEST(RequestFields, VersionsAreBoundedUtf8Strings) {
+  struct Case {
+    json body;
+    std::string says;
+  };
+  for (const Case& c : {
+           Case{json{{"name", "w"}, {"version", std::string(201, 'v')}},
+                "version must be at most 200 bytes"},
+           Case{json{{"name", "w"}, {"cliVersion", std::string(201, 'c')}},
+                "cliVersion must be at most 200 bytes"},
+           Case{json{{"name", "w"}, {"version", "1.0\xff"}}, "version must be valid UTF-8"},
+           Case{json{{"name", "w"}, {"cliVersion", "\xc3"}}, "cliVersion must be valid UTF-8"},
+           Case{json{{"name", "w"}, {"version", 8}}, "version"},
+           Case{json{{"name", "w"}, {"cliVersion", json::array({"2.1"})}}, "cliVersion"},
+       }) {
+    auto r = ParseRegisterAgent(c.body, "a1");
+    ASSERT_FALSE(r) << c.says;
+    EXPECT_EQ(r.error().code, ErrorCode::kBadRequest);
+    EXPECT_THAT(r.error().message, HasSubstr(c.says));
+  }
+}
+
 TEST(RequestFields, HugeNumbersAreRangeErrorsNotWrapped) {
   for (const char* text :
        {R"({"task":"t","priority":1e300})", R"({"task":"t","priority":18446744073709551615})",

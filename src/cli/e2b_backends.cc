@@ -32,6 +32,7 @@ class TemplateServiceOps final : public TemplateOps {
     spec.cpu_count = request.cpu_count;
     spec.memory_mb = request.memory_mb;
     spec.force = request.no_cache;
+    spec.env = request.env;
     for (const auto& file : request.files) {
       sandbox::TemplateFile copy;
       copy.local_path = file.local_path;

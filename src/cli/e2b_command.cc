@@ -92,6 +92,7 @@ struct BuildTemplateFlags {
   std::optional<int> memory_mb;
   bool no_cache = false;
   std::vector<std::string> copies;
+  std::vector<std::string> envs;
 };
 
 // Output, with the secrets the command knows of scrubbed from every line.
@@ -424,6 +425,13 @@ void BuildTemplate(E2bEnvironment& env, const CommonFlags& common, const BuildTe
                       {"mode", fmt::format("{:04o}", file.mode)}});
     request.files.push_back(std::move(file));
   }
+  for (const auto& entry : f.envs) {
+    const auto eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      Usage(fmt::format("--env takes KEY=VALUE; got \"{}\"", entry));
+    }
+    request.env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
   if (request.cpu_count <= 0 || request.memory_mb <= 0) {
     Usage("--cpu-count and --memory-mb must be positive");
   }
@@ -435,7 +443,8 @@ void BuildTemplate(E2bEnvironment& env, const CommonFlags& common, const BuildTe
                     {"noCache", request.no_cache},
                     {"startCmd", request.start_cmd},
                     {"readyCmd", request.ready_cmd},
-                    {"files", copied}};
+                    {"files", copied},
+                    {"env", request.env}};
   if (common.dry_run) {
     described["dryRun"] = true;
     printer.Json(described);
@@ -653,6 +662,8 @@ void AddE2bCommand(CLI::App& root, std::shared_ptr<E2bEnvironment> env) {
     cmd->add_option("--cpu-count", f->cpu_count, "CPUs (default 4 worker, 2 api)");
     cmd->add_option("--memory-mb", f->memory_mb, "memory (default 8192 worker, 2048 api)");
     cmd->add_flag("--no-cache", f->no_cache, "rebuild every layer");
+    cmd->add_option("--env", f->envs,
+                    "KEY=VALUE baked into the template, as an image's ENV (repeatable)");
     cmd->add_option("--copy", f->copies,
                     "LOCAL:DEST: put a local file in the template, keeping its mode (repeatable; "
                     "e.g. docker/docker-entrypoint.sh:/docker-entrypoint.sh over a bare base)");

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <iosfwd>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -42,6 +43,8 @@ struct TemplateBuildRequest {
     int mode = 0644;
   };
   std::vector<File> files;
+  // Environment baked into the template (--env KEY=VALUE), as an image's ENV: not secret.
+  std::map<std::string, std::string> env;
 };
 
 // The template operations the commands use; the E2B implementation adapts

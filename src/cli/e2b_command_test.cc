@@ -340,6 +340,19 @@ TEST_F(E2bCommandTest, BuildTemplateFromAnImageWithRoleDefaults) {
   EXPECT_EQ(templates.builds[1].memory_mb, 2048);
 }
 
+TEST_F(E2bCommandTest, BuildTemplateBakesEnvIntoTheTemplate) {
+  ASSERT_EQ(Run({"e2b", "build-template", "--image", "img", "--env", "AGENT_SWARM_BUILD_SHA=abc123",
+                 "--env", "EMPTY=", "--json"}),
+            0)
+      << All();
+  ASSERT_EQ(templates.builds.size(), 1u);
+  EXPECT_EQ(templates.builds[0].env, (std::map<std::string, std::string>{
+                                         {"AGENT_SWARM_BUILD_SHA", "abc123"}, {"EMPTY", ""}}));
+  EXPECT_THAT(out.str(), HasSubstr("\"AGENT_SWARM_BUILD_SHA\": \"abc123\""));
+  EXPECT_EQ(Run({"e2b", "build-template", "--image", "img", "--env", "NOEQUALS"}), kE2bUsage);
+  EXPECT_EQ(Run({"e2b", "build-template", "--image", "img", "--env", "=x"}), kE2bUsage);
+}
+
 TEST_F(E2bCommandTest, BuildTemplateCopiesLocalFilesWithTheirMode) {
   const std::string script = dir.File("entry.sh");
   std::ofstream(script) << "#!/bin/sh\n";

@@ -10,6 +10,10 @@ TemplateSpec LocalWorkerTemplate(std::string name) {
   spec.from_image = "local";
   spec.cpu_count = 4;  // the worker template's defaults (upstream's: 4 CPU, 8 GB)
   spec.memory_mb = 8192;
+  // As `e2b build-template --role worker`: the sandbox idles until start-worker (or the smoke
+  // runner) starts the entrypoint.
+  spec.start_cmd = "sleep infinity";
+  spec.ready_cmd = "sleep 0";
   TemplateFile entrypoint;
   entrypoint.content = std::string(WorkerEntrypointScript());
   entrypoint.dest_path = kWorkerEntrypoint;

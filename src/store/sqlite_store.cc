@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <stdexcept>
 #include <thread>
 #include <tuple>
@@ -21,6 +22,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/bounded_json.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "store/migrations.h"
@@ -66,8 +68,8 @@ constexpr char kTaskColumns[] =
 // Read in this order by AgentFromRow. active_tasks is derived, never stored.
 constexpr char kAgentColumns[] =
     "id, name, is_lead, status, description, role, capabilities, max_tasks, provider, "
-    "harness_provider, last_activity_at, runtime_instance_id, created_at, last_updated_at, "
-    "(SELECT COUNT(*) FROM tasks WHERE tasks.agent_id = agents.id "
+    "harness_provider, last_activity_at, runtime_instance_id, version, cli_version, created_at, "
+    "last_updated_at, (SELECT COUNT(*) FROM tasks WHERE tasks.agent_id = agents.id "
     "AND tasks.status = 'in_progress')";
 
 // Read in this order by CostFromRow.
@@ -86,8 +88,9 @@ constexpr auto kListAgents =
     Concat("SELECT ", kAgentColumns, " FROM agents ORDER BY created_at, rowid");
 constexpr char kInsertAgent[] =
     "INSERT INTO agents (id, name, is_lead, status, description, role, capabilities, max_tasks, "
-    "provider, harness_provider, runtime_instance_id, last_activity_at, created_at, "
-    "last_updated_at) VALUES (?1, ?2, ?3, 'idle', ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?10, ?10, ?10)";
+    "provider, harness_provider, runtime_instance_id, version, cli_version, last_activity_at, "
+    "created_at, last_updated_at) "
+    "VALUES (?1, ?2, ?3, 'idle', ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?13, ?10, ?10, ?10)";
 constexpr char kAgentInstance[] = "SELECT runtime_instance_id FROM agents WHERE id = ?";
 // Optional fields given as NULL keep their stored value.
 constexpr auto kReregisterAgent = Concat(
@@ -96,6 +99,7 @@ constexpr auto kReregisterAgent = Concat(
     "harness_provider = COALESCE(?4, harness_provider), role = COALESCE(?5, role), "
     "description = COALESCE(?6, description), capabilities = COALESCE(?7, capabilities), "
     "runtime_instance_id = COALESCE(?9, runtime_instance_id), "
+    "version = COALESCE(?10, version), cli_version = COALESCE(?11, cli_version), "
     "last_activity_at = ?8, last_updated_at = ?8 "
     "WHERE id = ?1");
 constexpr char kSetAgentStatus[] =
@@ -217,6 +221,29 @@ constexpr auto kInsertSessionCost =
            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 constexpr auto kListCostsHead = Concat("SELECT ", kCostColumns, " FROM session_costs");
 constexpr char kListCostsTail[] = " ORDER BY created_at DESC, rowid DESC LIMIT ?";
+
+// Read in this order by SmokeRunFromRow.
+constexpr char kSmokeRunColumns[] =
+    "id, status, ok, request_json, results_json, api_version, owner, created_at, updated_at, "
+    "finished_at";
+constexpr auto kInsertSmokeRun =
+    Concat("INSERT INTO smoke_runs (", kSmokeRunColumns,
+           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ", kSmokeRunColumns);
+// Only a running run changes: the first terminal write (or the sweep's interruption) wins.
+constexpr auto kUpdateSmokeRun = Concat(
+    "UPDATE smoke_runs SET status = ?2, ok = ?3, results_json = ?4, updated_at = ?5, "
+    "finished_at = ?6 WHERE id = ?1 AND status = 'running' RETURNING ",
+    kSmokeRunColumns);
+constexpr auto kSelectSmokeRun =
+    Concat("SELECT ", kSmokeRunColumns, " FROM smoke_runs WHERE id = ?");
+constexpr char kSmokeRunStatus[] = "SELECT status FROM smoke_runs WHERE id = ?";
+constexpr auto kListSmokeRuns =
+    Concat("SELECT ", kSmokeRunColumns,
+           " FROM smoke_runs ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?");
+constexpr char kCountSmokeRuns[] = "SELECT COUNT(*) FROM smoke_runs";
+constexpr auto kRunningSmokeRuns =
+    Concat("SELECT ", kSmokeRunColumns,
+           " FROM smoke_runs WHERE status = 'running' ORDER BY created_at, rowid");
 
 // Dynamically built statements (ListTasks with IN lists) are cached up to this many per
 // connection; past it they are prepared for one use, so odd filters cannot grow memory.
@@ -533,6 +560,8 @@ Agent AgentFromRow(const SQLite::Statement& s) {
   a.harness_provider = row.OptText();
   a.last_activity_at = row.OptText();
   a.runtime_instance_id = row.OptText();
+  a.version = row.OptText();
+  a.cli_version = row.OptText();
   a.created_at = row.Text();
   a.last_updated_at = row.Text();
   a.active_tasks = row.Int();
@@ -919,13 +948,14 @@ Result<UpsertedAgent> SqliteStore::UpsertAgent(const AgentRegistration& reg,
     if (known) {
       auto update = c.Prepare(kReregisterAgent);
       BindAll(*update, reg.id, reg.max_tasks, reg.provider, reg.harness_provider, reg.role,
-              reg.description, capabilities, now, reg.runtime_instance_id);
+              reg.description, capabilities, now, reg.runtime_instance_id, reg.version,
+              reg.cli_version);
       update->exec();
     } else {
       auto insert = c.Prepare(kInsertAgent);
       BindAll(*insert, reg.id, reg.name, reg.is_lead ? 1 : 0, reg.description, reg.role,
               capabilities.value_or("[]"), reg.max_tasks.value_or(1), reg.provider,
-              reg.harness_provider, now, reg.runtime_instance_id);
+              reg.harness_provider, now, reg.runtime_instance_id, reg.version, reg.cli_version);
       insert->exec();
     }
     auto agent = SelectAgent(c, reg.id);
@@ -1370,23 +1400,191 @@ Result<PruneCounts> SqliteStore::PruneLogs(const std::string& before, int max_ro
   });
 }
 
-// TODO(issue 8, store helper): smoke runs, replaced by the real implementation.
-Result<SmokeRun> SqliteStore::CreateSmokeRun(const SmokeRun&) {
-  return MakeError(ErrorCode::kInternal, "smoke runs are not stored yet");
+// ---------------------------------------------------------------------------------------------
+// Smoke runs.
+
+namespace {
+
+// The store reads back only JSON it wrote, but through the same bounds as outside input, and
+// it refuses to write a document it could not read back.
+constexpr JsonLimits kStoredJsonLimits{};
+
+tl::unexpected<Error> SmokeRunNotFound(const std::string& id) {
+  return NotFound(fmt::format("smoke run {} not found", id));
 }
-Result<SmokeRun> SqliteStore::UpdateSmokeRun(const SmokeRun&) {
-  return MakeError(ErrorCode::kInternal, "smoke runs are not stored yet");
+
+nlohmann::json ParseStoredJson(const std::string& text, const std::string& run_id,
+                               std::string_view column) {
+  auto json = ParseBoundedJson(text, kStoredJsonLimits);
+  if (!json) {
+    throw std::runtime_error(fmt::format("smoke run {} has an unreadable {} in the database: {}",
+                                         run_id, column, json.error().message));
+  }
+  return std::move(*json);
 }
-Result<SmokeRun> SqliteStore::GetSmokeRun(const std::string&) {
-  return MakeError(ErrorCode::kInternal, "smoke runs are not stored yet");
+
+Result<std::string> EncodeStoredJson(const nlohmann::json& json, const std::string& run_id,
+                                     std::string_view what) {
+  // Replacement keeps a worker's stray invalid UTF-8 (in an output, say) from failing the write.
+  std::string text = json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() > kStoredJsonLimits.max_bytes) {
+    return BadRequest(fmt::format("smoke run {}: its {} take {} bytes, over the {}-byte limit",
+                                  run_id, what, text.size(), kStoredJsonLimits.max_bytes));
+  }
+  return text;
 }
-Result<SmokeRunPage> SqliteStore::ListSmokeRuns(int, int) {
-  return MakeError(ErrorCode::kInternal, "smoke runs are not stored yet");
+
+Result<std::string> EncodeResults(const SmokeRun& run) {
+  nlohmann::json results = nlohmann::json::array();
+  for (const ProviderSmokeResult& r : run.results) results.push_back(ProviderSmokeResultToJson(r));
+  return EncodeStoredJson(results, run.id, "results");
 }
-Result<std::vector<SmokeRun>> SqliteStore::InterruptSmokeRuns(const std::vector<std::string>&,
-                                                              const std::string&,
-                                                              const std::string&) {
-  return MakeError(ErrorCode::kInternal, "smoke runs are not stored yet");
+
+SmokeRun SmokeRunFromRow(const SQLite::Statement& s) {
+  Row row(s);
+  SmokeRun run;
+  run.id = row.Text();
+  const std::string status = row.Text();
+  if (auto parsed = ParseSmokeRunStatus(status)) {
+    run.status = *parsed;
+  } else {
+    throw std::runtime_error(
+        fmt::format("smoke run {} has unknown status '{}' in the database", run.id, status));
+  }
+  run.ok = row.Int() != 0;
+  // core/smoke_run.h decodes a request only inside a run document: wrap it in a minimal one.
+  const nlohmann::json wrapped = {{"id", run.id},
+                                  {"status", status},
+                                  {"request", ParseStoredJson(row.Text(), run.id, "request")}};
+  if (auto decoded = SmokeRunFromJson(wrapped)) run.request = std::move(decoded->request);
+  const nlohmann::json results = ParseStoredJson(row.Text(), run.id, "results");
+  if (results.is_array()) {
+    for (const nlohmann::json& r : results) {
+      if (auto result = ProviderSmokeResultFromJson(r)) run.results.push_back(std::move(*result));
+    }
+  }
+  run.api_version = row.Text();
+  run.owner = row.Text();
+  run.created_at = row.Text();
+  run.updated_at = row.Text();
+  run.finished_at = row.OptText();
+  return run;
+}
+
+Result<SmokeRun> SelectSmokeRun(Connection& c, const std::string& id) {
+  auto s = c.Prepare(kSelectSmokeRun);
+  BindAll(*s, id);
+  if (!s->executeStep()) return SmokeRunNotFound(id);
+  return SmokeRunFromRow(*s);
+}
+
+// Writes the run's mutable fields while it is still running; the run as stored after the call.
+Result<SmokeRun> UpdateRunningSmokeRun(Connection& c, const SmokeRun& run,
+                                       const std::string& results_json) {
+  auto s = c.Prepare(kUpdateSmokeRun);
+  BindAll(*s, run.id, SmokeRunStatusName(run.status), run.ok ? 1 : 0, results_json, run.updated_at,
+          run.finished_at);
+  if (!s->executeStep()) return SmokeRunNotFound(run.id);
+  return SmokeRunFromRow(*s);
+}
+
+}  // namespace
+
+Result<SmokeRun> SqliteStore::CreateSmokeRun(const SmokeRun& run) {
+  // SmokeRequestToJson redacts on its own too; redacting here as well keeps the guarantee
+  // visible where the row is written.
+  auto request_json =
+      EncodeStoredJson(SmokeRequestToJson(RedactedSmokeRequest(run.request)), run.id, "request");
+  if (!request_json) return tl::unexpected(request_json.error());
+  auto results_json = EncodeResults(run);
+  if (!results_json) return tl::unexpected(results_json.error());
+  return Write("creating a smoke run", [&](Connection& c) -> Result<SmokeRun> {
+    auto s = c.Prepare(kInsertSmokeRun);
+    BindAll(*s, run.id, SmokeRunStatusName(run.status), run.ok ? 1 : 0, *request_json,
+            *results_json, run.api_version, run.owner, run.created_at, run.updated_at,
+            run.finished_at);
+    try {
+      s->executeStep();
+    } catch (const SQLite::Exception& e) {
+      if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return Conflict(fmt::format("smoke run {} already exists", run.id));
+      }
+      throw;
+    }
+    return SmokeRunFromRow(*s);
+  });
+}
+
+Result<SmokeRun> SqliteStore::UpdateSmokeRun(const SmokeRun& run) {
+  auto results_json = EncodeResults(run);
+  if (!results_json) return tl::unexpected(results_json.error());
+  return Write("updating a smoke run", [&](Connection& c) -> Result<SmokeRun> {
+    if (auto updated = UpdateRunningSmokeRun(c, run, *results_json)) return updated;
+    auto state = c.Prepare(kSmokeRunStatus);
+    BindAll(*state, run.id);
+    if (!state->executeStep()) return SmokeRunNotFound(run.id);
+    return Conflict(fmt::format("smoke run {} is already {}", run.id, Row(*state).Text()));
+  });
+}
+
+Result<SmokeRun> SqliteStore::GetSmokeRun(const std::string& id) {
+  return Read("reading a smoke run", [&](Connection& c) { return SelectSmokeRun(c, id); });
+}
+
+Result<SmokeRunPage> SqliteStore::ListSmokeRuns(int limit, int offset) {
+  return Read("listing smoke runs", [&](Connection& c) -> Result<SmokeRunPage> {
+    // The page and its total come from one snapshot.
+    Transaction snapshot(c, kBeginRead);
+    SmokeRunPage page;
+    {
+      auto s = c.Prepare(kListSmokeRuns);
+      BindAll(*s, SqlLimit(limit), std::max(0, offset));
+      while (s->executeStep()) page.runs.push_back(SmokeRunFromRow(*s));
+    }
+    {
+      auto count = c.Prepare(kCountSmokeRuns);
+      count->executeStep();
+      page.total = count->getColumn(0).getInt64();
+    }
+    snapshot.Commit();
+    return page;
+  });
+}
+
+Result<std::vector<SmokeRun>> SqliteStore::InterruptSmokeRuns(
+    const std::vector<std::string>& live_ids, const std::string& reason, const std::string& now) {
+  const std::set<std::string> live(live_ids.begin(), live_ids.end());
+  return Write("interrupting smoke runs", [&](Connection& c) -> Result<std::vector<SmokeRun>> {
+    std::vector<SmokeRun> orphans;
+    {
+      auto s = c.Prepare(kRunningSmokeRuns);
+      while (s->executeStep()) {
+        SmokeRun run = SmokeRunFromRow(*s);
+        if (!live.count(run.id)) orphans.push_back(std::move(run));
+      }
+    }
+    std::vector<SmokeRun> interrupted;
+    for (SmokeRun& run : orphans) {
+      run.status = SmokeRunStatus::kInterrupted;
+      run.ok = false;
+      run.updated_at = now;
+      run.finished_at = now;
+      for (ProviderSmokeResult& result : run.results) {
+        if (result.phase == SmokePhase::kDone) continue;
+        result.phase = SmokePhase::kDone;
+        result.ok = false;
+        // A reason the check already had (a wrong reply found before the kill, say) stays first.
+        result.failure_reason =
+            result.failure_reason ? *result.failure_reason + "; " + reason : reason;
+      }
+      auto results_json = EncodeResults(run);
+      if (!results_json) return tl::unexpected(results_json.error());
+      auto updated = UpdateRunningSmokeRun(c, run, *results_json);
+      if (!updated) return tl::unexpected(updated.error());
+      interrupted.push_back(std::move(*updated));
+    }
+    return interrupted;
+  });
 }
 
 }  // namespace swarm

@@ -354,6 +354,47 @@ TEST_F(SqliteStoreTest, ReRegistrationKeepsTheNameAndReplacesGivenFields) {
   EXPECT_EQ(upserted->agent.max_tasks, 4);
 }
 
+TEST_F(SqliteStoreTest, VersionsAreWrittenWhenGivenAndKeptOtherwise) {
+  AgentRegistration reg;
+  reg.id = "a1";
+  reg.name = "worker";
+  auto first = store_->UpsertAgent(reg, At(0));
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->agent.version, std::nullopt);
+  EXPECT_EQ(first->agent.cli_version, std::nullopt);
+
+  reg.version = "0.8.0+abc1234";
+  reg.cli_version = "2.1.3 (Claude Code)";
+  ASSERT_TRUE(store_->UpsertAgent(reg, At(1)));
+  reg.version.reset();
+  reg.cli_version.reset();
+  auto kept = store_->UpsertAgent(reg, At(2));
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->agent.version, "0.8.0+abc1234");
+  EXPECT_EQ(kept->agent.cli_version, "2.1.3 (Claude Code)");
+
+  reg.version = "0.9.0+def5678";
+  ASSERT_TRUE(store_->UpsertAgent(reg, At(3)));
+  EXPECT_EQ(GetAgent("a1").version, "0.9.0+def5678");
+  EXPECT_EQ(GetAgent("a1").cli_version, "2.1.3 (Claude Code)");
+
+  AgentRegistration fresh;
+  fresh.id = "a2";
+  fresh.name = "new worker";
+  fresh.version = "0.9.0+def5678";
+  fresh.cli_version = "0.44.0";
+  ASSERT_TRUE(store_->UpsertAgent(fresh, At(4)));
+  auto agents = store_->ListAgents();
+  ASSERT_TRUE(agents) << agents.error().message;
+  ASSERT_EQ(agents->size(), 2u);
+  EXPECT_EQ((*agents)[1].version, "0.9.0+def5678");
+  EXPECT_EQ((*agents)[1].cli_version, "0.44.0");
+  ASSERT_TRUE(store_->SetAgentStatus("a2", AgentStatus::kOffline, At(5)));
+  auto touched = store_->TouchAgent("a2", At(6));
+  ASSERT_TRUE(touched);
+  EXPECT_EQ(touched->cli_version, "0.44.0");
+}
+
 TEST_F(SqliteStoreTest, ReRegistrationRevivesAnOfflineAgent) {
   Register("a1");
   ASSERT_TRUE(store_->SetAgentStatus("a1", AgentStatus::kOffline, At(1)));

@@ -4,12 +4,17 @@ namespace swarm::testing_support {
 
 std::string AgentSwarmBinary() { return AGENT_SWARM_BIN; }
 
-ApiProcess::ApiProcess(const std::string& db_path, std::vector<std::string> extra_args) {
+ApiProcess::ApiProcess(const std::string& db_path, std::vector<std::string> extra_args)
+    : ApiProcess(db_path, std::move(extra_args), {}) {}
+
+ApiProcess::ApiProcess(const std::string& db_path, std::vector<std::string> extra_args,
+                       const std::map<std::string, std::string>& env) {
   log_path_ = db_path + ".log";
   ChildSpec spec;
   spec.argv = {AgentSwarmBinary(), "api", "--port", "0", "--db", db_path};
   spec.argv.insert(spec.argv.end(), extra_args.begin(), extra_args.end());
   spec.env = {{"AGENT_SWARM_API_KEY", kTestApiKey}};
+  for (const auto& [key, value] : env) spec.env[key] = value;
   spec.stderr_path = log_path_;
   child_ = std::make_unique<ChildProcess>(spec);
 

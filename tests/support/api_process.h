@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,10 @@ class ApiProcess {
   // Starts `agent-swarm api --port 0 --db db_path extra_args...` and waits (bounded) until it
   // listens. Throws std::runtime_error with the server's log if it does not.
   ApiProcess(const std::string& db_path, std::vector<std::string> extra_args = {});
+  // The same, with `env` added to (and overriding) the API's environment (the key in
+  // AGENT_SWARM_API_KEY is kTestApiKey unless `env` says otherwise).
+  ApiProcess(const std::string& db_path, std::vector<std::string> extra_args,
+             const std::map<std::string, std::string>& env);
 
   uint16_t port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
