@@ -9,12 +9,14 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/api_key.h"
 #include "cli/e2b_command.h"
 #include "cli/local_smoke.h"
 #include "cli/table.h"
+#include "core/log.h"
 #include "core/redact.h"
 #include "sandbox/e2b_config.h"
 #include "sandbox/template_client.h"
@@ -304,6 +306,7 @@ namespace {
 
 void RunSmoke(const SmokeFlags& flags, SmokeCliEnvironment& env) {
   std::ostream& err = *env.err;
+  if (env.init_logging) env.init_logging();
   if (!flags.api_key.empty()) {
     RegisterSecret(flags.api_key);
     err << "error: " << kArgvKeyRefused << "\n";
@@ -420,6 +423,10 @@ std::shared_ptr<SmokeCliEnvironment> ProcessSmokeEnvironment() {
   env->err_is_terminal = ::isatty(STDERR_FILENO) == 1;
   env->make_http = [] { return std::make_unique<http::CurlHttpClient>(); };
   env->watch_stop_signals = WatchStopSignals;
+  env->init_logging = [] {
+    log::Init();
+    spdlog::set_level(spdlog::level::warn);
+  };
   env->run_local = [process_env = env->process_env](const SmokeFlags& flags, const auto& run) {
     return RunLocalSmoke(flags, process_env, &g_stop_requested, std::cerr, run);
   };

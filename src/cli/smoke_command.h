@@ -139,6 +139,9 @@ struct SmokeCliEnvironment {
   // installs the handler when the command starts); may be null.
   std::function<const std::atomic<bool>*()> watch_stop_signals;
   SmokeStackRunner run_local;
+  // Called before the command runs: JSON log lines on stderr, warnings and errors only (the
+  // progress display is the command's output there). Empty: leave logging alone.
+  std::function<void()> init_logging;
 };
 
 void AddSmokeCommand(CLI::App& root, std::shared_ptr<SmokeCliEnvironment> env);
