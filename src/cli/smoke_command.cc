@@ -17,6 +17,7 @@
 #include "cli/local_smoke.h"
 #include "cli/table.h"
 #include "core/log.h"
+#include "core/process_setup.h"
 #include "core/redact.h"
 #include "sandbox/e2b_config.h"
 #include "sandbox/template_client.h"
@@ -250,7 +251,8 @@ int RunRemoteSmoke(SwarmClient& api, const json& body, milliseconds bound, Smoke
     return kSmokeFailed;
   }
   const std::string id = run->id;
-  console.err << "smoke run " << Redact(id) << " started on " << api.options().base_url << "\n";
+  console.err << "smoke run " << Redact(id) << " started on " << Redact(api.options().base_url)
+              << "\n";
   json last_body = created->body;
   SmokeProgressView view(console.err_is_terminal);
   const std::string path = "/api/smoke-runs/" + UrlEncode(id);
@@ -366,6 +368,7 @@ std::atomic<bool> g_stop_requested{false};
 extern "C" void OnStopSignal(int) { g_stop_requested.store(true); }
 
 const std::atomic<bool>* WatchStopSignals() {
+  IgnoreSigpipe();  // a closed stdout must not end the command before it has cleaned up
   struct sigaction action {};
   action.sa_handler = OnStopSignal;
   sigemptyset(&action.sa_mask);
