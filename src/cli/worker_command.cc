@@ -1,5 +1,6 @@
 #include "cli/worker_command.h"
 
+#include <atomic>
 #include <csignal>
 #include <memory>
 #include <mutex>
@@ -10,6 +11,8 @@
 #include "cli/api_key.h"
 #include "core/log.h"
 #include "core/process_setup.h"
+#include "harness/posix_process_runner.h"
+#include "worker/cli_version.h"
 #include "worker/harness_task_runner.h"
 #include "worker/signal_stop.h"
 #include "worker/worker.h"
@@ -29,8 +32,10 @@ int RunWorker(const std::string& api_key_file) {
   std::mutex mu;
   worker::Worker* target = nullptr;
   int pending_signals = 0;
+  std::atomic<bool> signalled{false};  // ends the CLI version probe early
   worker::StopOnSignals signals([&](int signal) {
     log::Info("signal received", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    signalled = true;
     std::lock_guard lock(mu);
     if (target) {
       target->Stop();
@@ -56,9 +61,22 @@ int RunWorker(const std::string& api_key_file) {
     log::Error("invalid worker configuration", {{"error", config.error().message}});
     return kConfigError;
   }
-  const harness::Provider provider = config->provider;
-  const harness::ModelEndpoint endpoint = config->endpoint;
-  worker::Worker w(std::move(*config), worker::MakeHarnessTaskRunner(provider, endpoint));
+  // First: making the runner hardens this process before any CLI runs.
+  worker::TaskRunner runner = worker::MakeHarnessTaskRunner(config->provider, config->endpoint);
+  {
+    harness::PosixProcessRunner probe_runner;
+    auto cli_version =
+        worker::ProbeCliVersion(probe_runner, *config, worker::kCliVersionTimeout, &signalled);
+    if (cli_version) {
+      log::Info("harness CLI found",
+                {{"provider", config->provider_name}, {"cliVersion", *cli_version}});
+      config->cli_version = std::move(*cli_version);
+    } else {
+      log::Warn("cannot tell the harness CLI's version; registering without it",
+                {{"provider", config->provider_name}, {"error", cli_version.error().message}});
+    }
+  }
+  worker::Worker w(std::move(*config), std::move(runner));
   {
     std::lock_guard lock(mu);
     target = &w;

@@ -209,6 +209,7 @@ Result<WorkerLaunchResult> LaunchWorker(const WorkerLaunchPlan& plan, WorkerLaun
   if (!created) return tl::unexpected(created.error());
   WorkerLaunchResult result;
   result.sandbox = *created;
+  if (deps.on_created) deps.on_created(*created);
   const std::string sandbox_id = created->id();
   CommandSpec command = plan.command;
   result.agent_id = ResolveAgentId(command.envs, plan.agent_id, sandbox_id);
@@ -256,6 +257,11 @@ Result<WorkerLaunchResult> LaunchWorker(const WorkerLaunchPlan& plan, WorkerLaun
   const auto deadline = started + plan.wait;
   std::string last_error = "no answer yet";
   while (true) {
+    if (deps.stop != nullptr && deps.stop->load()) {
+      return fail(Error{ErrorCode::kUnavailable,
+                        fmt::format("stopped while waiting for worker {} to {}", result.agent_id,
+                                    plan.wait_for_registration ? "register" : "start")});
+    }
     auto running = alive();
     if (!running) return fail(running.error());
     if (!*running) {

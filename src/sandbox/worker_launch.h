@@ -4,6 +4,7 @@
 // registration awaited. Shared by `agent-swarm e2b start-worker` and the smoke runner.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -103,6 +104,12 @@ struct WorkerLaunchDeps {
   std::chrono::milliseconds startup_poll_interval{200};  // during the grace
   std::chrono::milliseconds poll_interval{1000};         // after it
   StringMap controller_env;  // the launcher's env: its secrets are scrubbed from log tails
+  // Told the sandbox as soon as it exists, before the entrypoint starts: a caller that must
+  // see it killed whatever happens next (the smoke runner) takes its id here.
+  std::function<void(const SandboxInfo&)> on_created;
+  // When set and true, the wait ends at its next look (a `sleep` that returns early on it
+  // makes that prompt): the sandbox is killed and the error says the launch was stopped.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct WorkerLaunchResult {
@@ -115,7 +122,7 @@ struct WorkerLaunchResult {
 // Creates the sandbox, starts the entrypoint, fails if it exits within the startup grace
 // (with the redacted tail of its log), waits for registration up to plan.wait (counted from
 // the start). Without the wait it returns once the entrypoint has outlived the grace. Any
-// failure after the sandbox exists kills it before returning the error.
+// failure after the sandbox exists, and a stop, kills it before returning the error.
 Result<WorkerLaunchResult> LaunchWorker(const WorkerLaunchPlan& plan, WorkerLaunchDeps deps);
 
 }  // namespace swarm::sandbox

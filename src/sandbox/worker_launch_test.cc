@@ -259,6 +259,33 @@ TEST_F(LaunchTest, ACreateFailureIsReturnedAsIs) {
   EXPECT_TRUE(provider.killed.empty());
 }
 
+TEST_F(LaunchTest, TellsTheSandboxAsSoonAsItExists) {
+  std::vector<std::string> seen;
+  WorkerLaunchDeps deps = Deps();
+  deps.on_created = [&](const SandboxInfo& info) {
+    seen.push_back(info.id());
+    EXPECT_TRUE(provider.started.empty());  // before the entrypoint starts
+  };
+  ASSERT_TRUE(LaunchWorker(Plan(), deps));
+  EXPECT_EQ(seen, std::vector<std::string>{"sbx-1"});
+}
+
+TEST_F(LaunchTest, AStopEndsTheWaitAndKillsTheSandbox) {
+  registers_at_probe = 1000;
+  std::atomic<bool> stop{false};
+  WorkerLaunchDeps deps = Deps();
+  deps.stop = &stop;
+  deps.sleep = [&](milliseconds d) {
+    now += d;
+    if (now - std::chrono::steady_clock::time_point{} >= milliseconds(1000)) stop = true;
+  };
+  auto result = LaunchWorker(Plan(), deps);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().message, "stopped while waiting for worker e2b-sbx-1 to register");
+  EXPECT_EQ(provider.killed, std::vector<std::string>{"sbx-1"});
+  EXPECT_EQ(probes.size(), 5u);  // at 0, 200, ..., 800 ms; the stop is seen at 1 s
+}
+
 class FakeHttp : public http::HttpClient {
  public:
   int status = 200;

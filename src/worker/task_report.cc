@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "core/version.h"
+
 namespace swarm::worker {
 namespace {
 
@@ -60,6 +62,10 @@ json RegisterBody(const WorkerConfig& config, const std::string& runtime_instanc
                {"harness_provider", config.provider_name},
                {"runtimeInstanceId", runtime_instance_id}};
   if (!config.capabilities.empty()) body["capabilities"] = config.capabilities;
+  // What the smoke runner checks against the API's own version (the seed's version alignment)
+  // and shows beside it.
+  body["version"] = BuildVersion();
+  if (config.cli_version && !config.cli_version->empty()) body["cliVersion"] = *config.cli_version;
   return body;
 }
 

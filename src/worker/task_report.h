@@ -32,7 +32,8 @@ struct ClaimedTask {
 Result<std::optional<ClaimedTask>> ParsePollReply(const nlohmann::json& reply);
 
 // POST /api/agents. `runtime_instance_id` is this process's (upstream's field): a new one under
-// the same agent id tells the API the worker was restarted.
+// the same agent id tells the API the worker was restarted. Carries the worker's build version
+// (BuildVersion) and, when known, the CLI's (config.cli_version).
 nlohmann::json RegisterBody(const WorkerConfig& config, const std::string& runtime_instance_id);
 
 // PUT /api/tasks/{id}/session.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/version.h"
+
 namespace swarm::worker {
 namespace {
 
@@ -46,11 +48,24 @@ TEST(RegisterBody, CarriesRoleProviderAndCapacity) {
   c.max_tasks = 3;
   c.provider_name = "pi";
   json body = RegisterBody(c, "0190a5f2-instance");
-  EXPECT_EQ(body, json::parse(R"({"name":"worker-a","role":"lead","isLead":true,"maxTasks":3,
-                                 "provider":"pi","harness_provider":"pi",
-                                 "runtimeInstanceId":"0190a5f2-instance"})"));
+  json expected = json::parse(R"({"name":"worker-a","role":"lead","isLead":true,"maxTasks":3,
+                                  "provider":"pi","harness_provider":"pi",
+                                  "runtimeInstanceId":"0190a5f2-instance"})");
+  expected["version"] = BuildVersion();
+  EXPECT_EQ(body, expected);
   c.capabilities = {"core"};
   EXPECT_EQ(RegisterBody(c, "i")["capabilities"], json::array({"core"}));
+}
+
+TEST(RegisterBody, ReportsTheBuildVersionAndTheClisWhenKnown) {
+  WorkerConfig c;
+  EXPECT_TRUE(BuildVersion().starts_with(SWARM_VERSION));
+  EXPECT_EQ(RegisterBody(c, "i")["version"], BuildVersion());
+  EXPECT_FALSE(RegisterBody(c, "i").contains("cliVersion"));  // the probe failed: absent
+  c.cli_version = "";
+  EXPECT_FALSE(RegisterBody(c, "i").contains("cliVersion"));
+  c.cli_version = "2.1.197 (Claude Code)";
+  EXPECT_EQ(RegisterBody(c, "i")["cliVersion"], "2.1.197 (Claude Code)");
 }
 
 TEST(SessionBody, NamesTheProviderSession) {

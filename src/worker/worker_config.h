@@ -35,6 +35,9 @@ struct WorkerConfig {
   // Start of every child's environment (PATH with HARNESS_BIN_DIR first, locale, proxies);
   // HOME is set per task.
   std::map<std::string, std::string> base_env;
+  // The first line of the CLI's `--version` (cli_version.h), probed once by the worker command
+  // at startup and sent at registration; not read from the environment. Unset when unknown.
+  std::optional<std::string> cli_version;
 
   // Accepted for compatibility with the seed's environment. This worker always runs the CLI
   // unattended and has no Slack or GitHub integration, so they change nothing but the log.

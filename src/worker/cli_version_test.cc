@@ -1,0 +1,101 @@
+#include "worker/cli_version.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "harness/posix_process_runner.h"
+#include "support/child_process.h"
+
+namespace swarm::worker {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+TEST(FirstVersionLine, TakesTheFirstNonBlankLineTrimmedAndBounded) {
+  EXPECT_EQ(FirstVersionLine("2.1.197 (Claude Code)\n"), "2.1.197 (Claude Code)");
+  EXPECT_EQ(FirstVersionLine("\n  \r\n  codex-cli 0.169.0  \r\nmore\n"), "codex-cli 0.169.0");
+  EXPECT_EQ(FirstVersionLine("1.18.33"), "1.18.33");
+  EXPECT_EQ(FirstVersionLine(""), "");
+  EXPECT_EQ(FirstVersionLine(" \n\t\n"), "");
+  EXPECT_EQ(FirstVersionLine(std::string(300, 'v')), std::string(100, 'v'));
+  // Cut on a character boundary, and only valid UTF-8 comes out.
+  const std::string wide = std::string(99, 'v') + "é";
+  EXPECT_EQ(FirstVersionLine(wide), std::string(99, 'v'));
+  EXPECT_EQ(FirstVersionLine("v\xff"), "v\xEF\xBF\xBD");
+}
+
+// A fake CLI named like the provider's, in a bin dir the child PATH starts with.
+class ProbeTest : public ::testing::Test {
+ protected:
+  ProbeTest() {
+    fs::create_directories(bin());
+    config.provider = harness::Provider::kCodex;
+    config.provider_name = "codex";
+    config.base_env = {{"PATH", bin().string() + ":/usr/bin:/bin"}, {"LANG", "C.UTF-8"}};
+    config.work_root = fs::path(dir.path()) / "work-root";
+  }
+  fs::path bin() const { return fs::path(dir.path()) / "bin"; }
+  void Cli(const std::string& body) {
+    const fs::path path = bin() / "codex";
+    std::ofstream(path) << "#!/bin/sh\n" << body;
+    ::chmod(path.c_str(), 0755);
+  }
+
+  testing_support::TempDir dir;
+  WorkerConfig config;
+  harness::PosixProcessRunner runner;
+};
+
+TEST_F(ProbeTest, RunsTheProvidersCliWithAFreshHomeAndTakesItsFirstLine) {
+  const std::string seen = dir.File("seen");
+  Cli("echo \"$* HOME=$HOME PWD=$PWD\" > " + seen +
+      "\necho 'warming up' >&2\necho\necho 'codex-cli 0.169.0'\necho second\n");
+  auto version = ProbeCliVersion(runner, config);
+  ASSERT_TRUE(version) << version.error().message;
+  EXPECT_EQ(*version, "codex-cli 0.169.0");
+  const std::string args = testing_support::ReadFile(seen);
+  EXPECT_TRUE(args.starts_with("--version HOME=" + config.work_root.string() + "/cli-version-"))
+      << args;
+  EXPECT_NE(args.find("/home PWD="), std::string::npos) << args;
+  // The home and work dirs it was given are gone.
+  EXPECT_TRUE(fs::is_empty(config.work_root));
+}
+
+TEST_F(ProbeTest, SaysWhyThereIsNoVersion) {
+  auto missing = ProbeCliVersion(runner, config);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("codex"), std::string::npos) << missing.error().message;
+
+  Cli("echo 'unknown option --version' >&2\nexit 3\n");
+  auto failed = ProbeCliVersion(runner, config);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().message,
+            "codex --version exited with 3; stderr: unknown option --version");
+
+  Cli("exit 0\n");
+  EXPECT_EQ(ProbeCliVersion(runner, config).error().message, "codex --version printed nothing");
+
+  Cli("sleep 20\n");
+  auto slow = ProbeCliVersion(runner, config, milliseconds(300));
+  ASSERT_FALSE(slow);
+  EXPECT_EQ(slow.error().message, "codex --version did not finish within 300 ms");
+  EXPECT_TRUE(fs::is_empty(config.work_root));
+}
+
+TEST_F(ProbeTest, AStopCancelsIt) {
+  Cli("sleep 20\n");
+  std::atomic<bool> cancel{true};
+  const auto start = std::chrono::steady_clock::now();
+  auto stopped = ProbeCliVersion(runner, config, milliseconds(15'000), &cancel);
+  ASSERT_FALSE(stopped);
+  EXPECT_EQ(stopped.error().message, "codex --version: cancelled (stopping)");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+}  // namespace
+}  // namespace swarm::worker
