@@ -12,7 +12,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev libexpected-dev
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libarchive-dev libssl-dev
   clang-14 libclang-rt-14-dev
-  curl wrk ripgrep shellcheck bubblewrap
+  curl wrk ripgrep shellcheck bubblewrap jq
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -31,6 +31,7 @@ constexpr char kModelKey[] = "sk-ant-fake-model-key-93b1";
 // Answers like `claude -p --output-format stream-json` with a matching reply, and leaves its
 // environment in the task's directory for the test to inspect.
 constexpr char kPongCli[] = R"(#!/bin/sh
+[ "$1" = --version ] && { echo "fake-claude 1.0.0"; exit 0; }
 env > env.txt
 echo '{"type":"system","subtype":"init","session_id":"fake-sess-1","model":"fake-model"}'
 echo '{"type":"assistant","message":{"model":"fake-model","content":[{"type":"text","text":"{\"reply\":\"pong\"}"}]}}'
@@ -39,6 +40,7 @@ echo '{"type":"result","subtype":"success","is_error":false,"result":"{\"reply\"
 
 // Says its session id, then hangs with a child of its own, as a CLI running a tool would.
 constexpr char kHangingCli[] = R"(#!/bin/sh
+[ "$1" = --version ] && { echo "fake-claude 1.0.0"; exit 0; }
 echo '{"type":"system","subtype":"init","session_id":"fake-sess-2","model":"fake-model"}'
 sleep 60 &
 echo $! > child.pid

@@ -1,6 +1,10 @@
 #include "api/api_server.h"
 
+#include <algorithm>
+#include <cctype>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,12 +18,20 @@
 #include "api/heartbeats.h"
 #include "api/poll_hub.h"
 #include "api/routes.h"
+#include "api/smoke_backend.h"
+#include "api/smoke_service.h"
 #include "api/store_executors.h"
 #include "api/task_service.h"
 #include "api/worker_monitor.h"
+#include "core/ids.h"
 #include "core/log.h"
+#include "core/redact.h"
+#include "core/role_process.h"
+#include "core/version.h"
 #include "http/access_log.h"
 #include "http/server.h"
+#include "sandbox/e2b_config.h"
+#include "smoke/smoke_runner.h"
 #include "store/sqlite_store.h"
 
 namespace swarm {
@@ -27,14 +39,25 @@ namespace {
 
 namespace asio = boost::asio;
 
+// What the smoke runs are given, worked out before the server starts.
+struct SmokeSetup {
+  SmokeExecutor executor;  // empty when smoke runs are off
+  std::shared_ptr<SmokeBackend> backend;
+  SmokeServiceOptions service;
+  smoke::SmokeRequestDefaults defaults;
+};
+
 // Everything the running server shares between its threads.
 struct Runtime {
-  Runtime(Store& store, const ApiServerOptions& options)
+  Runtime(Store& store, const ApiServerOptions& options, SmokeSetup& setup)
       : batcher(store),
         agents(store, clock, heartbeats),
         tasks(store, clock, hub, &batcher),
         monitor(store, clock, heartbeats, hub, options.worker_timeout),
-        routes(RoutesOptions{options.api_key}, agents, tasks, hub, executors) {}
+        smoke(store, clock, setup.executor, setup.backend ? &setup.backend->sandboxes() : nullptr,
+              setup.service),
+        routes(RoutesOptions{.api_key = options.api_key, .smoke_defaults = setup.defaults}, agents,
+               tasks, hub, executors, &smoke) {}
 
   SystemClock clock;
   StoreExecutors executors{2, 1};
@@ -44,6 +67,7 @@ struct Runtime {
   AgentService agents;
   TaskService tasks;
   WorkerMonitor monitor;
+  SmokeService smoke;
   ApiRoutes routes;
   std::atomic<bool> stopping{false};
 };
@@ -100,6 +124,102 @@ asio::awaitable<void> PruneLoop(Runtime* rt, asio::steady_timer* timer,
   }
 }
 
+std::string EnvValue(const sandbox::StringMap& env, const char* key) {
+  auto it = env.find(key);
+  return it == env.end() ? std::string() : it->second;
+}
+
+// The deployment sha agent ids carry when a request names none: the image's commit when
+// stamped (AGENT_SWARM_BUILD_SHA), else "local".
+std::string DefaultDeploymentSha(const sandbox::StringMap& env) {
+  const std::string sha = EnvValue(env, "AGENT_SWARM_BUILD_SHA");
+  const bool plain =
+      !sha.empty() && sha.size() <= 40 && std::all_of(sha.begin(), sha.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      });
+  return plain ? sha : "local";
+}
+
+// Works out the smoke runs' backend, credentials and defaults. An error is a reason not to
+// start at all (a bad flag, a secrets file open to others, an explicitly chosen backend that
+// cannot be had); with --smoke-backend auto a backend that fails to come up only turns smoke
+// runs off, with the reason logged and given to every POST /api/smoke-runs.
+Result<SmokeSetup> PrepareSmoke(const ApiServerOptions& options) {
+  const SmokeApiOptions& o = options.smoke;
+  SmokeSetup setup;
+  setup.service.max_runs = o.max_runs;
+  setup.service.api_version = BuildVersion();
+  setup.service.owner = NewUuid();
+  const auto env = sandbox::ProcessEnvironment();
+
+  auto requested = ParseSmokeBackendKind(o.backend);
+  if (!requested) {
+    return BadRequest("--smoke-backend must be one of auto, e2b, local, off; got " + o.backend);
+  }
+  if (*requested == SmokeBackendKind::kOff) {
+    setup.service.disabled_reason =
+        "smoke runs are off: the API was started with --smoke-backend off";
+    log::Info("smoke runs off (--smoke-backend off)");
+    return setup;
+  }
+  sandbox::StringMap secrets;
+  if (!o.secrets_file.empty()) {
+    auto read = ReadSmokeSecretsFile(o.secrets_file);
+    if (!read) return tl::unexpected(read.error());
+    secrets = std::move(*read);
+  }
+  auto worker_env = ParseWorkerEnv(o.worker_env);
+  if (!worker_env) return tl::unexpected(worker_env.error());
+  smoke::SmokeEnvironment smoke_env;
+  smoke_env.api_version = BuildVersion();
+  smoke_env.credentials = SmokeCredentials(env, secrets);
+  for (const auto& value : SmokeSecretValues(smoke_env.credentials)) RegisterSecret(value);
+  if (auto key = EnvValue(env, "E2B_API_KEY"); !key.empty()) RegisterSecret(key);
+
+  const SmokeBackendKind kind = ResolveSmokeBackendKind(*requested, env);
+  auto self = SelfExecutable();
+  if (!self) return tl::unexpected(self.error());
+  SmokeBackendConfig config;
+  config.kind = kind;
+  config.template_id = o.template_id;
+  config.db_path = options.db_path;
+  auto backend = SmokeBackend::Open(config, env, *self);
+  if (!backend) {
+    if (*requested != SmokeBackendKind::kAuto) return tl::unexpected(backend.error());
+    log::Error("smoke runs off: their sandbox backend did not come up",
+               {{"backend", SmokeBackendKindName(kind)}, {"error", backend.error().message}});
+    setup.service.disabled_reason = fmt::format(
+        "smoke runs are unavailable: the {} sandbox backend did not come up (see the API's log; "
+        "--smoke-backend chooses another)",
+        SmokeBackendKindName(kind));
+    return setup;
+  }
+  setup.backend = std::move(*backend);
+
+  // Names only: which credentials runs can use, for the operator.
+  std::vector<std::string> credential_names;
+  for (const auto& [name, value] : smoke_env.credentials) credential_names.push_back(name);
+  if (kind == SmokeBackendKind::kLocal) smoke_env.worker_env = LocalWorkerEnv(env, *self);
+  for (const auto& [key, value] : *worker_env) smoke_env.worker_env[key] = value;
+  auto runner = std::make_shared<smoke::SmokeRunner>(setup.backend->sandboxes(),
+                                                     setup.backend->http(), std::move(smoke_env));
+  // Shared ownership: a run that outlives the shutdown grace keeps what it uses alive.
+  setup.executor = [runner, backend = setup.backend](
+                       const SmokeRequest& request, const std::string& run_id,
+                       const smoke::SmokeProgress& progress, const std::atomic<bool>& stop) {
+    return runner->Run(request, run_id, progress, stop);
+  };
+  setup.defaults.template_id = o.template_id;
+  setup.defaults.deployment_sha = DefaultDeploymentSha(env);
+  setup.defaults.api_key = options.api_key;
+  log::Info("smoke runs ready", {{"backend", SmokeBackendKindName(kind)},
+                                 {"sandboxes", setup.backend->endpoint()},
+                                 {"template", o.template_id},
+                                 {"maxRuns", o.max_runs},
+                                 {"credentials", credential_names}});
+  return setup;
+}
+
 }  // namespace
 
 int RunApiServer(const ApiServerOptions& options) {
@@ -112,7 +232,14 @@ int RunApiServer(const ApiServerOptions& options) {
   const int threads = options.threads > 0
                           ? options.threads
                           : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
-  Runtime rt(**store, options);
+  auto smoke_setup = PrepareSmoke(options);
+  if (!smoke_setup) {
+    log::Error("cannot set up smoke runs", {{"error", smoke_setup.error().message}});
+    return 1;
+  }
+  Runtime rt(**store, options, *smoke_setup);
+  // Before anything is served: a run its predecessor left unfinished reads interrupted at once.
+  rt.smoke.InterruptStaleRuns();
   // Declared after `rt`: destroying the io_context destroys suspended coroutines (a long-poll's
   // waiter unregisters from rt.hub), so it must go first.
   asio::io_context io(threads);
@@ -146,6 +273,21 @@ int RunApiServer(const ApiServerOptions& options) {
                           {"db", options.db_path},
                           {"threads", threads},
                           {"workerTimeoutMs", options.worker_timeout.count()}});
+  smoke::SmokeRequestDefaults smoke_defaults = smoke_setup->defaults;
+  smoke_defaults.api_url = options.smoke.public_url.empty() ? DefaultPublicUrl(options.host, *port)
+                                                            : options.smoke.public_url;
+  rt.routes.SetSmokeDefaults(smoke_defaults);
+  if (smoke_setup->backend) {
+    const auto& defaults = smoke_defaults;
+    const bool loopback = defaults.api_url.find("://127.") != std::string::npos ||
+                          defaults.api_url.find("://localhost") != std::string::npos ||
+                          defaults.api_url.find("://[::1]") != std::string::npos;
+    if (smoke_setup->backend->kind() == SmokeBackendKind::kE2b && loopback) {
+      log::Warn("smoke workers in E2B cannot reach a loopback URL: set --public-url",
+                {{"publicUrl", defaults.api_url}});
+    }
+  }
+  rt.smoke.StartSweeper(options.smoke.sweep_interval);
 
   asio::steady_timer monitor_timer(io);
   asio::co_spawn(io, MonitorLoop(&rt, &monitor_timer), asio::detached);
@@ -154,16 +296,25 @@ int RunApiServer(const ApiServerOptions& options) {
     asio::co_spawn(io, PruneLoop(&rt, &prune_timer, options.log_retention), asio::detached);
   }
 
+  std::chrono::steady_clock::time_point smoke_deadline{};
   http::RunUntilStopped(io, server, stop_signals, threads, options.shutdown_grace, [&] {
     rt.stopping = true;
+    // The runs start their cleanup now, beside the connections' drain; both share the grace.
+    rt.smoke.RequestStop();
+    smoke_deadline = std::chrono::steady_clock::now() + options.shutdown_grace;
     rt.hub.Shutdown();  // open long-polls answer {"trigger":null} now
     monitor_timer.cancel();
     prune_timer.cancel();
   });
-  rt.executors.Join();   // before the io_context goes: they post completions there
-  rt.batcher.Stop();     // likewise
-  store->reset();        // closes the database before we say so
-  log::Info("stopped");  // flushes the buffered access lines too
+  rt.smoke.Shutdown(std::max(std::chrono::milliseconds(0),
+                             std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 smoke_deadline - std::chrono::steady_clock::now())));
+  if (smoke_setup->backend)
+    smoke_setup->backend->Stop();  // the embedded sandboxd, its sandboxes with it
+  rt.executors.Join();             // before the io_context goes: they post completions there
+  rt.batcher.Stop();               // likewise
+  store->reset();                  // closes the database before we say so
+  log::Info("stopped");            // flushes the buffered access lines too
   return 0;
 }
 

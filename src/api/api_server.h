@@ -6,8 +6,21 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace swarm {
+
+// Provider smoke runs (POST /api/smoke-runs).
+struct SmokeApiOptions {
+  std::string backend = "auto";  // auto | e2b | local | off
+  // Dotenv of provider credentials (mode 0600 or stricter), over the API's environment.
+  std::string secrets_file;
+  std::string template_id = "agent-swarm-worker";
+  std::string public_url;               // the API's URL as workers reach it; empty: derived
+  std::vector<std::string> worker_env;  // KEY=VALUE, non-secret, for every smoke sandbox
+  int max_runs = 4;
+  std::chrono::milliseconds sweep_interval{300'000};
+};
 
 struct ApiServerOptions {
   std::string host = "127.0.0.1";
@@ -30,6 +43,7 @@ struct ApiServerOptions {
   // Zero keeps them forever.
   std::chrono::minutes log_retention{60 * 24 * 30};
   bool access_log = true;
+  SmokeApiOptions smoke;
 };
 
 // Runs until SIGTERM or SIGINT. Returns the process exit status.

@@ -93,6 +93,10 @@ HttpResponse Record(int status, const T& record, void (*write)(JsonWriter&, cons
   return Written(status, w);
 }
 
+HttpResponse SmokeUnavailable() {
+  return http::JsonError(503, "smoke runs are not available in this process");
+}
+
 // {"<key>": [records…]}
 template <typename T>
 HttpResponse RecordList(std::string_view key, const std::vector<T>& items,
@@ -107,12 +111,13 @@ HttpResponse RecordList(std::string_view key, const std::vector<T>& items,
 }  // namespace
 
 ApiRoutes::ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& tasks, PollHub& hub,
-                     StoreExecutors& executors)
+                     StoreExecutors& executors, SmokeService* smoke)
     : options_(std::move(options)),
       agents_(agents),
       tasks_(tasks),
       hub_(hub),
-      executors_(executors) {
+      executors_(executors),
+      smoke_(smoke) {
   // No store behind it: answered on the I/O thread, so it stays fast whatever the store does.
   router_.Add("GET", "/health", Access::kPublic, [this](HttpRequest request, PathParams params) {
     return Inline(this, &ApiRoutes::Health, std::move(request), std::move(params));
@@ -142,6 +147,9 @@ ApiRoutes::ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& t
               [this](HttpRequest request, PathParams params) {
                 return Poll(std::move(request), std::move(params));
               });
+  AddSync("POST", "/api/smoke-runs", Access::kAuthenticated, &ApiRoutes::StartSmokeRun);
+  AddSync("GET", "/api/smoke-runs", Access::kAuthenticated, &ApiRoutes::ListSmokeRuns);
+  AddSync("GET", "/api/smoke-runs/{id}", Access::kAuthenticated, &ApiRoutes::GetSmokeRun);
 }
 
 void ApiRoutes::AddSync(const char* method, const char* pattern, Access access, SyncHandler fn) {
@@ -446,6 +454,49 @@ asio::awaitable<HttpResponse> ApiRoutes::Poll(HttpRequest request, PathParams) {
     co_await waiter->Wait(deadline);
   }
   co_return Json(200, {{"trigger", nullptr}});
+}
+
+HttpResponse ApiRoutes::StartSmokeRun(const HttpRequest& request, const PathParams&) {
+  if (!smoke_) return SmokeUnavailable();
+  // Before the body is judged: no request can succeed here, whatever it holds.
+  if (const auto& off = smoke_->disabled_reason()) return http::JsonError(503, *off);
+  auto body = ParseJsonObject(request.body);
+  if (!body) return ErrorResponse(body.error());
+  auto parsed = smoke::ParseSmokeRequest(*body, options_.smoke_defaults);
+  if (!parsed) return ErrorResponse(parsed.error());
+  auto run = smoke_->Start(*parsed);
+  if (!run) {
+    const SmokeStartError& why = run.error();
+    if (!why.refused) return ErrorResponse(why.error);
+    // The limit, smoke runs off, a stopping API: the client is told which, and when to retry.
+    HttpResponse response = http::JsonError(503, why.error.message);
+    if (why.retry_after.count() > 0) {
+      response.headers.emplace_back("Retry-After", std::to_string(why.retry_after.count()));
+    }
+    return response;
+  }
+  return Json(202, SmokeRunToJson(*run));
+}
+
+HttpResponse ApiRoutes::GetSmokeRun(const HttpRequest&, const PathParams& params) {
+  if (!smoke_) return SmokeUnavailable();
+  auto run = smoke_->Get(params.Get("id"));
+  if (!run) return ErrorResponse(run.error());
+  return Json(200, SmokeRunToJson(*run));
+}
+
+HttpResponse ApiRoutes::ListSmokeRuns(const HttpRequest& request, const PathParams&) {
+  if (!smoke_) return SmokeUnavailable();
+  const auto query = http::QueryParams::Parse(request.query);
+  auto limit = ParseIntParam(query, "limit", 1, 100, 20);
+  if (!limit) return ErrorResponse(limit.error());
+  auto offset = ParseIntParam(query, "offset", 0, 1'000'000'000, 0);
+  if (!offset) return ErrorResponse(offset.error());
+  auto page = smoke_->List(*limit, *offset);
+  if (!page) return ErrorResponse(page.error());
+  json runs = json::array();
+  for (const auto& run : page->runs) runs.push_back(SmokeRunToJson(run));
+  return Json(200, {{"runs", std::move(runs)}, {"total", page->total}});
 }
 
 }  // namespace swarm

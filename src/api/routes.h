@@ -13,22 +13,27 @@
 
 #include "api/agent_service.h"
 #include "api/poll_hub.h"
+#include "api/smoke_service.h"
 #include "api/store_executors.h"
 #include "api/task_service.h"
 #include "http/message.h"
 #include "http/router.h"
+#include "smoke/smoke_request.h"
 
 namespace swarm {
 
 struct RoutesOptions {
   std::string api_key;             // the bearer key every non-public route requires
   double max_poll_wait_s = 300.0;  // upper bound of GET /api/poll?wait=
+  // What POST /api/smoke-runs fills in when the request leaves it out (its api_key: the API's).
+  smoke::SmokeRequestDefaults smoke_defaults;
 };
 
 class ApiRoutes {
  public:
+  // Without `smoke`, the smoke-run routes answer 503.
   ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& tasks, PollHub& hub,
-            StoreExecutors& executors);
+            StoreExecutors& executors, SmokeService* smoke = nullptr);
   ApiRoutes(const ApiRoutes&) = delete;
   ApiRoutes& operator=(const ApiRoutes&) = delete;
 
@@ -37,6 +42,10 @@ class ApiRoutes {
   // an unauthenticated body is never read (nor 100 Continue sent). Dispatch checks again.
   std::optional<http::HttpResponse> CheckHead(const http::HttpRequest& head) const;
   const http::Router& router() const { return router_; }
+  // Once the API's own URL is known (after Listen), before requests are served.
+  void SetSmokeDefaults(smoke::SmokeRequestDefaults defaults) {
+    options_.smoke_defaults = std::move(defaults);
+  }
 
  private:
   using SyncHandler = http::HttpResponse (ApiRoutes::*)(const http::HttpRequest&,
@@ -74,12 +83,16 @@ class ApiRoutes {
   http::HttpResponse ListSessionCosts(const http::HttpRequest&, const http::PathParams&);
   boost::asio::awaitable<http::HttpResponse> Poll(http::HttpRequest request,
                                                   http::PathParams params);
+  http::HttpResponse StartSmokeRun(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse GetSmokeRun(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse ListSmokeRuns(const http::HttpRequest&, const http::PathParams&);
 
   RoutesOptions options_;
   AgentService& agents_;
   TaskService& tasks_;
   PollHub& hub_;
   StoreExecutors& executors_;
+  SmokeService* smoke_;
   http::Router router_;
 };
 

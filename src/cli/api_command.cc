@@ -29,6 +29,7 @@ struct ApiFlags {
   double idle_timeout_s = 60;
   double shutdown_grace_s = 10;
   double log_retention_days = 30;
+  double smoke_sweep_interval_s = 300;
   std::string api_key_file;
   bool no_access_log = false;
 };
@@ -98,9 +99,33 @@ void AddApiCommand(CLI::App& root) {
   cmd->add_flag("--no-access-log", flags->no_access_log, "do not log each request");
   cmd->add_option("--api-key-file", flags->api_key_file,
                   "read the API key from the first line of this file");
+  SmokeApiOptions& smoke = o.smoke;
+  cmd->add_option("--smoke-backend", smoke.backend,
+                  "where smoke runs get sandboxes: auto (E2B when E2B_API_KEY or E2B_API_URL is "
+                  "set, else an embedded sandboxd), e2b, local, off")
+      ->check(CLI::IsMember({"auto", "e2b", "local", "off"}))
+      ->capture_default_str();
+  cmd->add_option("--smoke-secrets", smoke.secrets_file,
+                  "dotenv file of provider credentials for smoke runs (mode 600 or stricter)");
+  cmd->add_option("--smoke-template", smoke.template_id, "the worker template smoke runs use")
+      ->capture_default_str();
+  cmd->add_option("--public-url", smoke.public_url,
+                  "the API's URL as smoke workers reach it (default: http://127.0.0.1:<port> "
+                  "when listening on loopback or 0.0.0.0)");
+  cmd->add_option("--smoke-worker-env", smoke.worker_env,
+                  "KEY=VALUE for every smoke sandbox's env (repeatable; not for secrets)");
+  cmd->add_option("--smoke-max-runs", smoke.max_runs, "smoke runs at once; more get 503")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--smoke-sweep-interval", flags->smoke_sweep_interval_s,
+                  "seconds between sweeps for interrupted smoke runs and their sandboxes")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
   cmd->footer(
       "The API key comes from --api-key-file, else $AGENT_SWARM_API_KEY, else $API_KEY; the "
-      "server refuses to start without one.");
+      "server refuses to start without one.\nSmoke runs take provider credentials from this "
+      "environment (ANTHROPIC_API_KEY, OPENAI_API_KEY, OPENROUTER_API_KEY and their *_BASE_URL) "
+      "and --smoke-secrets.");
   cmd->callback([flags] {
     using std::chrono::milliseconds;
     auto to_ms = [](double s) { return milliseconds(static_cast<int64_t>(s * 1000)); };
@@ -111,6 +136,7 @@ void AddApiCommand(CLI::App& root) {
     options.idle_timeout = to_ms(flags->idle_timeout_s);
     options.shutdown_grace = to_ms(flags->shutdown_grace_s);
     options.access_log = !flags->no_access_log;
+    options.smoke.sweep_interval = to_ms(flags->smoke_sweep_interval_s);
     options.log_retention =
         std::chrono::minutes(static_cast<int64_t>(std::ceil(flags->log_retention_days * 24 * 60)));
     IgnoreSigpipe();

@@ -134,6 +134,7 @@ json ProviderSmokeResultToJson(const ProviderSmokeResult& r) {
   PutOptional(timings, "workerRegisteredMs", r.timings.worker_registered_ms);
   PutOptional(timings, "taskDoneMs", r.timings.task_done_ms);
   PutOptional(timings, "totalMs", r.timings.total_ms);
+  PutOptional(timings, "cliMs", r.timings.cli_ms);
   out["timings"] = std::move(timings);
   return out;
 }
@@ -176,6 +177,7 @@ std::optional<ProviderSmokeResult> ProviderSmokeResultFromJson(const json& in) {
     r.timings.worker_registered_ms = GetOptional<int64_t>(*it, "workerRegisteredMs");
     r.timings.task_done_ms = GetOptional<int64_t>(*it, "taskDoneMs");
     r.timings.total_ms = GetOptional<int64_t>(*it, "totalMs");
+    r.timings.cli_ms = GetOptional<int64_t>(*it, "cliMs");
   }
   return r;
 }

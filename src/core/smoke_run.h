@@ -57,6 +57,10 @@ struct SmokeTimings {
   std::optional<int64_t> worker_registered_ms;
   std::optional<int64_t> task_done_ms;
   std::optional<int64_t> total_ms;  // including the kill
+  // Not a point in time: how long the harness CLI itself ran (the worker's measure, from the
+  // task's session costs). What is left of total_ms beyond the worker's start and this is the
+  // runner's and the worker's own overhead.
+  std::optional<int64_t> cli_ms;
 };
 
 struct ProviderSmokeResult {

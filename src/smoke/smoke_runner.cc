@@ -570,7 +570,12 @@ class ProviderCheck {
     const json& rows = costs->body.is_object() ? costs->body.value("costs", json::array()) : json();
     if (!rows.is_array()) return std::nullopt;
     for (const json& row : rows) {
-      if (!row.is_object() || OptionalText(row, "costSource") == "unpriced") continue;
+      if (!row.is_object()) continue;
+      // The CLI's own run time, priced or not (the benchmark's measure of the CLIs' share).
+      if (auto d = row.find("durationMs"); d != row.end() && d->is_number_integer()) {
+        r_.timings.cli_ms = r_.timings.cli_ms.value_or(0) + std::max<int64_t>(0, d->get<int64_t>());
+      }
+      if (OptionalText(row, "costSource") == "unpriced") continue;
       auto value = row.find("totalCostUsd");
       if (value != row.end() && value->is_number()) sum = sum.value_or(0) + value->get<double>();
     }

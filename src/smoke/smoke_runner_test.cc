@@ -115,7 +115,10 @@ class FakeApi : public http::HttpClient {
       const std::string id = params.Get("taskId").value_or("");
       const Script& s = ScriptOf(tasks_.at(id)["agentId"]);
       json rows = json::array();
-      if (s.cost) rows.push_back({{"totalCostUsd", *s.cost}, {"costSource", s.cost_source}});
+      if (s.cost) {
+        rows.push_back(
+            {{"totalCostUsd", *s.cost}, {"costSource", s.cost_source}, {"durationMs", 700}});
+      }
       return Reply(200, {{"costs", rows}});
     }
     if (!path.starts_with("/api/tasks/")) return Reply(404, {{"error", "no route " + path}});
@@ -398,6 +401,8 @@ TEST_F(SmokeRunnerTest, AllProvidersPassWithEverythingTheSeedChecks) {
     EXPECT_EQ(LastProgress(r.provider).ok, true);
   }
   EXPECT_EQ(results[0].cost_usd, 0.0123);
+  EXPECT_EQ(results[0].timings.cli_ms, 700);  // the CLI's run time, from its session cost
+  EXPECT_FALSE(results[1].timings.cli_ms);    // codex: no session cost row here
   EXPECT_FALSE(results[1].cost_usd);
   // Every phase was reported, in order, for each provider.
   std::vector<SmokePhase> phases;

@@ -92,7 +92,9 @@ Result<std::string> ProbeCliVersion(harness::ProcessRunner& runner, const Worker
     return Unavailable(
         with_stderr(fmt::format("{} --version exited with {}", program, outcome->exit_code)));
   }
-  if (first.empty()) return Unavailable(with_stderr(program + " --version printed nothing"));
+  // Some CLIs (pi) print their version on stderr.
+  if (first.empty()) first = FirstVersionLine(outcome->stderr_tail);
+  if (first.empty()) return Unavailable(program + " --version printed nothing");
   return first;
 }
 

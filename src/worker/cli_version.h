@@ -14,7 +14,7 @@
 namespace swarm::worker {
 
 inline constexpr std::size_t kMaxCliVersionBytes = 100;
-inline constexpr std::chrono::milliseconds kCliVersionTimeout{15'000};
+inline constexpr std::chrono::milliseconds kCliVersionTimeout{10'000};
 
 // The first non-blank line of `output`, trimmed, cut to kMaxCliVersionBytes, valid UTF-8;
 // empty when there is none.

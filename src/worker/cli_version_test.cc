@@ -80,6 +80,10 @@ TEST_F(ProbeTest, SaysWhyThereIsNoVersion) {
   Cli("exit 0\n");
   EXPECT_EQ(ProbeCliVersion(runner, config).error().message, "codex --version printed nothing");
 
+  // A CLI that prints its version on stderr (pi does).
+  Cli("echo '0.73.1' >&2\n");
+  EXPECT_EQ(ProbeCliVersion(runner, config).value_or("?"), "0.73.1");
+
   Cli("sleep 20\n");
   auto slow = ProbeCliVersion(runner, config, milliseconds(300));
   ASSERT_FALSE(slow);
@@ -88,6 +92,10 @@ TEST_F(ProbeTest, SaysWhyThereIsNoVersion) {
 }
 
 TEST_F(ProbeTest, AStopCancelsIt) {
+  // A CLI that prints its version on stderr (pi does).
+  Cli("echo '0.73.1' >&2\n");
+  EXPECT_EQ(ProbeCliVersion(runner, config).value_or("?"), "0.73.1");
+
   Cli("sleep 20\n");
   std::atomic<bool> cancel{true};
   const auto start = std::chrono::steady_clock::now();
