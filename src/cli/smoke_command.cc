@@ -161,8 +161,12 @@ std::string SmokeProgressView::Update(const std::vector<ProviderSmokeResult>& re
 std::string SmokeProgressView::Block(const std::vector<ProviderSmokeResult>& results,
                                      milliseconds elapsed) {
   TextTable table({"", "", "", ""}, kReasonCellWidth);
+  // The phase column as wide as its widest label, so the block does not shift as phases pass.
+  constexpr std::size_t kPhaseWidth = std::string_view("sandbox up, starting worker").size();
   for (const auto& r : results) {
-    table.AddRow({r.provider, SmokePhaseLabel(r), r.sandbox_id.empty() ? "-" : r.sandbox_id,
+    std::string phase = SmokePhaseLabel(r);
+    phase.resize(std::max(phase.size(), kPhaseWidth), ' ');
+    table.AddRow({r.provider, phase, r.sandbox_id.empty() ? "-" : r.sandbox_id,
                   Seconds(ElapsedMs(r, elapsed))});
   }
   std::string rendered = table.Render();

@@ -134,15 +134,16 @@ TEST(SmokeProgressView, TerminalRedrawsTheBlockInPlace) {
   results[1].sandbox_id = "sbx-22";
   const std::string first = view.Update(results, milliseconds(2000));
   EXPECT_EQ(first,
-            "\r\x1b[2Kclaude    creating sandbox  -       2.0s\n"
-            "\r\x1b[2Kopencode  task running      sbx-22  2.0s\n");
+            "\r\x1b[2Kclaude    creating sandbox             -       2.0s\n"
+            "\r\x1b[2Kopencode  task running                 sbx-22  2.0s\n");
   results[1] = Passed("opencode", 2500);
   const std::string second = view.Update(results, milliseconds(3000));
-  // Up two lines, then both rewritten: the running one's clock moves, the done one's stops.
+  // Up two lines, then both rewritten: the running one's clock moves, the done one's stops;
+  // the phase column keeps its width.
   EXPECT_EQ(second,
             "\x1b[2A"
-            "\r\x1b[2Kclaude    creating sandbox  -             3.0s\n"
-            "\r\x1b[2Kopencode  passed            sbx-opencode  2.5s\n");
+            "\r\x1b[2Kclaude    creating sandbox             -             3.0s\n"
+            "\r\x1b[2Kopencode  passed                       sbx-opencode  2.5s\n");
 }
 
 TEST(SmokeProgressView, DoneWithoutTimingsKeepsTheTimeItWasFirstSeen) {
