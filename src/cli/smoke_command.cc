@@ -261,17 +261,18 @@ int RunRemoteSmoke(SwarmClient& api, const json& body, milliseconds bound, Smoke
   SmokeProgressView view(console.err_is_terminal);
   const std::string path = "/api/smoke-runs/" + UrlEncode(id);
   std::string last_error;
+  // Left behind, a deployed API's run goes on; the local API's ends when it is stopped.
+  const std::string left_behind =
+      console.api_outlives_command ? fmt::format("; it goes on in the API (GET {})", path) : "";
   while (run->status == SmokeRunStatus::kRunning) {
     console.err << view.Update(run->results, milliseconds(MsSince(started))) << std::flush;
     if (Clock::now() - started >= bound) {
-      console.err << fmt::format(
-          "error: smoke run {} still running after {}; it goes on in the API (GET {})\n",
-          Redact(id), Seconds(bound.count()), path);
+      console.err << fmt::format("error: smoke run {} still running after {}{}\n", Redact(id),
+                                 Seconds(bound.count()), left_behind);
       return kSmokeFailed;
     }
     if (!SleepUnlessStopped(console.poll_interval, console)) {
-      console.err << fmt::format("stopped following smoke run {}; it goes on in the API (GET {})\n",
-                                 Redact(id), path);
+      console.err << fmt::format("stopped following smoke run {}{}\n", Redact(id), left_behind);
       return kSmokeFailed;
     }
     auto got = api.Call("GET", path);
@@ -328,7 +329,13 @@ void RunSmoke(const SmokeFlags& flags, SmokeCliEnvironment& env) {
     Exit(kSmokeUsage);
   }
   const std::atomic<bool>* stop = env.watch_stop_signals ? env.watch_stop_signals() : nullptr;
-  SmokeConsole console{*env.out, err, env.err_is_terminal, flags.json, stop, env.poll_interval};
+  SmokeConsole console{*env.out,
+                       err,
+                       env.err_is_terminal,
+                       flags.json,
+                       stop,
+                       env.poll_interval,
+                       /*api_outlives_command=*/!flags.local};
   auto follow = [&](const std::string& api_url, const std::string& api_key,
                     const std::optional<std::string>& model_base_url) {
     SwarmClientOptions options;

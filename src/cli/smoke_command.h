@@ -110,6 +110,7 @@ struct SmokeConsole {
   bool json = false;                        // the final run JSON on `out` instead of the table
   const std::atomic<bool>* stop = nullptr;  // set by SIGINT/SIGTERM: stop following
   std::chrono::milliseconds poll_interval{300};
+  bool api_outlives_command = true;  // false for --local's API, stopped with the command
 };
 
 // The remote flow against `api`: POST /api/smoke-runs `body`, follow the run every

@@ -371,7 +371,8 @@ TEST_F(RemoteSmokeTest, AStopSignalEndsFollowingPromptly) {
   EXPECT_EQ(Smoke({"--providers", "claude"}, env), 1);
   stopper.join();
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
-  EXPECT_THAT(err_.str(), HasSubstr("stopped following smoke run 0190abcd-run"));
+  EXPECT_THAT(err_.str(), HasSubstr("stopped following smoke run 0190abcd-run; it goes on in "
+                                    "the API (GET /api/smoke-runs/0190abcd-run)"));
 }
 
 TEST_F(RemoteSmokeTest, GivesUpAfterTheBound) {
