@@ -7,6 +7,7 @@
 #include "cli/e2b_backends.h"
 #include "cli/e2b_command.h"
 #include "cli/sandboxd_command.h"
+#include "cli/smoke_command.h"
 #include "cli/stub_llm_command.h"
 #include "cli/worker_command.h"
 
@@ -21,6 +22,7 @@ int RunCli(int argc, char** argv) {
   AddE2bCommand(app, ProcessE2bEnvironment());
   AddStubLlmCommand(app);
   AddSandboxdCommand(app);
+  AddSmokeCommand(app, ProcessSmokeEnvironment());
   AddWorkerCommand(app);
   try {
     app.parse(argc, argv);

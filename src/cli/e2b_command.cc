@@ -764,9 +764,11 @@ int ExitStatusForParseError(CLI::App& app, const CLI::ParseError& error) {
   const int status = app.exit(error);
   if (status == 0 || error.get_name() == "RuntimeError") return status;
   const auto subcommands = app.get_subcommands();
-  const bool under_e2b = std::any_of(subcommands.begin(), subcommands.end(),
-                                     [](const CLI::App* sub) { return sub->get_name() == "e2b"; });
-  return under_e2b ? kE2bUsage : status;
+  // The commands whose contract says "2 for bad usage" (the seed's e2b, and smoke).
+  const bool usage_is_2 = std::any_of(
+      subcommands.begin(), subcommands.end(),
+      [](const CLI::App* sub) { return sub->get_name() == "e2b" || sub->get_name() == "smoke"; });
+  return usage_is_2 ? kE2bUsage : status;
 }
 
 int RunE2bCommandLine(std::vector<std::string> args, std::shared_ptr<E2bEnvironment> env) {

@@ -81,8 +81,8 @@ struct E2bEnvironment {
 
 void AddE2bCommand(CLI::App& root, std::shared_ptr<E2bEnvironment> env);
 
-// The exit status for a parse error of `app`: a usage error under `e2b` is kE2bUsage, the
-// rest as CLI11 has them. Prints the error as CLI11 does.
+// The exit status for a parse error of `app`: a usage error under `e2b` or `smoke` is 2
+// (kE2bUsage), the rest as CLI11 has them. Prints the error as CLI11 does.
 int ExitStatusForParseError(CLI::App& app, const CLI::ParseError& error);
 
 // Runs `agent-swarm <args>` with only the e2b command registered; the exit status (tests).

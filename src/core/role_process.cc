@@ -116,6 +116,7 @@ Result<std::unique_ptr<RoleProcess>> RoleProcess::Start(const RoleProcessSpec& s
       ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (::getppid() != parent) ::_exit(127);
     }
+    if (spec.own_process_group) ::setpgid(0, 0);
     ::signal(SIGPIPE, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);

@@ -25,6 +25,9 @@ struct RoleProcessSpec {
   std::string log_path;                    // its stderr; stdout goes to /dev/null
   std::chrono::milliseconds start_timeout{15'000};
   bool die_with_parent = true;  // SIGTERM when this process dies, however it dies
+  // In a process group of its own: a terminal's Ctrl-C (sent to the whole foreground group)
+  // then reaches only the parent, which stops its children in the order it needs.
+  bool own_process_group = false;
 };
 
 class RoleProcess {

@@ -46,6 +46,20 @@ TEST_F(RoleProcessTest, LearnsThePortFromTheListeningLine) {
   EXPECT_FALSE((*child)->Running());
 }
 
+TEST_F(RoleProcessTest, OwnProcessGroupKeepsTheParentsSignalsAway) {
+  const std::string listening = R"(echo '{"msg":"listening","port":1}' >&2; exec sleep 30)";
+  auto shared = RoleProcess::Start(Shell(listening));
+  ASSERT_TRUE(shared) << shared.error().message;
+  EXPECT_EQ(::getpgid((*shared)->pid()), ::getpgrp());
+  auto spec = Shell(listening);
+  spec.own_process_group = true;
+  auto own = RoleProcess::Start(spec);
+  ASSERT_TRUE(own) << own.error().message;
+  // A group of its own: a signal to the parent's group (a terminal's Ctrl-C) misses it.
+  EXPECT_EQ(::getpgid((*own)->pid()), (*own)->pid());
+  EXPECT_EQ((*own)->Stop(milliseconds(5'000)), 128 + SIGTERM);
+}
+
 TEST_F(RoleProcessTest, TheChildHasOnlyTheEnvironmentItIsGiven) {
   ::setenv("ROLE_PROCESS_TEST_PARENT_ONLY", "leak", 1);
   auto spec = Shell(
