@@ -278,13 +278,17 @@ int RunApiServer(const ApiServerOptions& options) {
                                                             : options.smoke.public_url;
   rt.routes.SetSmokeDefaults(smoke_defaults);
   if (smoke_setup->backend) {
-    const auto& defaults = smoke_defaults;
-    const bool loopback = defaults.api_url.find("://127.") != std::string::npos ||
-                          defaults.api_url.find("://localhost") != std::string::npos ||
-                          defaults.api_url.find("://[::1]") != std::string::npos;
-    if (smoke_setup->backend->kind() == SmokeBackendKind::kE2b && loopback) {
+    // Sandboxes in E2B's cloud cannot reach this machine's loopback; a sandboxd on this
+    // machine (E2B_API_URL on loopback) can.
+    auto is_loopback = [](const std::string& url) {
+      return url.find("://127.") != std::string::npos ||
+             url.find("://localhost") != std::string::npos ||
+             url.find("://[::1]") != std::string::npos;
+    };
+    if (smoke_setup->backend->kind() == SmokeBackendKind::kE2b &&
+        is_loopback(smoke_defaults.api_url) && !is_loopback(smoke_setup->backend->endpoint())) {
       log::Warn("smoke workers in E2B cannot reach a loopback URL: set --public-url",
-                {{"publicUrl", defaults.api_url}});
+                {{"publicUrl", smoke_defaults.api_url}});
     }
   }
   rt.smoke.StartSweeper(options.smoke.sweep_interval);

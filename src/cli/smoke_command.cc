@@ -98,6 +98,10 @@ Result<void> CheckSmokeFlags(const SmokeFlags& flags) {
   if (flags.local && !flags.api_url.empty()) {
     return BadRequest("--local starts its own API: it takes no --api-url");
   }
+  if (flags.local && !flags.api_key_file.empty()) {
+    return BadRequest(
+        "--local starts its own API with a key of its own: it takes no --api-key-file");
+  }
   static const std::regex kSha("[A-Za-z0-9._-]{1,40}");
   if (!flags.sha.empty() && !std::regex_match(flags.sha, kSha)) {
     return BadRequest("--sha: 1 to 40 characters of A-Z a-z 0-9 . _ -");

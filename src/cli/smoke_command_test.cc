@@ -409,6 +409,7 @@ TEST_F(RemoteSmokeTest, BadUsageExitsTwoWithoutCallingTheApi) {
       {"--providers", "claude", "--sandbox-timeout-sec", "10"},  // out of range
       {"--providers", "claude", "--stub-model"},                 // needs --local
       {"--providers", "claude", "--local", "--api-url", "http://x"},
+      {"--providers", "claude", "--local", "--api-key-file", "/dev/null"},
       {"--providers", "claude", "--sha", "has space"},
       {"--providers", "claude", "--template", std::string("a\nb")},
       {"--providers", "claude", "--no-such-flag"},
