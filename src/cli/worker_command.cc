@@ -32,10 +32,8 @@ int RunWorker(const std::string& api_key_file) {
   std::mutex mu;
   worker::Worker* target = nullptr;
   int pending_signals = 0;
-  std::atomic<bool> signalled{false};  // ends the CLI version probe early
   worker::StopOnSignals signals([&](int signal) {
     log::Info("signal received", {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"}});
-    signalled = true;
     std::lock_guard lock(mu);
     if (target) {
       target->Stop();
@@ -63,20 +61,13 @@ int RunWorker(const std::string& api_key_file) {
   }
   // First: making the runner hardens this process before any CLI runs.
   worker::TaskRunner runner = worker::MakeHarnessTaskRunner(config->provider, config->endpoint);
-  {
+  // The CLI's version is found beside the start-up, not before it (Worker).
+  const worker::WorkerConfig probe_config = *config;
+  auto probe = [probe_config](const std::atomic<bool>* cancel) {
     harness::PosixProcessRunner probe_runner;
-    auto cli_version =
-        worker::ProbeCliVersion(probe_runner, *config, worker::kCliVersionTimeout, &signalled);
-    if (cli_version) {
-      log::Info("harness CLI found",
-                {{"provider", config->provider_name}, {"cliVersion", *cli_version}});
-      config->cli_version = std::move(*cli_version);
-    } else {
-      log::Warn("cannot tell the harness CLI's version; registering without it",
-                {{"provider", config->provider_name}, {"error", cli_version.error().message}});
-    }
-  }
-  worker::Worker w(std::move(*config), std::move(runner));
+    return worker::ProbeCliVersion(probe_runner, probe_config, worker::kCliVersionTimeout, cancel);
+  };
+  worker::Worker w(std::move(*config), std::move(runner), probe);
   {
     std::lock_guard lock(mu);
     target = &w;

@@ -521,8 +521,19 @@ class ProviderCheck {
     return true;
   }
 
+  // The worker reports its CLI's version once it knows it, which may be after registering.
+  void RefreshCliVersion(SwarmClient& client) {
+    if (r_.cli_version) return;
+    auto agent = client.Call("GET", "/api/agents/" + UrlEncode(r_.agent_id));
+    if (!agent) return;
+    if (std::string cli = OptionalText(agent->body, "cliVersion"); !cli.empty()) {
+      r_.cli_version = Outside(std::move(cli), kMaxVersionBytes);
+    }
+  }
+
   // The seed's checks of a terminal task: session id, output, logs, cost.
   void Judge(SwarmClient& client, const std::string& id, const json& task) {
+    RefreshCliVersion(client);
     const std::string status = OptionalText(task, "status");
     const bool completed = status == "completed";
     if (std::string session = OptionalText(task, "claudeSessionId"); !session.empty()) {

@@ -39,6 +39,7 @@ struct Script {
   bool registers = true;  // the agent appears once its entrypoint starts
   std::optional<std::string> version = kApiVersion;
   std::optional<std::string> cli_version = "2.0.1 (Claude Code)";
+  bool cli_version_late = false;  // reported after registration: absent from the first GET
   enum class Outcome { kComplete, kFail, kHang } outcome = Outcome::kComplete;
   int polls_to_finish = 2;      // GETs of the task before it is terminal
   int tasks_before_finish = 0;  // tasks that must exist before it finishes (overlap)
@@ -99,7 +100,8 @@ class FakeApi : public http::HttpClient {
       const Script& s = ScriptOf(id);
       json agent = {{"id", id}, {"status", "idle"}};
       if (s.version) agent["version"] = *s.version;
-      if (s.cli_version) agent["cliVersion"] = *s.cli_version;
+      const bool too_early = s.cli_version_late && agent_gets_[id]++ == 0;
+      if (s.cli_version && !too_early) agent["cliVersion"] = *s.cli_version;
       return Reply(200, agent);
     }
     if (method == "POST" && path == "/api/tasks") {
@@ -183,6 +185,7 @@ class FakeApi : public http::HttpClient {
   std::vector<json> created_;
   std::map<std::string, json> tasks_;
   std::map<std::string, int> polls_;
+  std::map<std::string, int> agent_gets_;
   std::vector<std::string> cancelled_;
   bool wrong_key_ = false;
 };
@@ -485,6 +488,14 @@ TEST_F(SmokeRunnerTest, AModelBaseUrlPointsEveryCliAtIt) {
   // pi may use any model credential: the host's are all passed.
   EXPECT_EQ(vars.at("ANTHROPIC_API_KEY"), kAnthropicKey);
   EXPECT_EQ(vars.at("OPENAI_API_KEY"), kOpenAiKey);
+}
+
+TEST_F(SmokeRunnerTest, ACliVersionReportedAfterRegistrationIsPickedUp) {
+  api.scripts["pi"].cli_version = "0.73.1";
+  api.scripts["pi"].cli_version_late = true;
+  auto results = Run({"pi"});
+  ASSERT_TRUE(results[0].ok) << results[0].failure_reason.value_or("");
+  EXPECT_EQ(results[0].cli_version, "0.73.1");
 }
 
 TEST_F(SmokeRunnerTest, AProvidersSecretsWinOverTheRunsModelBaseUrl) {

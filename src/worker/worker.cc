@@ -37,11 +37,15 @@ double Seconds(milliseconds ms) { return static_cast<double>(ms.count()) / 1000.
 
 }  // namespace
 
-Worker::Worker(WorkerConfig config, TaskRunner runner)
+Worker::Worker(WorkerConfig config, TaskRunner runner, CliVersionProbe probe)
     : context_(std::make_shared<WorkerContext>(std::move(config), std::move(runner))),
-      config_(context_->config) {}
+      config_(context_->config),
+      probe_(std::move(probe)),
+      cli_version_(config_.cli_version) {}
 
 Worker::~Worker() {
+  stopping_ = true;  // a probe still running gives up
+  if (probe_thread_.joinable()) probe_thread_.join();
   monitor_stop_ = true;
   context_->cv.notify_all();
   if (monitor_.joinable()) monitor_.join();
@@ -67,6 +71,7 @@ void Worker::Stop() {
 }
 
 Result<void> Worker::Run() {
+  if (probe_ && !cli_version_) probe_thread_ = std::thread(&Worker::ProbeCliVersion, this);
   if (auto ready = WaitForApi(); !ready) return ready;
   if (stopping_) return {};
   if (auto registered = Register(); !registered) {
@@ -105,10 +110,60 @@ Result<void> Worker::WaitForApi() {
   }
 }
 
+json Worker::RegistrationBody() {
+  json body = RegisterBody(config_, context_->runtime_instance_id);
+  std::lock_guard lock(version_mu_);
+  if (cli_version_ && !cli_version_->empty()) body["cliVersion"] = *cli_version_;
+  return body;
+}
+
+void Worker::ProbeCliVersion() {
+  auto version = probe_(&stopping_);
+  if (!version) {
+    log::Warn("cannot tell the harness CLI's version; registered without it",
+              {{"provider", config_.provider_name}, {"error", version.error().message}});
+    return;
+  }
+  log::Info("harness CLI found", {{"provider", config_.provider_name}, {"cliVersion", *version}});
+  bool registered = false;
+  {
+    std::lock_guard lock(version_mu_);
+    cli_version_ = *version;
+    registered = registered_;
+  }
+  // Registered already without it: register again (same runtime instance, so nothing else
+  // changes). A registration still under way sees the version itself (Register).
+  if (!registered || stopping_) return;
+  const json body = RegistrationBody();
+  auto reply = CallWithRetry([&] { return context_->client.Call("POST", "/api/agents", body); },
+                             kRegisterRetry, "report the CLI version", &stopping_);
+  if (!reply) {
+    log::Warn("could not report the harness CLI's version", {{"error", reply.error().message}});
+  }
+}
+
 Result<void> Worker::Register() {
-  const json body = RegisterBody(config_, context_->runtime_instance_id);
+  const json body = RegistrationBody();
   auto reply = CallWithRetry([&] { return context_->client.Call("POST", "/api/agents", body); },
                              kRegisterRetry, "register", &stopping_);
+  if (reply) {
+    bool stale = false;
+    {
+      std::lock_guard lock(version_mu_);
+      registered_ = true;
+      stale = cli_version_ && !cli_version_->empty() && !body.contains("cliVersion");
+    }
+    // The probe finished while this call was on its way, and left the version to it.
+    if (stale) {
+      const json with_version = RegistrationBody();
+      auto again =
+          CallWithRetry([&] { return context_->client.Call("POST", "/api/agents", with_version); },
+                        kRegisterRetry, "report the CLI version", &stopping_);
+      if (!again) {
+        log::Warn("could not report the harness CLI's version", {{"error", again.error().message}});
+      }
+    }
+  }
   if (!reply) {
     if (reply.error().code == ErrorCode::kUnauthorized) {
       return MakeError(ErrorCode::kUnauthorized,

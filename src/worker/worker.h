@@ -6,8 +6,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "core/error.h"
@@ -17,9 +21,15 @@
 
 namespace swarm::worker {
 
+// Finds the harness CLI's version (cli_version.h); `cancel` set means stop trying.
+using CliVersionProbe = std::function<Result<std::string>(const std::atomic<bool>* cancel)>;
+
 class Worker {
  public:
-  Worker(WorkerConfig config, TaskRunner runner);
+  // `probe`, when given, runs on a thread of its own from the start of Run: the worker
+  // registers without waiting for it (a CLI's --version may take seconds of node start-up on a
+  // busy machine) and registers again with the version once it is known.
+  Worker(WorkerConfig config, TaskRunner runner, CliVersionProbe probe = {});
   ~Worker();  // joins the task threads (bounded: Run has already cancelled them)
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -41,6 +51,9 @@ class Worker {
 
   Result<void> WaitForApi();
   Result<void> Register();
+  void ProbeCliVersion();
+  // The registration body with the CLI version, when known.
+  nlohmann::json RegistrationBody();
   void PollLoop();
   void StartTask(ClaimedTask task);
   void FailUnstarted(const ClaimedTask& task, const std::string& reason);
@@ -61,6 +74,11 @@ class Worker {
   std::map<std::string, Slot> tasks_;             // guarded by context_->mu
   std::thread monitor_;
   std::atomic<bool> monitor_stop_{false};
+  CliVersionProbe probe_;
+  std::thread probe_thread_;
+  std::mutex version_mu_;
+  std::optional<std::string> cli_version_;  // guarded by version_mu_
+  bool registered_ = false;                 // guarded by version_mu_
 };
 
 }  // namespace swarm::worker

@@ -18,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/version.h"
 #include "http/test_server.h"
 #include "support/child_process.h"
 
@@ -158,11 +159,12 @@ class WorkerStandInTest : public ::testing::Test {
       done.wait_for(seconds(60));
     }
   };
-  std::unique_ptr<Running> Start(const EnvMap& env, TaskRunner runner) {
+  std::unique_ptr<Running> Start(const EnvMap& env, TaskRunner runner, CliVersionProbe probe = {}) {
     auto config = WorkerConfig::FromEnv(env);
     EXPECT_TRUE(config) << config.error().message;
     auto running = std::make_unique<Running>();
-    running->worker = std::make_unique<Worker>(std::move(*config), std::move(runner));
+    running->worker =
+        std::make_unique<Worker>(std::move(*config), std::move(runner), std::move(probe));
     running->done =
         std::async(std::launch::async, [w = running->worker.get()] { return w->Run(); });
     return running;
@@ -217,6 +219,48 @@ TEST_F(WorkerStandInTest, RegistrationCarriesAFreshRuntimeInstanceIdPerProcess) 
   EXPECT_EQ(a.size(), 36u) << registrations[0].dump();  // a UUID
   EXPECT_EQ(b.size(), 36u) << registrations[1].dump();
   EXPECT_NE(a, b);
+}
+
+// A slow --version does not hold the registration: the worker registers at once, polls, and
+// registers again with the version (same runtime instance) once the probe has it.
+TEST_F(WorkerStandInTest, RegistersWithoutWaitingForTheCliVersionThenReportsIt) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  auto running = Start(Env("w-version"), Completing(),
+                       [released](const std::atomic<bool>* cancel) -> Result<std::string> {
+                         while (released.wait_for(milliseconds(10)) != std::future_status::ready) {
+                           if (cancel->load()) return Unavailable("cancelled");
+                         }
+                         return std::string("9.9.9 (fake CLI)");
+                       });
+  ASSERT_TRUE(WaitUntil([&] { return Read(&StandInState::polls) >= 1; }, seconds(5)));
+  auto registrations = Read(&StandInState::registrations);
+  ASSERT_EQ(registrations.size(), 1u);
+  EXPECT_FALSE(registrations[0].contains("cliVersion")) << registrations[0].dump();
+  EXPECT_EQ(registrations[0].value("version", ""), BuildVersion());
+
+  release.set_value();
+  ASSERT_TRUE(
+      WaitUntil([&] { return Read(&StandInState::registrations).size() == 2; }, seconds(5)));
+  registrations = Read(&StandInState::registrations);
+  EXPECT_EQ(registrations[1].value("cliVersion", ""), "9.9.9 (fake CLI)");
+  EXPECT_EQ(registrations[1].value("runtimeInstanceId", ""),
+            registrations[0].value("runtimeInstanceId", "?"));
+}
+
+// A probe that never ends does not keep a stopped worker from ending.
+TEST_F(WorkerStandInTest, AStopEndsAProbeStillRunning) {
+  auto running = Start(Env("w-version-stop"), Completing(),
+                       [](const std::atomic<bool>* cancel) -> Result<std::string> {
+                         while (!cancel->load()) std::this_thread::sleep_for(milliseconds(10));
+                         return Unavailable("cancelled");
+                       });
+  ASSERT_TRUE(WaitUntil([&] { return Read(&StandInState::polls) >= 1; }, seconds(5)));
+  running->worker->Stop();
+  running->worker->Stop();
+  ASSERT_EQ(running->done.wait_for(seconds(10)), std::future_status::ready);
+  running.reset();  // joins the probe
+  EXPECT_EQ(Read(&StandInState::registrations).size(), 1u);
 }
 
 TEST_F(WorkerStandInTest, AFinishOutlastsAnOutageLongerThanAnyAttemptCount) {
