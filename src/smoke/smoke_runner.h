@@ -38,7 +38,7 @@ struct SmokeEnvironment {
 
 struct SmokeRunnerOptions {
   std::chrono::milliseconds registration_wait{90'000};
-  std::chrono::milliseconds poll_interval{500};    // following the task
+  std::chrono::milliseconds poll_interval{200};    // following the task: cheap GETs
   std::chrono::milliseconds startup_grace{2'000};  // see sandbox::WorkerLaunchDeps
 };
 

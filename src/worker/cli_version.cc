@@ -1,6 +1,16 @@
 #include "worker/cli_version.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/bounded_json.h"
+#include "core/strings.h"
 
 #include "core/utf8.h"
 #include "harness/process_hardening.h"
@@ -25,7 +35,52 @@ std::string Cut(std::string_view text, std::size_t max) {
   return SanitizeUtf8(text.substr(0, cut));
 }
 
+constexpr std::uintmax_t kMaxPackageJsonBytes = 1 << 20;
+constexpr int kPackageSearchDepth = 4;
+
+// The program as the child's PATH finds it (the worker puts HARNESS_BIN_DIR first there).
+std::optional<std::filesystem::path> FindOnPath(const std::string& program,
+                                                const std::map<std::string, std::string>& env) {
+  auto it = env.find("PATH");
+  if (it == env.end()) return std::nullopt;
+  std::stringstream dirs(it->second);
+  std::string dir;
+  while (std::getline(dirs, dir, ':')) {
+    if (dir.empty()) continue;
+    const std::filesystem::path candidate = std::filesystem::path(dir) / program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<std::string> NpmPackageVersion(const std::filesystem::path& binary) {
+  std::error_code ec;
+  const std::filesystem::path resolved = std::filesystem::canonical(binary, ec);
+  if (ec) return std::nullopt;
+  std::filesystem::path dir = resolved.parent_path();
+  for (int level = 0; level < kPackageSearchDepth && !dir.empty(); ++level) {
+    const std::filesystem::path manifest = dir / "package.json";
+    const auto size = std::filesystem::file_size(manifest, ec);
+    if (!ec) {
+      if (size > kMaxPackageJsonBytes) return std::nullopt;
+      std::ifstream in(manifest, std::ios::binary);
+      std::stringstream text;
+      text << in.rdbuf();
+      auto parsed = ParseBoundedJson(text.str());
+      if (!parsed || !parsed->is_object()) return std::nullopt;
+      auto version = parsed->find("version");
+      if (version == parsed->end() || !version->is_string()) return std::nullopt;
+      std::string found = FirstVersionLine(version->get<std::string>());
+      if (found.empty()) return std::nullopt;
+      return found;
+    }
+    if (dir == dir.parent_path()) break;
+    dir = dir.parent_path();
+  }
+  return std::nullopt;
+}
 
 std::string FirstVersionLine(std::string_view output) {
   while (!output.empty()) {
@@ -42,6 +97,9 @@ Result<std::string> ProbeCliVersion(harness::ProcessRunner& runner, const Worker
                                     std::chrono::milliseconds timeout,
                                     const std::atomic<bool>* cancel) {
   const std::string program = harness::ProviderName(config.provider);
+  if (auto found = FindOnPath(program, config.base_env)) {
+    if (auto version = NpmPackageVersion(*found)) return *version;
+  }
   // A fresh HOME, removed after: a CLI may write its config or cache on any start.
   auto dirs = PrepareTaskDirs(config.work_root, "cli-version");
   if (!dirs) return tl::unexpected(dirs.error());

@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,10 +22,18 @@ inline constexpr std::chrono::milliseconds kCliVersionTimeout{10'000};
 // empty when there is none.
 std::string FirstVersionLine(std::string_view output);
 
-// Runs `<cli> --version` once, as a task's CLI runs: the provider's program (each adapter's
-// argv[0] is the provider's name) looked up in the worker's child PATH, where HARNESS_BIN_DIR
-// comes first; the worker's child env; a fresh HOME; as the CLI user. The first line of its
-// stdout, or an error saying why there is none (not found, non-zero exit, timeout, no output,
+// The version of the npm package an installed CLI belongs to: `binary` resolved through its
+// symlinks (npm links node_modules/.bin/<cli> into the package), then the nearest package.json
+// above it, at most four levels up, naming a version. Reading it costs nothing, where starting
+// the CLI costs a second of CPU beside the task it runs. nullopt when there is none.
+std::optional<std::string> NpmPackageVersion(const std::filesystem::path& binary);
+
+// The CLI's version: its npm package's (NpmPackageVersion of the program found on the child
+// PATH), else the first line `<cli> --version` prints. The latter runs once, as a task's CLI runs:
+// the provider's program (each adapter's argv[0] is the provider's name) looked up in the worker's
+// child PATH, where HARNESS_BIN_DIR comes first; the worker's child env; a fresh HOME; as the CLI
+// user. The first line of its stdout, or an error saying why there is none (not found, non-zero
+// exit, timeout, no output,
 // `*cancel` set: a stop signal during startup).
 Result<std::string> ProbeCliVersion(harness::ProcessRunner& runner, const WorkerConfig& config,
                                     std::chrono::milliseconds timeout = kCliVersionTimeout,

@@ -107,3 +107,68 @@ TEST_F(ProbeTest, AStopCancelsIt) {
 
 }  // namespace
 }  // namespace swarm::worker
+
+namespace swarm::worker {
+namespace {
+
+// As npm installs a CLI: node_modules/.bin/<cli> links into the package, whose package.json
+// says its version.
+class NpmVersionTest : public ::testing::Test {
+ protected:
+  fs::path Package(const std::string& manifest) {
+    const fs::path package = fs::path(dir.path()) / "node_modules" / "@openai" / "codex";
+    fs::create_directories(package / "bin");
+    std::ofstream(package / "package.json") << manifest;
+    const fs::path script = package / "bin" / "codex.js";
+    std::ofstream(script) << "#!/bin/sh\ntouch " << dir.File("ran") << "\necho from-the-cli\n";
+    ::chmod(script.c_str(), 0755);
+    const fs::path bin = fs::path(dir.path()) / "node_modules" / ".bin";
+    fs::create_directories(bin);
+    fs::create_symlink("../@openai/codex/bin/codex.js", bin / "codex");
+    return bin;
+  }
+
+  testing_support::TempDir dir;
+};
+
+TEST_F(NpmVersionTest, ReadsThePackagesVersionWithoutStartingTheCli) {
+  const fs::path bin = Package(R"({"name":"@openai/codex","version":"0.169.0"})");
+  EXPECT_EQ(NpmPackageVersion(bin / "codex"), "0.169.0");
+
+  harness::PosixProcessRunner runner;
+  WorkerConfig config;
+  config.provider = harness::Provider::kCodex;
+  config.provider_name = "codex";
+  config.base_env = {{"PATH", bin.string() + ":/usr/bin:/bin"}};
+  config.work_root = fs::path(dir.path()) / "work-root";
+  EXPECT_EQ(ProbeCliVersion(runner, config).value_or("?"), "0.169.0");
+  EXPECT_FALSE(fs::exists(dir.File("ran")));
+}
+
+TEST_F(NpmVersionTest, NoUsablePackageJsonMeansNone) {
+  const fs::path bin = Package(R"({"name":"@openai/codex"})");
+  EXPECT_FALSE(NpmPackageVersion(bin / "codex"));  // the nearest package.json decides
+  std::ofstream(fs::path(dir.path()) / "node_modules/@openai/codex/package.json") << "{not json";
+  EXPECT_FALSE(NpmPackageVersion(bin / "codex"));
+  std::ofstream(fs::path(dir.path()) / "node_modules/@openai/codex/package.json")
+      << R"({"version":")" << std::string(2 << 20, '1') << R"("})";
+  EXPECT_FALSE(NpmPackageVersion(bin / "codex"));  // over the size bound
+  EXPECT_FALSE(NpmPackageVersion(fs::path(dir.path()) / "missing"));
+}
+
+TEST_F(NpmVersionTest, AnUnpackagedCliIsAskedForItsVersion) {
+  const fs::path bin = fs::path(dir.path()) / "plain";
+  fs::create_directories(bin);
+  std::ofstream(bin / "codex") << "#!/bin/sh\necho 'codex-cli 9.9.9'\n";
+  ::chmod((bin / "codex").c_str(), 0755);
+  harness::PosixProcessRunner runner;
+  WorkerConfig config;
+  config.provider = harness::Provider::kCodex;
+  config.provider_name = "codex";
+  config.base_env = {{"PATH", bin.string() + ":/usr/bin:/bin"}};
+  config.work_root = fs::path(dir.path()) / "work-root";
+  EXPECT_EQ(ProbeCliVersion(runner, config).value_or("?"), "codex-cli 9.9.9");
+}
+
+}  // namespace
+}  // namespace swarm::worker
