@@ -6,7 +6,7 @@
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
 
-#include "api/field_reader.h"
+#include "core/field_reader.h"
 #include "api/json_codec.h"
 #include "api/output_schema.h"
 #include "api/requests.h"

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/field_reader.h"
+#include "core/field_reader.h"
 #include "api/requests.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "api/field_reader.h"
+#include "core/field_reader.h"
 #include "core/strings.h"
 
 namespace swarm {

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/error_mapping.h"
-#include "api/field_reader.h"
+#include "core/field_reader.h"
 #include "api/json_codec.h"
 #include "api/requests.h"
 #include "core/ids.h"

@@ -1,13 +1,12 @@
 #include "smoke/smoke_request.h"
 
 #include <algorithm>
-#include <limits>
 #include <map>
 
 #include <fmt/format.h>
 #include <boost/url/parse.hpp>
 
-#include "core/utf8.h"
+#include "core/field_reader.h"
 #include "sandbox/template_client.h"
 
 namespace swarm::smoke {
@@ -25,15 +24,6 @@ constexpr int64_t kMinTimeoutMs = 1'000;
 constexpr int64_t kMaxTimeoutMs = 3'600'000;
 constexpr int64_t kMinSandboxTimeoutSec = 60;
 constexpr int64_t kMaxSandboxTimeoutSec = 86'400;
-
-bool ValidUtf8(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = Utf8SequenceLength(text, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
 
 bool HasControlCharacter(std::string_view text) {
   return std::any_of(text.begin(), text.end(), [](char c) {
@@ -71,75 +61,15 @@ bool IsShaCharacter(char c) {
          c == '_' || c == '-';
 }
 
-// Reads the request's fields in order and keeps the first problem, so the 400 names it.
-class Reader {
- public:
-  explicit Reader(const json& body) : body_(body) {}
-
-  bool ok() const { return !error_; }
-  const Error& error() const { return *error_; }
-  void Fail(std::string message) {
-    if (!error_) error_ = Error{ErrorCode::kBadRequest, std::move(message)};
+// A string field (FieldReader's rules: a string, valid UTF-8) of at most `max_bytes`.
+std::optional<std::string> BoundedString(FieldReader& r, const char* name, std::size_t max_bytes) {
+  auto value = r.OptionalString(name);
+  if (value && value->size() > max_bytes) {
+    r.Fail(fmt::format("{} must be at most {} bytes", name, max_bytes));
+    return std::nullopt;
   }
-
-  // Absent and null are the same: the default applies.
-  const json* Find(const char* name) const {
-    auto it = body_.find(name);
-    if (it == body_.end() || it->is_null()) return nullptr;
-    return &*it;
-  }
-
-  std::optional<std::string> String(const char* name, std::size_t max_bytes) {
-    const json* v = Find(name);
-    if (!v) return std::nullopt;
-    if (!v->is_string()) {
-      Fail(fmt::format("{} must be a string", name));
-      return std::nullopt;
-    }
-    const auto& s = v->get_ref<const std::string&>();
-    if (!ValidUtf8(s)) {
-      Fail(fmt::format("{} must be valid UTF-8", name));
-      return std::nullopt;
-    }
-    if (s.size() > max_bytes) {
-      Fail(fmt::format("{} must be at most {} bytes", name, max_bytes));
-      return std::nullopt;
-    }
-    return s;
-  }
-
-  std::optional<int64_t> Int(const char* name, int64_t min, int64_t max) {
-    const json* v = Find(name);
-    if (!v) return std::nullopt;
-    if (!v->is_number_integer()) {
-      Fail(fmt::format("{} must be an integer", name));
-      return std::nullopt;
-    }
-    const bool too_big =
-        v->is_number_unsigned() &&
-        v->get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
-    const int64_t n = too_big ? std::numeric_limits<int64_t>::max() : v->get<int64_t>();
-    if (too_big || n < min || n > max) {
-      Fail(fmt::format("{} must be between {} and {}", name, min, max));
-      return std::nullopt;
-    }
-    return n;
-  }
-
-  std::optional<bool> Bool(const char* name) {
-    const json* v = Find(name);
-    if (!v) return std::nullopt;
-    if (!v->is_boolean()) {
-      Fail(fmt::format("{} must be a boolean", name));
-      return std::nullopt;
-    }
-    return v->get<bool>();
-  }
-
- private:
-  const json& body_;
-  std::optional<Error> error_;
-};
+  return value;
+}
 
 // An absolute http(s) URL with a host and no user information (it is stored and shown).
 std::optional<std::string> CheckHttpUrl(std::string_view name, std::string url) {
@@ -163,7 +93,7 @@ std::string WithoutTrailingSlash(std::string url) {
   return url;
 }
 
-std::vector<std::string> ReadProviders(Reader& r, const json* v) {
+std::vector<std::string> ReadProviders(FieldReader& r, const json* v) {
   std::vector<std::string> out;
   if (!v) {
     r.Fail(fmt::format("providers is required: a non-empty array of {}", ProviderList()));
@@ -202,7 +132,8 @@ std::vector<std::string> ReadProviders(Reader& r, const json* v) {
   return out;
 }
 
-std::map<std::string, std::map<std::string, std::string>> ReadSecrets(Reader& r, const json* v) {
+std::map<std::string, std::map<std::string, std::string>> ReadSecrets(FieldReader& r,
+                                                                      const json* v) {
   std::map<std::string, std::map<std::string, std::string>> out;
   if (!v) return out;
   if (!v->is_object()) {
@@ -246,7 +177,7 @@ std::map<std::string, std::map<std::string, std::string>> ReadSecrets(Reader& r,
         r.Fail(fmt::format("{} must be at most {} bytes", var_field, kMaxSecretValueBytes));
         return {};
       }
-      if (!ValidUtf8(text) || text.find('\0') != std::string::npos) {
+      if (!IsValidUtf8(text) || text.find('\0') != std::string::npos) {
         r.Fail(fmt::format("{} must be valid UTF-8 without NUL bytes", var_field));
         return {};
       }
@@ -260,18 +191,18 @@ std::map<std::string, std::map<std::string, std::string>> ReadSecrets(Reader& r,
 
 Result<SmokeRequest> ParseSmokeRequest(const json& body, const SmokeRequestDefaults& defaults) {
   if (!body.is_object()) return BadRequest("the smoke request must be a JSON object");
-  Reader r(body);
+  FieldReader r(body);
   SmokeRequest req;
-  req.providers = ReadProviders(r, r.Find("providers"));
+  req.providers = ReadProviders(r, r.OptionalValue("providers"));
 
-  req.template_id = r.String("template", 256).value_or(defaults.template_id);
+  req.template_id = BoundedString(r, "template", 256).value_or(defaults.template_id);
   if (r.ok()) {
     if (auto bad = sandbox::CheckTemplateName(req.template_id); !bad) {
       r.Fail("template: " + bad.error().message);
     }
   }
 
-  req.api_url = r.String("apiUrl", kMaxUrlBytes).value_or(defaults.api_url);
+  req.api_url = BoundedString(r, "apiUrl", kMaxUrlBytes).value_or(defaults.api_url);
   if (r.ok()) {
     if (req.api_url.empty()) {
       r.Fail("apiUrl is required: the swarm API's URL as the workers reach it");
@@ -281,7 +212,7 @@ Result<SmokeRequest> ParseSmokeRequest(const json& body, const SmokeRequestDefau
     req.api_url = WithoutTrailingSlash(std::move(req.api_url));
   }
 
-  req.api_key = r.String("apiKey", kMaxApiKeyBytes).value_or(defaults.api_key);
+  req.api_key = BoundedString(r, "apiKey", kMaxApiKeyBytes).value_or(defaults.api_key);
   if (r.ok()) {
     if (req.api_key.empty()) {
       r.Fail("apiKey is required: the swarm key the workers present");
@@ -290,7 +221,7 @@ Result<SmokeRequest> ParseSmokeRequest(const json& body, const SmokeRequestDefau
     }
   }
 
-  req.deployment_sha = r.String("deploymentSha", 1024).value_or(defaults.deployment_sha);
+  req.deployment_sha = BoundedString(r, "deploymentSha", 1024).value_or(defaults.deployment_sha);
   if (r.ok()) {
     const auto& sha = req.deployment_sha;
     if (sha.empty() || sha.size() > kMaxShaBytes ||
@@ -300,11 +231,13 @@ Result<SmokeRequest> ParseSmokeRequest(const json& body, const SmokeRequestDefau
     }
   }
 
-  req.timeout_ms = r.Int("timeoutMs", kMinTimeoutMs, kMaxTimeoutMs).value_or(defaults.timeout_ms);
-  req.sandbox_timeout_sec = r.Int("sandboxTimeoutSec", kMinSandboxTimeoutSec, kMaxSandboxTimeoutSec)
-                                .value_or(defaults.sandbox_timeout_sec);
+  req.timeout_ms =
+      r.OptionalInt("timeoutMs", kMinTimeoutMs, kMaxTimeoutMs).value_or(defaults.timeout_ms);
+  req.sandbox_timeout_sec =
+      r.OptionalInt("sandboxTimeoutSec", kMinSandboxTimeoutSec, kMaxSandboxTimeoutSec)
+          .value_or(defaults.sandbox_timeout_sec);
 
-  if (auto url = r.String("modelBaseUrl", kMaxUrlBytes)) {
+  if (auto url = BoundedString(r, "modelBaseUrl", kMaxUrlBytes)) {
     req.model_base_url = std::move(url);
   } else {
     req.model_base_url = defaults.model_base_url;
@@ -313,8 +246,8 @@ Result<SmokeRequest> ParseSmokeRequest(const json& body, const SmokeRequestDefau
     if (auto bad = CheckHttpUrl("modelBaseUrl", *req.model_base_url)) r.Fail(*bad);
   }
 
-  req.secrets = ReadSecrets(r, r.Find("secrets"));
-  req.allow_version_skew = r.Bool("allowVersionSkew").value_or(false);
+  req.secrets = ReadSecrets(r, r.OptionalValue("secrets"));
+  req.allow_version_skew = r.OptionalBool("allowVersionSkew").value_or(false);
   if (!r.ok()) return tl::unexpected(r.error());
   return req;
 }

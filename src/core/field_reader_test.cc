@@ -1,4 +1,4 @@
-#include "api/field_reader.h"
+#include "core/field_reader.h"
 
 #include <limits>
 #include <string>
