@@ -6,10 +6,10 @@
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
 
-#include "core/field_reader.h"
 #include "api/json_codec.h"
 #include "api/output_schema.h"
 #include "api/requests.h"
+#include "core/field_reader.h"
 
 namespace swarm {
 namespace {

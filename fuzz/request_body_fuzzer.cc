@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/field_reader.h"
 #include "api/requests.h"
+#include "core/field_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace swarm;

@@ -5,9 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "api/error_mapping.h"
-#include "core/field_reader.h"
 #include "api/json_codec.h"
 #include "api/requests.h"
+#include "core/field_reader.h"
 #include "core/ids.h"
 #include "core/version.h"
 #include "http/query.h"
