@@ -439,6 +439,35 @@ TEST_F(SmokeRunTest, ASandboxRefusedFailsOnlyThatProvider) {
   ExpectNothingLeft();
 }
 
+// With no sandbox backend configured the API runs its own sandboxd (the embedded default),
+// builds the worker template in it, and a run passes through it; stopping the API stops it.
+TEST_F(SmokeRunTest, TheEmbeddedSandboxdRunsARunWithNothingConfigured) {
+  api_ = std::make_unique<ApiProcess>(dir_.File("swarm.sqlite"), std::vector<std::string>{},
+                                      std::map<std::string, std::string>{
+                                          {"ANTHROPIC_API_KEY", kAnthropicKey},
+                                          {"HARNESS_BIN_DIR", HarnessBinDir()},
+                                      });
+  client_ = std::make_unique<TestApi>(api_->url());
+  json request = Request({"claude", "pi"}, llm_);
+  request.erase("template");  // the API's own: the one it built in its sandboxd
+  const std::string run_id = Start(request);
+  ASSERT_FALSE(run_id.empty());
+  const json run = Follow(run_id);
+  EXPECT_EQ(run.value("status", ""), "passed") << run.dump(2) << "\nsandboxd log:\n"
+                                               << ReadFile(dir_.File("swarm.sqlite.sandboxd.log"));
+  ExpectPassed(*ResultFor(run, "claude"));
+  ExpectPassed(*ResultFor(run, "pi"));
+  ExpectNoSecretAnywhere(run_id);
+  // Its sandboxd is gone with it, and no process of a sandbox is left.
+  api_->child().Signal(SIGTERM);
+  ASSERT_TRUE(api_->child().Wait(seconds(30)));
+  for (const auto& id : CreatedSandboxes(ReadFile(dir_.File("swarm.sqlite.sandboxd.log")))) {
+    EXPECT_TRUE(WaitUntil([&] { return SandboxProcesses(id).empty(); }, seconds(10))) << id;
+  }
+  EXPECT_EQ(CreatedSandboxes(ReadFile(dir_.File("swarm.sqlite.sandboxd.log"))).size(), 2u);
+  EXPECT_FALSE(Contains(AllArgv(), dir_.File("swarm.sqlite.sandboxd"))) << "sandboxd still runs";
+}
+
 // The API killed with -9 mid-run and started again on the same database: the run reads
 // interrupted and the sweep kills its sandboxes.
 TEST_F(SmokeRunTest, AnApiKilledMidRunIsInterruptedAndItsSandboxesSwept) {
