@@ -1,7 +1,6 @@
 // Smoke runs as the real `agent-swarm api` process offers them: the embedded sandboxd it starts
 // and stops, --smoke-backend off, the --smoke-secrets mode check, the sweep that runs before
 // anything is served, and secrets kept out of its log, its children's argv and environment.
-#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -31,31 +30,19 @@ bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-std::string Cmdline(pid_t pid) {
-  std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
-  std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-  return cmdline;
-}
-
 // Live children of `parent` whose command line contains `needle`.
 std::vector<pid_t> Children(pid_t parent, const std::string& needle) {
   std::vector<pid_t> out;
-  DIR* proc = ::opendir("/proc");
-  if (!proc) return out;
-  while (dirent* entry = ::readdir(proc)) {
-    const std::string name = entry->d_name;
-    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-    std::istringstream status(ReadFile("/proc/" + name + "/status"));
+  for (pid_t pid : LiveProcesses()) {
+    std::istringstream status(ReadFile("/proc/" + std::to_string(pid) + "/status"));
     std::string line;
     bool child = false, zombie = false;
     while (std::getline(status, line)) {
       if (line.starts_with("PPid:")) child = std::stoi(line.substr(5)) == parent;
       if (line.starts_with("State:")) zombie = Contains(line, "Z");
     }
-    const pid_t pid = std::stoi(name);
-    if (child && !zombie && Contains(Cmdline(pid), needle)) out.push_back(pid);
+    if (child && !zombie && Contains(ProcessCommandLine(pid), needle)) out.push_back(pid);
   }
-  ::closedir(proc);
   return out;
 }
 
@@ -96,7 +83,7 @@ TEST_F(ApiSmokeRunsTest, TheEmbeddedSandboxdStartsWithTheApiAndStopsWithIt) {
   EXPECT_TRUE(Contains(environ, "SANDBOXD_API_KEY="));
   for (const char* secret : {kTestApiKey, kEnvSecret, kFileSecret}) {
     EXPECT_FALSE(Contains(environ, secret)) << secret;
-    EXPECT_FALSE(Contains(Cmdline(sandboxd[0]), secret)) << secret;
+    EXPECT_FALSE(Contains(ProcessCommandLine(sandboxd[0]), secret)) << secret;
   }
 
   // A run: claude has no credential here, so it fails at once, naming the variable, and the

@@ -5,7 +5,6 @@
 // under the id it was given and completes the seed's smoke task; `agent-swarm e2b kill`
 // leaves no process of the sandbox behind. A worker that exits at once fails start-worker
 // with its log tail and leaves no sandbox.
-#include <dirent.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -35,20 +34,6 @@ constexpr char kTemplate[] = "e2e-sandbox-worker";
 
 std::string HarnessBinDir() { return HARNESS_BIN_DIR; }
 std::string SourceDir() { return SWARM_SOURCE_DIR; }
-
-// The ids of the sandboxes sandboxd says it created (its log: one JSON line per event).
-std::vector<std::string> CreatedSandboxes(const std::string& log) {
-  std::vector<std::string> ids;
-  std::istringstream lines(log);
-  std::string line;
-  while (std::getline(lines, line)) {
-    const json entry = json::parse(line, nullptr, false);
-    if (entry.is_object() && entry.value("msg", "") == "sandbox created") {
-      ids.push_back(entry.value("sandboxID", ""));
-    }
-  }
-  return ids;
-}
 
 // sandboxd + API + stub-llm, and the worker template built through `e2b build-template`.
 class SandboxWorkerTest : public ::testing::Test {
@@ -231,7 +216,7 @@ TEST_F(SandboxWorkerTest, AWorkerThatExitsAtOnceFailsWithItsLogTailAndLeavesNoSa
   EXPECT_NE(started.err.find("[entrypoint] API ready"), std::string::npos) << started.err;
   EXPECT_EQ(started.err.find(kTestApiKey), std::string::npos);
 
-  const auto created = CreatedSandboxes(SandboxdLog());
+  const auto created = SandboxdCreatedSandboxes(SandboxdLog());
   ASSERT_EQ(created.size(), 1u) << SandboxdLog();
   EXPECT_TRUE(WaitUntil([&] { return SandboxProcesses(created[0]).empty(); }, seconds(10),
                         milliseconds(100)));

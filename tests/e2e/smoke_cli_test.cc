@@ -3,7 +3,6 @@
 // smoke runner, prints the report and stops everything. Checked: the exit status, the report,
 // no sandbox and no process of one left, no child left, no key in any process's argv while it
 // runs, and Ctrl-C midway.
-#include <dirent.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -35,21 +34,6 @@ bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
-// Every live process's argv, one line each.
-std::vector<std::string> AllArgv() {
-  std::vector<std::string> all;
-  DIR* proc = ::opendir("/proc");
-  while (dirent* entry = proc ? ::readdir(proc) : nullptr) {
-    const std::string name = entry->d_name;
-    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-    std::string cmdline = ReadFile("/proc/" + name + "/cmdline");
-    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-    if (!cmdline.empty()) all.push_back(cmdline);
-  }
-  if (proc) ::closedir(proc);
-  return all;
-}
-
 // Watches every process's argv on a thread of its own while the command runs: the random keys
 // of --local (swarm-/sandboxd- and 32 hex digits) and the stand-in provider keys must never be
 // there.
@@ -68,7 +52,7 @@ class ArgvWatch {
     static const std::regex kSecret(
         "(swarm|sandboxd)-[0-9a-f]{32}|sk-ant-stub-model-unused|sk-stub-model-unused");
     while (!done_) {
-      for (const auto& argv : AllArgv()) {
+      for (const auto& argv : AllCommandLines()) {
         if (std::regex_search(argv, kSecret)) found_.push_back(argv);
       }
       std::this_thread::sleep_for(milliseconds(100));
@@ -114,7 +98,7 @@ class SmokeCliTest : public ::testing::Test {
   // Processes whose argv names `needle` (a work dir: the command's children use it).
   static std::vector<std::string> ProcessesNaming(const std::string& needle) {
     std::vector<std::string> found;
-    for (const auto& argv : AllArgv()) {
+    for (const auto& argv : AllCommandLines()) {
       if (Contains(argv, needle)) found.push_back(argv);
     }
     return found;

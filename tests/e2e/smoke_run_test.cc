@@ -4,7 +4,6 @@
 // opencode, pi) against stub-llm. The happy path and the fault matrix: each fault hits
 // one provider, the others pass, and no sandbox and no process of one is left. No secret
 // reaches the stored report, the API's log, or any process's argv.
-#include <dirent.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -42,36 +41,6 @@ std::string SourceDir() { return SWARM_SOURCE_DIR; }
 
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
-}
-
-// Every live process's argv, joined: secrets must never be there.
-std::string AllArgv() {
-  std::string all;
-  DIR* proc = ::opendir("/proc");
-  if (!proc) return all;
-  while (dirent* entry = ::readdir(proc)) {
-    const std::string name = entry->d_name;
-    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-    std::string cmdline = ReadFile("/proc/" + name + "/cmdline");
-    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-    all += cmdline + "\n";
-  }
-  ::closedir(proc);
-  return all;
-}
-
-// The ids of the sandboxes sandboxd says it created (its log: one JSON line per event).
-std::vector<std::string> CreatedSandboxes(const std::string& log) {
-  std::vector<std::string> ids;
-  std::istringstream lines(log);
-  std::string line;
-  while (std::getline(lines, line)) {
-    const json entry = json::parse(line, nullptr, false);
-    if (entry.is_object() && entry.value("msg", "") == "sandbox created") {
-      ids.push_back(entry.value("sandboxID", ""));
-    }
-  }
-  return ids;
 }
 
 const json* ResultFor(const json& run, const std::string& provider) {
@@ -197,7 +166,7 @@ class SmokeRunTest : public ::testing::Test {
     json run;
     const bool finished = WaitUntil(
         [&] {
-          argv_seen_ += AllArgv();
+          for (const auto& argv : AllCommandLines()) argv_seen_ += argv + "\n";
           run = Get(run_id);
           return run.is_object() && run.value("status", "running") != "running";
         },
@@ -211,7 +180,7 @@ class SmokeRunTest : public ::testing::Test {
     EXPECT_TRUE(WaitUntil([&] { return Listed().empty(); }, seconds(20), milliseconds(200)))
         << "sandboxes left\n"
         << Logs();
-    for (const auto& id : CreatedSandboxes(ReadFile(sandboxd_log_))) {
+    for (const auto& id : SandboxdCreatedSandboxes(ReadFile(sandboxd_log_))) {
       EXPECT_TRUE(WaitUntil([&] { return SandboxProcesses(id).empty(); }, seconds(10)))
           << "processes of sandbox " << id << " are left";
     }
@@ -353,9 +322,7 @@ TEST_F(SmokeRunTest, ATimeoutIsCancelledAndAKilledWorkerFailsOnlyTheirProvider) 
       << Get(run_id).dump(2) << Logs();
   bool killed = false;
   for (pid_t pid : SandboxProcesses(opencode_sandbox)) {
-    std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
-    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-    if (cmdline.starts_with(AgentSwarmBinary() + " worker")) {
+    if (ProcessCommandLine(pid).starts_with(AgentSwarmBinary() + " worker")) {
       killed = ::kill(pid, SIGKILL) == 0 || killed;
     }
   }
@@ -383,7 +350,7 @@ TEST_F(SmokeRunTest, AMissingCredentialSpendsNoSandbox) {
   ExpectFailed(*ResultFor(run, "codex"), "OPENAI_API_KEY");
   EXPECT_EQ(ResultFor(run, "codex")->value("sandboxId", "x"), "");
   ExpectPassed(*ResultFor(run, "claude"));
-  EXPECT_EQ(CreatedSandboxes(ReadFile(sandboxd_log_)).size(), 1u);
+  EXPECT_EQ(SandboxdCreatedSandboxes(ReadFile(sandboxd_log_)).size(), 1u);
   ExpectNothingLeft();
 }
 
@@ -461,11 +428,14 @@ TEST_F(SmokeRunTest, TheEmbeddedSandboxdRunsARunWithNothingConfigured) {
   // Its sandboxd is gone with it, and no process of a sandbox is left.
   api_->child().Signal(SIGTERM);
   ASSERT_TRUE(api_->child().Wait(seconds(30)));
-  for (const auto& id : CreatedSandboxes(ReadFile(dir_.File("swarm.sqlite.sandboxd.log")))) {
+  for (const auto& id :
+       SandboxdCreatedSandboxes(ReadFile(dir_.File("swarm.sqlite.sandboxd.log")))) {
     EXPECT_TRUE(WaitUntil([&] { return SandboxProcesses(id).empty(); }, seconds(10))) << id;
   }
-  EXPECT_EQ(CreatedSandboxes(ReadFile(dir_.File("swarm.sqlite.sandboxd.log"))).size(), 2u);
-  EXPECT_FALSE(Contains(AllArgv(), dir_.File("swarm.sqlite.sandboxd"))) << "sandboxd still runs";
+  EXPECT_EQ(SandboxdCreatedSandboxes(ReadFile(dir_.File("swarm.sqlite.sandboxd.log"))).size(), 2u);
+  for (const auto& argv : AllCommandLines()) {
+    EXPECT_FALSE(Contains(argv, dir_.File("swarm.sqlite.sandboxd"))) << "sandboxd still runs";
+  }
 }
 
 // The API killed with -9 mid-run and started again on the same database: the run reads

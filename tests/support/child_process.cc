@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -145,24 +146,60 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-std::vector<pid_t> SandboxProcesses(const std::string& sandbox_id) {
-  std::vector<pid_t> found;
-  const std::string marker = "E2B_SANDBOX_ID=" + sandbox_id;
+std::vector<pid_t> LiveProcesses() {
+  std::vector<pid_t> pids;
   DIR* dir = opendir("/proc");
   while (dirent* entry = dir ? readdir(dir) : nullptr) {
     char* end = nullptr;
     const long pid = std::strtol(entry->d_name, &end, 10);
-    if (pid <= 0 || *end) continue;
-    std::ifstream env_file("/proc/" + std::string(entry->d_name) + "/environ", std::ios::binary);
+    if (pid > 0 && !*end) pids.push_back(static_cast<pid_t>(pid));
+  }
+  if (dir) closedir(dir);
+  return pids;
+}
+
+std::string ProcessCommandLine(pid_t pid) {
+  std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+  while (!cmdline.empty() && cmdline.back() == '\0') cmdline.pop_back();
+  std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+  return cmdline;
+}
+
+std::vector<std::string> AllCommandLines() {
+  std::vector<std::string> all;
+  for (pid_t pid : LiveProcesses()) {
+    std::string cmdline = ProcessCommandLine(pid);
+    if (!cmdline.empty()) all.push_back(std::move(cmdline));
+  }
+  return all;
+}
+
+std::vector<std::string> SandboxdCreatedSandboxes(const std::string& log) {
+  std::vector<std::string> ids;
+  std::istringstream lines(log);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const nlohmann::json entry = nlohmann::json::parse(line, nullptr, false);
+    if (entry.is_object() && entry.value("msg", "") == "sandbox created") {
+      ids.push_back(entry.value("sandboxID", ""));
+    }
+  }
+  return ids;
+}
+
+std::vector<pid_t> SandboxProcesses(const std::string& sandbox_id) {
+  std::vector<pid_t> found;
+  const std::string marker = "E2B_SANDBOX_ID=" + sandbox_id;
+  for (pid_t pid : LiveProcesses()) {
+    std::ifstream env_file("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
     std::string item;
     while (std::getline(env_file, item, '\0')) {
       if (item == marker) {
-        found.push_back(static_cast<pid_t>(pid));
+        found.push_back(pid);
         break;
       }
     }
   }
-  if (dir) closedir(dir);
   return found;
 }
 

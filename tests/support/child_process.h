@@ -49,6 +49,18 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env,
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
+// The pids /proc lists now.
+std::vector<pid_t> LiveProcesses();
+
+// A process's command line, its arguments joined by spaces; empty once it is gone.
+std::string ProcessCommandLine(pid_t pid);
+
+// Every live process's command line (the non-empty ones): what a secret must never be in.
+std::vector<std::string> AllCommandLines();
+
+// The ids of the sandboxes a sandboxd log (one JSON line per event) says were created.
+std::vector<std::string> SandboxdCreatedSandboxes(const std::string& log);
+
 // Host pids of the live processes carrying E2B_SANDBOX_ID=<sandbox_id> in their environment:
 // sandboxd gives it to every process it starts in a sandbox (and its bwrap init), and what
 // they start inherits it.
