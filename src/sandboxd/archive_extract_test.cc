@@ -11,6 +11,10 @@
 
 #include "support/child_process.h"
 
+// The entries below name only the fields they need (designated initializers); GCC 12 warns
+// about every member left to its default initializer, which is the intent here.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 namespace swarm::sandboxd {
 namespace {
 
