@@ -771,10 +771,11 @@ int ExitStatusForParseError(CLI::App& app, const CLI::ParseError& error) {
   return usage_is_2 ? kE2bUsage : status;
 }
 
-int RunE2bCommandLine(std::vector<std::string> args, std::shared_ptr<E2bEnvironment> env) {
+int RunCommandLine(std::vector<std::string> args,
+                   const std::function<void(CLI::App&)>& add_commands) {
   CLI::App app{"agent-swarm"};
   app.require_subcommand(1);
-  AddE2bCommand(app, std::move(env));
+  add_commands(app);
   std::reverse(args.begin(), args.end());  // CLI11 takes a vector last argument first
   try {
     app.parse(args);
@@ -782,6 +783,10 @@ int RunE2bCommandLine(std::vector<std::string> args, std::shared_ptr<E2bEnvironm
     return ExitStatusForParseError(app, e);
   }
   return 0;
+}
+
+int RunE2bCommandLine(std::vector<std::string> args, std::shared_ptr<E2bEnvironment> env) {
+  return RunCommandLine(std::move(args), [&](CLI::App& app) { AddE2bCommand(app, env); });
 }
 
 }  // namespace swarm

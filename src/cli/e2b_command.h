@@ -85,6 +85,11 @@ void AddE2bCommand(CLI::App& root, std::shared_ptr<E2bEnvironment> env);
 // (kE2bUsage), the rest as CLI11 has them. Prints the error as CLI11 does.
 int ExitStatusForParseError(CLI::App& app, const CLI::ParseError& error);
 
+// Parses `agent-swarm <args>` against an app holding only what `add_commands` registers, and
+// runs it; the exit status (ExitStatusForParseError on a parse error). For tests.
+int RunCommandLine(std::vector<std::string> args,
+                   const std::function<void(CLI::App&)>& add_commands);
+
 // Runs `agent-swarm <args>` with only the e2b command registered; the exit status (tests).
 int RunE2bCommandLine(std::vector<std::string> args, std::shared_ptr<E2bEnvironment> env);
 

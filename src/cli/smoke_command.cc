@@ -452,16 +452,7 @@ std::shared_ptr<SmokeCliEnvironment> ProcessSmokeEnvironment() {
 }
 
 int RunSmokeCommandLine(std::vector<std::string> args, std::shared_ptr<SmokeCliEnvironment> env) {
-  CLI::App app{"agent-swarm"};
-  app.require_subcommand(1);
-  AddSmokeCommand(app, std::move(env));
-  std::reverse(args.begin(), args.end());  // CLI11 takes a vector last argument first
-  try {
-    app.parse(args);
-  } catch (const CLI::ParseError& e) {
-    return ExitStatusForParseError(app, e);
-  }
-  return 0;
+  return RunCommandLine(std::move(args), [&](CLI::App& app) { AddSmokeCommand(app, env); });
 }
 
 }  // namespace swarm
