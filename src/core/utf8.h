@@ -16,4 +16,9 @@ std::size_t Utf8SequenceLength(std::string_view text, std::size_t i);
 // `text` with each byte that is not part of valid UTF-8 replaced by U+FFFD.
 std::string SanitizeUtf8(std::string_view text);
 
+// The longest prefix of `text` of at most `max_bytes` that does not end inside a multi-byte
+// sequence (it backs up over continuation bytes), for bounding text without splitting a
+// character.
+std::string_view Utf8Prefix(std::string_view text, std::size_t max_bytes);
+
 }  // namespace swarm

@@ -30,5 +30,17 @@ TEST(SanitizeUtf8, ReplacesEachBadByte) {
   EXPECT_EQ(SanitizeUtf8("\xE2\x9C"), "\xEF\xBF\xBD\xEF\xBF\xBD");
 }
 
+TEST(Utf8Prefix, CutsOnACharacterBoundary) {
+  EXPECT_EQ(Utf8Prefix("abc", 5), "abc");
+  EXPECT_EQ(Utf8Prefix("abc", 2), "ab");
+  const std::string wide =
+      "a\xC3\xA9"
+      "b";                              // a é b
+  EXPECT_EQ(Utf8Prefix(wide, 2), "a");  // not half of é
+  EXPECT_EQ(Utf8Prefix(wide, 3), "a\xC3\xA9");
+  EXPECT_EQ(Utf8Prefix("\xE2\x82\xAC", 2), "");  // € cut inside: nothing
+  EXPECT_EQ(Utf8Prefix("abc", 0), "");
+}
+
 }  // namespace
 }  // namespace swarm

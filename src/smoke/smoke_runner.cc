@@ -55,9 +55,7 @@ bool CostRequired(std::string_view provider) { return provider == "claude"; }
 // `text` cut to at most `max` bytes on a UTF-8 boundary, marked when cut, and valid UTF-8.
 std::string Bounded(std::string_view text, std::size_t max) {
   if (text.size() <= max) return SanitizeUtf8(text);
-  std::size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return SanitizeUtf8(text.substr(0, cut)) + "…";
+  return SanitizeUtf8(Utf8Prefix(text, max)) + "…";
 }
 
 // The part of a run id that tells concurrent runs apart. Run ids are UUIDs of version 7

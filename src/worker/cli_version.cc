@@ -29,10 +29,7 @@ std::string_view Trim(std::string_view text) {
 }
 
 std::string Cut(std::string_view text, std::size_t max) {
-  if (text.size() <= max) return SanitizeUtf8(text);
-  std::size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return SanitizeUtf8(text.substr(0, cut));
+  return SanitizeUtf8(Utf8Prefix(text, max));
 }
 
 constexpr std::uintmax_t kMaxPackageJsonBytes = 1 << 20;
