@@ -128,6 +128,16 @@ class NpmVersionTest : public ::testing::Test {
     return bin;
   }
 
+  // A codex worker whose child PATH starts with `bin`.
+  WorkerConfig CodexConfig(const fs::path& bin) const {
+    WorkerConfig config;
+    config.provider = harness::Provider::kCodex;
+    config.provider_name = "codex";
+    config.base_env = {{"PATH", bin.string() + ":/usr/bin:/bin"}};
+    config.work_root = fs::path(dir.path()) / "work-root";
+    return config;
+  }
+
   testing_support::TempDir dir;
 };
 
@@ -136,11 +146,7 @@ TEST_F(NpmVersionTest, ReadsThePackagesVersionWithoutStartingTheCli) {
   EXPECT_EQ(NpmPackageVersion(bin / "codex"), "0.169.0");
 
   harness::PosixProcessRunner runner;
-  WorkerConfig config;
-  config.provider = harness::Provider::kCodex;
-  config.provider_name = "codex";
-  config.base_env = {{"PATH", bin.string() + ":/usr/bin:/bin"}};
-  config.work_root = fs::path(dir.path()) / "work-root";
+  const WorkerConfig config = CodexConfig(bin);
   EXPECT_EQ(ProbeCliVersion(runner, config).value_or("?"), "0.169.0");
   EXPECT_FALSE(fs::exists(dir.File("ran")));
 }
@@ -162,11 +168,7 @@ TEST_F(NpmVersionTest, AnUnpackagedCliIsAskedForItsVersion) {
   std::ofstream(bin / "codex") << "#!/bin/sh\necho 'codex-cli 9.9.9'\n";
   ::chmod((bin / "codex").c_str(), 0755);
   harness::PosixProcessRunner runner;
-  WorkerConfig config;
-  config.provider = harness::Provider::kCodex;
-  config.provider_name = "codex";
-  config.base_env = {{"PATH", bin.string() + ":/usr/bin:/bin"}};
-  config.work_root = fs::path(dir.path()) / "work-root";
+  const WorkerConfig config = CodexConfig(bin);
   EXPECT_EQ(ProbeCliVersion(runner, config).value_or("?"), "codex-cli 9.9.9");
 }
 
