@@ -1,8 +1,5 @@
 #include "worker/cli_version.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <fstream>
 #include <sstream>
 
@@ -13,6 +10,7 @@
 #include "core/strings.h"
 
 #include "core/utf8.h"
+#include "harness/posix_process_runner.h"
 #include "harness/process_hardening.h"
 #include "worker/task_dirs.h"
 
@@ -34,21 +32,6 @@ std::string Cut(std::string_view text, std::size_t max) {
 
 constexpr std::uintmax_t kMaxPackageJsonBytes = 1 << 20;
 constexpr int kPackageSearchDepth = 4;
-
-// The program as the child's PATH finds it (the worker puts HARNESS_BIN_DIR first there).
-std::optional<std::filesystem::path> FindOnPath(const std::string& program,
-                                                const std::map<std::string, std::string>& env) {
-  auto it = env.find("PATH");
-  if (it == env.end()) return std::nullopt;
-  std::stringstream dirs(it->second);
-  std::string dir;
-  while (std::getline(dirs, dir, ':')) {
-    if (dir.empty()) continue;
-    const std::filesystem::path candidate = std::filesystem::path(dir) / program;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return std::nullopt;
-}
 
 }  // namespace
 
@@ -94,7 +77,10 @@ Result<std::string> ProbeCliVersion(harness::ProcessRunner& runner, const Worker
                                     std::chrono::milliseconds timeout,
                                     const std::atomic<bool>* cancel) {
   const std::string program = harness::ProviderName(config.provider);
-  if (auto found = FindOnPath(program, config.base_env)) {
+  // The binary the run below would start (the runner resolves argv[0] the same way).
+  const auto path = config.base_env.find("PATH");
+  if (auto found = harness::ResolveExecutable(
+          program, path != config.base_env.end() ? path->second : "/usr/bin:/bin")) {
     if (auto version = NpmPackageVersion(*found)) return *version;
   }
   // A fresh HOME, removed after: a CLI may write its config or cache on any start.
