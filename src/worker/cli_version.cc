@@ -7,8 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "core/bounded_json.h"
-#include "core/strings.h"
-
 #include "core/utf8.h"
 #include "harness/posix_process_runner.h"
 #include "harness/process_hardening.h"
