@@ -161,6 +161,14 @@ TEST_F(SmokeRoutesTest, BadRequestsAre400NamingTheField) {
       {R"({"providers":["claude"],"apiUrl":"ftp://h"})", "apiUrl"},
       {R"({"providers":["claude"],"secrets":{"codex":{"OPENAI_API_KEY":1}}})",
        "secrets.codex.OPENAI_API_KEY"},
+      // Deep documents stop at the body's nesting limit, before any field is read.
+      {R"({"providers":["claude"],"secrets":)" + std::string(5'000, '[') + std::string(5'000, ']') +
+           "}",
+       "nested deeper than"},
+      // A huge field stops at its own bound (the body limit of the server comes first on the
+      // wire; this is what is left of a body under it).
+      {R"({"providers":["claude"],"apiKey":")" + std::string(100'000, 'k') + R"("})",
+       "apiKey must be at most"},
   };
   for (const auto& c : cases) {
     auto r = Send("POST", "/api/smoke-runs", c.body);
