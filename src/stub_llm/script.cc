@@ -60,8 +60,9 @@ Result<ToolRequest> ToolField(const json& object, const std::string& where) {
 // A rule's `mcp` {tool, arguments?, retryArguments?} as the Answer fields the markers set.
 Result<void> McpField(const json& object, const std::string& where, Answer& a) {
   const json& v = object.at("mcp");
-  if (!v.is_object())
+  if (!v.is_object()) {
     return BadRequest(where + ": mcp must be an object {tool, arguments?, retryArguments?}");
+  }
   for (const auto& [key, value] : v.items()) {
     if (std::find(std::begin(kMcpKeys), std::end(kMcpKeys), key) == std::end(kMcpKeys)) {
       return BadRequest(where + ": unknown field mcp." + key);
@@ -161,6 +162,48 @@ Result<Rule> ParseRule(const json& r, const std::string& where) {
 std::string Shorten(const std::string& text) {
   if (text.size() <= kLoggedTextBytes) return text;
   return text.substr(0, kLoggedTextBytes) + "…";
+}
+
+// Fills `d` for an answer with an MCP call: the call, the retry after an error result, or the
+// final reply.
+void DecideMcp(const ChatRequest& request, const Answer& a, Decision& d) {
+  const std::string& wanted = a.mcp->name;
+  if (request.tools.empty()) {
+    if (!request.tool_result_turn) d.note = "the request offers no tools";
+    return;
+  }
+  const OfferedTool* offered = FindMcpTool(request, wanted);
+  if (offered == nullptr) {
+    d.note = "the request offers no MCP tool " + wanted;
+    return;
+  }
+  json arguments = a.mcp->arguments;
+  if (request.tool_result_turn) {
+    const int calls = CountMcpCalls(request, wanted);
+    if (!request.tool_result_error) {
+      d.note = "the MCP tool result is a success";
+      return;
+    }
+    if (!a.mcp_retry) {
+      d.note = "the MCP tool result is an error; no retry is scripted";
+      return;
+    }
+    if (calls != 1) {
+      d.note = "the MCP tool result is an error; " + std::to_string(calls) + " calls of " + wanted +
+               " since the prompt, so no retry";
+      return;
+    }
+    arguments = *a.mcp_retry;
+    d.note = "retry after an MCP tool error";
+  }
+  if (ReplaceTaskId(arguments, request.task_id) && request.task_id.empty()) {
+    d.note += std::string(d.note.empty() ? "" : "; ") + "no \"Task ID:\" in the request, " +
+              std::string(kTaskIdPlaceholder) + " left as is";
+  }
+  FillRequired(offered->schema, arguments);
+  d.action = Action::kToolCall;
+  d.tool = {offered->name, std::move(arguments)};
+  d.tool_namespace = offered->ns;
 }
 
 }  // namespace
@@ -326,46 +369,6 @@ Decision Script::Decide(const ChatRequest& request) {
     FillRequired(offered->schema, d.tool.arguments);
   }
   return d;
-}
-
-void Script::DecideMcp(const ChatRequest& request, const Answer& a, Decision& d) {
-  const std::string& wanted = a.mcp->name;
-  if (request.tools.empty()) {
-    if (!request.tool_result_turn) d.note = "the request offers no tools";
-    return;
-  }
-  const OfferedTool* offered = FindMcpTool(request, wanted);
-  if (offered == nullptr) {
-    d.note = "the request offers no MCP tool " + wanted;
-    return;
-  }
-  json arguments = a.mcp->arguments;
-  if (request.tool_result_turn) {
-    const int calls = CountMcpCalls(request, wanted);
-    if (!request.tool_result_error) {
-      d.note = "the MCP tool result is a success";
-      return;
-    }
-    if (!a.mcp_retry) {
-      d.note = "the MCP tool result is an error; no retry is scripted";
-      return;
-    }
-    if (calls != 1) {
-      d.note = "the MCP tool result is an error; " + std::to_string(calls) + " calls of " + wanted +
-               " since the prompt, so no retry";
-      return;
-    }
-    arguments = *a.mcp_retry;
-    d.note = "retry after an MCP tool error";
-  }
-  if (ReplaceTaskId(arguments, request.task_id) && request.task_id.empty()) {
-    d.note += std::string(d.note.empty() ? "" : "; ") + "no \"Task ID:\" in the request, " +
-              std::string(kTaskIdPlaceholder) + " left as is";
-  }
-  FillRequired(offered->schema, arguments);
-  d.action = Action::kToolCall;
-  d.tool = {offered->name, std::move(arguments)};
-  d.tool_namespace = offered->ns;
 }
 
 }  // namespace swarm::stub_llm

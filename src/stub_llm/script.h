@@ -98,8 +98,6 @@ class Script {
  private:
   // The index of the first rule that matches and is not used up, counting it as used.
   std::optional<std::size_t> TakeRule(const ChatRequest& request);
-  // Fills `d` for an answer with an MCP call: the call, the retry, or the final reply.
-  static void DecideMcp(const ChatRequest& request, const Answer& a, Decision& d);
 
   const std::string default_reply_;
   const std::vector<Rule> rules_;
