@@ -94,6 +94,10 @@ struct CostFilter {
   int limit = 100;
 };
 
+// Upstream's HEARTBEAT_MAX_RESUME_GENERATIONS default: a task handed back more often than this
+// is failed, so a task that kills its worker cannot loop forever.
+inline constexpr int kMaxResumeGenerations = 3;
+
 // POST /api/tasks/{id}/supersede, and the dead-worker sweep's crash recovery: the in_progress
 // task becomes superseded and a "resume" child carries its work on.
 struct SupersedeRequest {
