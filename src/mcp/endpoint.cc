@@ -348,7 +348,7 @@ McpResponse Endpoint::Post(const McpRequest& request) {
   limits.max_bytes = options.max_body_bytes;
   Result<json> parsed = ParseBoundedJson(request.body, limits);
   if (!parsed) return HttpError(400, jsonrpc::kParseError, parsed.error().message);
-  auto message = jsonrpc::Classify(*parsed);
+  auto message = jsonrpc::Classify(std::move(*parsed));
   if (!message) {
     return HttpError(400, message.error().code, message.error().message, message.error().id);
   }

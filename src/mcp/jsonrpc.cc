@@ -15,7 +15,7 @@ tl::unexpected<RpcError> Invalid(std::string message, json id = nullptr) {
 
 }  // namespace
 
-tl::expected<Message, RpcError> Classify(const json& value) {
+tl::expected<Message, RpcError> Classify(json value) {
   if (value.is_array()) return Invalid("batches are not supported");
   if (!value.is_object()) return Invalid("a JSON-RPC message must be an object");
 
@@ -34,9 +34,9 @@ tl::expected<Message, RpcError> Classify(const json& value) {
     Message message;
     if (const auto params = value.find("params"); params != value.end()) {
       if (!params->is_object()) return Invalid("\"params\" must be an object", std::move(echo_id));
-      message.params = *params;
+      message.params = std::move(*params);
     }
-    message.method = method->get<std::string>();
+    message.method = std::move(method->get_ref<std::string&>());
     if (!has_id) {
       message.kind = Kind::kNotification;
       return message;

@@ -40,7 +40,8 @@ struct RpcError {
 // Classifies one parsed JSON value. Not a JSON-RPC 2.0 request, notification or response
 // (an array, a missing or wrong "jsonrpc", a method that is not a string, an id that is not a
 // string or number, params that are not an object) → kInvalidRequest.
-tl::expected<Message, RpcError> Classify(const nlohmann::json& value);
+// Takes the value by value so that params (a tool's whole output, say) move instead of copy.
+tl::expected<Message, RpcError> Classify(nlohmann::json value);
 
 // Serialized responses. `result` and `data` must be valid JSON values; strings that are not
 // valid UTF-8 are written with U+FFFD, so the output always parses.
