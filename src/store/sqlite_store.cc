@@ -657,12 +657,13 @@ struct LogEntry {
   std::optional<std::string> old_value;
   std::optional<std::string> new_value;
   const std::string& now;
+  std::optional<std::string> metadata = std::nullopt;  // JSON text
 };
 
 void InsertLog(Connection& c, const LogEntry& e) {
   auto s = c.Prepare(kInsertLog);
-  BindAll(*s, NewUuid(), e.event_type, e.agent_id, e.task_id, e.old_value, e.new_value,
-          std::optional<std::string>(), e.now);
+  BindAll(*s, NewUuid(), e.event_type, e.agent_id, e.task_id, e.old_value, e.new_value, e.metadata,
+          e.now);
   s->exec();
 }
 
@@ -1221,7 +1222,8 @@ Result<TerminalResult> SqliteStore::FinishTask(const std::string& task_id,
     }
     if (applied) {
       InsertLog(c, {"task_status_change", update.actor_agent_id, task_id, old_status,
-                    TaskStatusName(update.status), update.now});
+                    TaskStatusName(update.status), update.now,
+                    nlohmann::json{{"via", update.via}}.dump()});
       if (holder) {
         auto idle = c.Prepare(kIdleAgentIfFree);
         BindAll(*idle, *holder, update.now);
