@@ -80,7 +80,7 @@ json AgentJson(const Agent& agent) {
 ToolOutcome Success(json structured) {
   structured["success"] = true;
   ToolOutcome outcome;
-  outcome.text = BoundedText(structured.dump(2, ' ', false, json::error_handler_t::replace));
+  outcome.text = BoundedText(structured.dump(-1, ' ', false, json::error_handler_t::replace));
   outcome.structured = std::move(structured);
   return outcome;
 }
@@ -121,7 +121,7 @@ json SchemaJson(const std::optional<std::string>& schema) {
 }
 
 std::string SchemaText(const std::optional<std::string>& schema) {
-  return SchemaJson(schema).dump(2, ' ', false, json::error_handler_t::replace);
+  return SchemaJson(schema).dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 bool IsRefusal(const Error& error) {

@@ -132,7 +132,7 @@ TEST_F(McpToolsTest, MismatchIsAToolErrorAndTheTaskStaysInProgress) {
   EXPECT_EQ(refused.text.rfind("Error: output does not match the task's outputSchema: ", 0), 0u)
       << refused.text;
   EXPECT_NE(refused.text.find("reply"), std::string::npos) << refused.text;
-  EXPECT_NE(refused.text.find("\"const\": \"pong\""), std::string::npos) << refused.text;
+  EXPECT_NE(refused.text.find(R"("const":"pong")"), std::string::npos) << refused.text;
   EXPECT_NE(refused.text.find("Fix the output and call store-progress again."), std::string::npos);
   EXPECT_EQ(refused.structured.at("success"), false);
   EXPECT_EQ(refused.structured.at("status"), "in_progress");

@@ -196,6 +196,20 @@ Result<FinishResult> TaskService::Finish(const std::string& id, const std::strin
   return FinishResult{FinishOutcome::kApplied, std::move(result->task), {}};
 }
 
+Result<bool> TaskService::AcceptsTaskToken(const std::string& task_id, const std::string& agent_id,
+                                           std::chrono::milliseconds grace) {
+  auto task = store_.GetTask(task_id);
+  if (!task) {
+    if (task.error().code == ErrorCode::kNotFound) return false;
+    return tl::unexpected(task.error());
+  }
+  if (task->agent_id != agent_id) return false;
+  if (task->status == TaskStatus::kInProgress) return true;
+  if (!IsTerminal(task->status) || !task->finished_at) return false;
+  // Both are FormatIsoTime text of one fixed shape: they compare as the times do.
+  return *task->finished_at > FormatIsoTime(clock_.Now() - grace);
+}
+
 Result<std::vector<Task>> TaskService::CancelledTasks(const std::string& agent_id,
                                                       const std::optional<std::string>& task_id) {
   if (task_id) {

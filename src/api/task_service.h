@@ -3,6 +3,7 @@
 // server; every terminal write is conditional, so the first one wins.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -85,6 +86,11 @@ class TaskService {
   // a reason naming the mismatch, keeping the raw output (unless options.reject_mismatch).
   Result<FinishResult> Finish(const std::string& id, const std::string& agent_id,
                               const FinishRequest& request, const FinishOptions& options = {});
+  // Whether a task-scoped MCP token (core/mcp_token.h) of `agent_id` for `task_id` is still
+  // good: the agent holds the task and it is in progress, or finished less than `grace` ago
+  // (the agent may still read its result back). kNotFound counts as not good.
+  Result<bool> AcceptsTaskToken(const std::string& task_id, const std::string& agent_id,
+                                std::chrono::milliseconds grace = std::chrono::minutes(10));
   // Tasks of the agent cancelled in the last five minutes, or the one named (if cancelled).
   Result<std::vector<Task>> CancelledTasks(const std::string& agent_id,
                                            const std::optional<std::string>& task_id);
