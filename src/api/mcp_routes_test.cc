@@ -261,6 +261,18 @@ TEST_F(McpRoutesTest, TheStreamSaysConnectedKeepsAliveAndEndsWithItsSession) {
   EXPECT_NE(out.written.find(": keepalive\n\n"), std::string::npos) << out.written;
 }
 
+TEST_F(McpRoutesTest, AStreamNeverStartedDoesNotBlockTheNextGet) {
+  const std::string session = Initialize("w", kKey);
+  auto first = Dispatch(Request("GET", "w", kKey, "", session));
+  ASSERT_TRUE(first.stream && first.on_undelivered);
+  // The client left before the server could start the stream: the producer never runs.
+  first.on_undelivered();
+  EXPECT_FALSE(endpoint_->StreamAlive(session));
+  auto again = Dispatch(Request("GET", "w", kKey, "", session));
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_TRUE(endpoint_->StreamAlive(session));
+}
+
 TEST_F(McpRoutesTest, DeleteEndsTheSessionAndItsStream) {
   const std::string session = Initialize("w", kKey);
   auto r = Dispatch(Request("GET", "w", kKey, "", session));

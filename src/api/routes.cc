@@ -1,5 +1,8 @@
 #include "api/routes.h"
 
+#include <atomic>
+#include <memory>
+
 #include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
@@ -598,9 +601,16 @@ asio::awaitable<HttpResponse> ApiRoutes::Mcp(HttpRequest request, PathParams) {
   response.content_type = "text/event-stream";
   response.headers.emplace_back("Cache-Control", "no-cache");
   response.headers.emplace_back("Mcp-Session-Id", *outcome.stream_session);
-  response.stream = [endpoint = mcp_, id = std::move(*outcome.stream_session),
-                     keepalive = options_.mcp_keepalive](http::BodyStream& out) {
+  // The server runs the producer only if the client is still there once the headers are out;
+  // when it does not, the stream is closed here, or the session would refuse every later GET.
+  auto started = std::make_shared<std::atomic<bool>>(false);
+  response.stream = [endpoint = mcp_, id = *outcome.stream_session,
+                     keepalive = options_.mcp_keepalive, started](http::BodyStream& out) {
+    started->store(true);
     return McpStream(endpoint, id, keepalive, out);
+  };
+  response.on_undelivered = [endpoint = mcp_, id = *outcome.stream_session, started] {
+    if (!started->load()) endpoint->CloseStream(id);
   };
   co_return response;
 }
