@@ -28,7 +28,8 @@ std::vector<http::Route> ServerRoutes() {
   StoreExecutors executors(1, 1);
   McpTools tools(tasks, agents);
   mcp::Endpoint endpoint(tools, [](const std::string&) -> Result<void> { return {}; }, clock, {});
-  ApiRoutes routes(RoutesOptions{"unused"}, agents, tasks, hub, executors, nullptr, &endpoint);
+  ApiRoutes routes(RoutesOptions{"unused"}, agents, tasks, hub, executors, nullptr, nullptr,
+                   &endpoint);
   return routes.router().routes();
 }
 

@@ -56,6 +56,7 @@ struct Runtime {
         agents(store, clock, heartbeats),
         tasks(store, clock, hub, &batcher),
         monitor(store, clock, heartbeats, hub, options.worker_timeout),
+        sessions(store, clock, agents, hub),
         smoke(store, clock, setup.executor, setup.backend ? &setup.backend->sandboxes() : nullptr,
               setup.service),
         mcp_tools(tasks, agents),
@@ -68,7 +69,7 @@ struct Runtime {
             },
             clock, McpOptions(options)),
         routes(RoutesOptions{.api_key = options.api_key, .smoke_defaults = setup.defaults}, agents,
-               tasks, hub, executors, &smoke, &mcp) {}
+               tasks, hub, executors, &smoke, &sessions, &mcp) {}
 
   static mcp::EndpointOptions McpOptions(const ApiServerOptions& options) {
     mcp::EndpointOptions o;
@@ -87,6 +88,7 @@ struct Runtime {
   AgentService agents;
   TaskService tasks;
   WorkerMonitor monitor;
+  ActiveSessionService sessions;
   SmokeService smoke;
   McpTools mcp_tools;
   mcp::Endpoint mcp;
@@ -120,6 +122,7 @@ asio::awaitable<void> MonitorLoop(Runtime* rt, asio::steady_timer* timer) {
       for (const auto& task : *failed) {
         log::Warn("worker lost", {{"taskId", task.id},
                                   {"agentId", task.agent_id.value_or("")},
+                                  {"status", TaskStatusName(task.status)},
                                   {"reason", task.failure_reason.value_or("")}});
       }
     }

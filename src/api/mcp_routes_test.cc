@@ -65,7 +65,7 @@ class McpRoutesTest : public testing::Test {
     options.api_key = kKey;
     options.mcp_keepalive = std::chrono::milliseconds(50);
     routes_ = std::make_unique<ApiRoutes>(options, *agents_, *tasks_, hub_, executors_, nullptr,
-                                          endpoint_.get());
+                                          nullptr, endpoint_.get());
     for (const char* id : {"w", "other"}) {
       AgentRegistration reg;
       reg.id = id;

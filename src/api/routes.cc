@@ -198,13 +198,15 @@ bool McpPostOnlyReads(std::string_view body) {
 }
 
 ApiRoutes::ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& tasks, PollHub& hub,
-                     StoreExecutors& executors, SmokeService* smoke, mcp::Endpoint* mcp)
+                     StoreExecutors& executors, SmokeService* smoke, ActiveSessionService* sessions,
+                     mcp::Endpoint* mcp)
     : options_(std::move(options)),
       agents_(agents),
       tasks_(tasks),
       hub_(hub),
       executors_(executors),
       smoke_(smoke),
+      sessions_(sessions),
       mcp_(mcp) {
   // No store behind it: answered on the I/O thread, so it stays fast whatever the store does.
   router_.Add("GET", "/health", Access::kPublic, [this](HttpRequest request, PathParams params) {
@@ -238,6 +240,7 @@ ApiRoutes::ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& t
   AddSync("POST", "/api/smoke-runs", Access::kAuthenticated, &ApiRoutes::StartSmokeRun);
   AddSync("GET", "/api/smoke-runs", Access::kAuthenticated, &ApiRoutes::ListSmokeRuns);
   AddSync("GET", "/api/smoke-runs/{id}", Access::kAuthenticated, &ApiRoutes::GetSmokeRun);
+  AddCompatRoutes();
   if (mcp_) {
     for (const char* method : {"POST", "GET", "DELETE"}) {
       router_.Add(method, "/mcp", Access::kAuthenticated,

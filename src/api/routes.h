@@ -11,6 +11,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include "api/active_sessions.h"
 #include "api/agent_service.h"
 #include "api/poll_hub.h"
 #include "api/smoke_service.h"
@@ -39,9 +40,11 @@ bool McpPostOnlyReads(std::string_view body);
 
 class ApiRoutes {
  public:
-  // Without `smoke`, the smoke-run routes answer 503. Without `mcp`, there is no /mcp.
+  // Without `smoke`, the smoke-run routes answer 503; without `sessions`, the active-session
+  // routes do. Without `mcp`, there is no /mcp.
   ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& tasks, PollHub& hub,
-            StoreExecutors& executors, SmokeService* smoke = nullptr, mcp::Endpoint* mcp = nullptr);
+            StoreExecutors& executors, SmokeService* smoke = nullptr,
+            ActiveSessionService* sessions = nullptr, mcp::Endpoint* mcp = nullptr);
   ApiRoutes(const ApiRoutes&) = delete;
   ApiRoutes& operator=(const ApiRoutes&) = delete;
 
@@ -100,6 +103,21 @@ class ApiRoutes {
   // POST|GET|DELETE /mcp: the MCP server (Streamable HTTP), see mcp/endpoint.h.
   boost::asio::awaitable<http::HttpResponse> Mcp(http::HttpRequest request,
                                                  http::PathParams params);
+  // What upstream's worker calls beyond the core contract (issue 9), in routes_compat.cc.
+  void AddCompatRoutes();
+  http::HttpResponse ReportCredentials(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse GetCredentials(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse AgentActivity(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse ResolvedConfig(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse SupersedeTask(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse PauseTask(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse ResumeTask(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse OpenSession(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse ListSessions(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse SessionHeartbeat(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse EndSession(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse CleanupSessions(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse RecoverOrphans(const http::HttpRequest&, const http::PathParams&);
 
   RoutesOptions options_;
   AgentService& agents_;
@@ -107,6 +125,7 @@ class ApiRoutes {
   PollHub& hub_;
   StoreExecutors& executors_;
   SmokeService* smoke_;
+  ActiveSessionService* sessions_;
   mcp::Endpoint* mcp_;
   http::Router router_;
 };
