@@ -13,6 +13,7 @@
 #include "api/error_mapping.h"
 #include "api/json_codec.h"
 #include "api/requests.h"
+#include "api/route_support.h"
 #include "core/bounded_json.h"
 #include "core/field_reader.h"
 #include "core/ids.h"
@@ -24,37 +25,12 @@ namespace swarm {
 namespace {
 
 namespace asio = boost::asio;
+using namespace api_routes;  // NOLINT: the shared reply helpers
 using http::Access;
 using http::HttpRequest;
 using http::HttpResponse;
 using http::PathParams;
 using nlohmann::json;
-
-HttpResponse Json(int status, const json& body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
-
-HttpResponse NoContent() {
-  HttpResponse r;
-  r.status = 204;
-  r.content_type.clear();
-  return r;
-}
-
-// A body that may be empty (POST /ping, /cancel): empty means {}.
-Result<json> OptionalBody(const HttpRequest& request) {
-  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
-  return ParseJsonObject(request.body);
-}
-
-std::optional<std::string> OptionalAgentId(const HttpRequest& request) {
-  std::string_view id = request.Header("x-agent-id");
-  if (id.empty()) return std::nullopt;
-  return std::string(id);
-}
 
 bool IsPublic(const http::Router::Match& match) {
   return match.kind == http::Router::MatchKind::kFound && match.route->access == Access::kPublic;
@@ -75,22 +51,6 @@ bool ConstantTimeEquals(std::string_view given, std::string_view expected) {
     diff |= g ^ static_cast<unsigned char>(expected[i]);
   }
   return diff == 0;
-}
-
-HttpResponse Written(int status, JsonWriter& w) {
-  HttpResponse r;
-  r.status = status;
-  r.body = w.Take();
-  return r;
-}
-
-// {"success":true,"task":{…}}, the reply of the task-changing routes.
-HttpResponse TaskEnvelope(const Task& task) {
-  JsonWriter w;
-  w.BeginObject().Field("success", true).Key("task");
-  WriteTask(w, task);
-  w.EndObject();
-  return Written(200, w);
 }
 
 // A single record as the whole body.

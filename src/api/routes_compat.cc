@@ -8,6 +8,7 @@
 #include "api/compat_requests.h"
 #include "api/error_mapping.h"
 #include "api/json_codec.h"
+#include "api/route_support.h"
 #include "api/routes.h"
 #include "core/field_reader.h"
 #include "http/query.h"
@@ -15,45 +16,12 @@
 namespace swarm {
 namespace {
 
+using namespace api_routes;  // NOLINT: the shared reply helpers
 using http::Access;
 using http::HttpRequest;
 using http::HttpResponse;
 using http::PathParams;
 using nlohmann::json;
-
-HttpResponse Written(int status, JsonWriter& w) {
-  HttpResponse r;
-  r.status = status;
-  r.body = w.Take();
-  return r;
-}
-
-HttpResponse NoContent() {
-  HttpResponse r;
-  r.status = 204;
-  r.content_type.clear();
-  return r;
-}
-
-// Upstream's pause and resume send no body; an empty one means {}.
-Result<json> OptionalBody(const HttpRequest& request) {
-  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
-  return ParseJsonObject(request.body);
-}
-
-std::optional<std::string> OptionalAgentId(const HttpRequest& request) {
-  std::string_view id = request.Header("x-agent-id");
-  if (id.empty()) return std::nullopt;
-  return std::string(id);
-}
-
-HttpResponse TaskEnvelope(const Task& task) {
-  JsonWriter w;
-  w.BeginObject().Field("success", true).Key("task");
-  WriteTask(w, task);
-  w.EndObject();
-  return Written(200, w);
-}
 
 HttpResponse SessionsUnavailable() {
   return http::JsonError(503, "active sessions are not available in this process");
