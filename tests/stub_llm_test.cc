@@ -402,6 +402,62 @@ TEST_F(StubLlmTest, ScriptFile) {
             "scripted default");
 }
 
+// Codex with the swarm's MCP server connected: store-progress inside a namespace tool.
+const json kCodexMcpNamespace = json::parse(R"({"type": "namespace", "name": "mcp__agent_swarm",
+    "description": "Tools in the mcp__agent_swarm namespace.",
+    "tools": [{"type": "function", "name": "store_progress", "strict": false,
+               "parameters": {"type": "object",
+                              "properties": {"taskId": {"type": "string"}, "output": {}},
+                              "required": ["taskId"]}}]})");
+
+TEST_F(StubLlmTest, McpCallRetryAndReplyOverCodexResponses) {
+  const std::string path = dir_.File("mcp.json");
+  std::ofstream(path) << R"({"rules": [{"match": "finish", "reply": "all stored",
+      "mcp": {"tool": "store-progress",
+              "arguments": {"taskId": "{{taskId}}", "status": "completed", "output": {"n": 1}},
+              "retryArguments": {"taskId": "{{taskId}}", "status": "completed",
+                                 "output": {"n": "one"}}}}]})";
+  StubLlmProcess stub(dir_.File("mcp.log"), {"--script", path});
+  const json tools = json::array({kCodexExec, kCodexMcpNamespace});
+  json body = ResponsesBody("Task ID: task-77\nfinish the task", true, tools);
+
+  // One streamed turn: the function_call item as the stream's output_item.done carries it.
+  auto call_in = [&](const json& request) {
+    SseParse sse = Stream(Send(stub, "POST", "/v1/responses", request));
+    EXPECT_GE(sse.events.size(), 2u);
+    if (sse.events.size() < 2) return json();
+    EXPECT_EQ(sse.events[sse.events.size() - 2].name, "response.output_item.done");
+    return sse.events[sse.events.size() - 2].json["item"];
+  };
+  auto answer = [&](const json& item, const std::string& text) {
+    body["input"].push_back(item);
+    body["input"].push_back({{"type", "function_call_output"},
+                             {"call_id", item["call_id"]},
+                             {"output", json::array({{{"type", "input_text"},
+                                                      {"text", "Wall time: 0.0 seconds\nOutput:"}},
+                                                     {{"type", "input_text"}, {"text", text}}})}});
+  };
+
+  const json first = call_in(body);
+  EXPECT_EQ(first["type"], "function_call");
+  EXPECT_EQ(first["namespace"], "mcp__agent_swarm");
+  EXPECT_EQ(first["name"], "store_progress");
+  EXPECT_EQ(json::parse(first["arguments"].get<std::string>()),
+            json({{"taskId", "task-77"}, {"status", "completed"}, {"output", {{"n", 1}}}}));
+
+  answer(first, "Error: output does not match the task's outputSchema: /n: must be string");
+  const json second = call_in(body);
+  EXPECT_EQ(second["namespace"], "mcp__agent_swarm");
+  EXPECT_EQ(second["name"], "store_progress");
+  EXPECT_EQ(json::parse(second["arguments"].get<std::string>())["output"], json({{"n", "one"}}));
+  EXPECT_NE(second["call_id"], first["call_id"]);
+
+  answer(second, "stored task-77 as completed");
+  const json last = call_in(body);
+  EXPECT_EQ(last["type"], "message");
+  EXPECT_EQ(last["content"][0]["text"], "all stored");
+}
+
 TEST_F(StubLlmTest, BadScriptFailsAtStart) {
   const std::string path = dir_.File("bad.json");
   std::ofstream(path) << R"({"rules": [{"mtach": "typo"}]})";

@@ -1,6 +1,7 @@
 // The worker loop against the real API binary over loopback HTTP. Only the harness is played
 // (a fake TaskRunner chosen by the task text); everything else — config parsing, polling,
 // heartbeats, cancellation checks, reporting, shutdown — is the production code.
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <functional>
@@ -353,7 +354,7 @@ TEST_F(WorkerFlowTest, ACancelledTaskIsStoppedPromptlyAndStaysCancelled) {
   EXPECT_EQ(task["failureReason"], "not needed");
 }
 
-TEST_F(WorkerFlowTest, StopLetsAShortTaskFinishAndFailsALongOne) {
+TEST_F(WorkerFlowTest, StopLetsAShortTaskFinishAndHandsALongOneBack) {
   const std::string agent = "w-stop";
   std::atomic<int> started{0};
   fake_.On("short", [&](auto&&...) {
@@ -385,9 +386,15 @@ TEST_F(WorkerFlowTest, StopLetsAShortTaskFinishAndFailsALongOne) {
   EXPECT_LT(took, milliseconds(6'000));
 
   EXPECT_EQ(Task(short_task)["status"], "completed");
-  json long_view = Task(long_task);
-  EXPECT_EQ(long_view["status"], "failed");
-  EXPECT_EQ(long_view["failureReason"], "worker shutting down");
+  // Handed back, not failed: superseded, with a resume child waiting for the same agent.
+  EXPECT_EQ(Task(long_task)["status"], "superseded");
+  const json tasks = client_.Get("/api/tasks?agentId=" + agent).body["tasks"];
+  const auto child = std::find_if(tasks.begin(), tasks.end(), [&](const json& t) {
+    return t.value("parentTaskId", json()) == json(long_task);
+  });
+  ASSERT_NE(child, tasks.end()) << tasks.dump(2);
+  EXPECT_EQ((*child)["status"], "pending");
+  EXPECT_EQ((*child)["taskType"], "resume");
   EXPECT_EQ(client_.Get("/api/agents/" + agent).body["status"], "offline");
 }
 

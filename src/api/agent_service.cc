@@ -51,4 +51,10 @@ void AgentService::Heartbeat(const std::string& id) {
   }
 }
 
+Result<Agent> AgentService::ReportCredentials(const CredentialReport& report) {
+  auto agent = store_.SetAgentCredentials(report, Now());
+  if (agent) heartbeats_.Known(report.agent_id, clock_.Monotonic());
+  return agent;
+}
+
 }  // namespace swarm

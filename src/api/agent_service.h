@@ -26,6 +26,9 @@ class AgentService {
   Result<Agent> Close(const std::string& id);
   // Any authenticated call naming an agent. Unknown agents are ignored.
   void Heartbeat(const std::string& id);
+  // PUT /api/agents/{id}/credential-status: the worker's credential report (Store::
+  // SetAgentCredentials). kNotFound if unknown.
+  Result<Agent> ReportCredentials(const CredentialReport& report);
 
  private:
   std::string Now() const { return FormatIsoTime(clock_.Now()); }

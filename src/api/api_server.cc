@@ -54,10 +54,11 @@ struct Runtime {
         agents(store, clock, heartbeats),
         tasks(store, clock, hub, &batcher),
         monitor(store, clock, heartbeats, hub, options.worker_timeout),
+        sessions(store, clock, agents, hub),
         smoke(store, clock, setup.executor, setup.backend ? &setup.backend->sandboxes() : nullptr,
               setup.service),
         routes(RoutesOptions{.api_key = options.api_key, .smoke_defaults = setup.defaults}, agents,
-               tasks, hub, executors, &smoke) {}
+               tasks, hub, executors, &smoke, &sessions) {}
 
   SystemClock clock;
   StoreExecutors executors{2, 1};
@@ -67,6 +68,7 @@ struct Runtime {
   AgentService agents;
   TaskService tasks;
   WorkerMonitor monitor;
+  ActiveSessionService sessions;
   SmokeService smoke;
   ApiRoutes routes;
   std::atomic<bool> stopping{false};
@@ -86,6 +88,7 @@ asio::awaitable<void> MonitorLoop(Runtime* rt, asio::steady_timer* timer) {
       for (const auto& task : *failed) {
         log::Warn("worker lost", {{"taskId", task.id},
                                   {"agentId", task.agent_id.value_or("")},
+                                  {"status", TaskStatusName(task.status)},
                                   {"reason", task.failure_reason.value_or("")}});
       }
     }

@@ -2,8 +2,31 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 namespace swarm {
 namespace {
+
+// The stored snapshot (JSON text written by the API itself), with the model telemetry the
+// worker reported on its own shown as its latestModel, as upstream merges them.
+void WriteCredStatus(JsonWriter& w, const std::optional<std::string>& cred_status,
+                     const std::optional<std::string>& latest_model) {
+  if (!latest_model) {
+    if (cred_status) {
+      w.Raw(*cred_status);
+    } else {
+      w.Null();
+    }
+    return;
+  }
+  nlohmann::json merged = nlohmann::json::object();
+  if (cred_status) {
+    merged = nlohmann::json::parse(*cred_status, nullptr, /*allow_exceptions=*/false);
+    if (!merged.is_object()) merged = nlohmann::json::object();
+  }
+  merged["latestModel"] = nlohmann::json::parse(*latest_model, nullptr, false);
+  w.Raw(merged.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
 
 void OptionalInt(JsonWriter& w, std::string_view key, const std::optional<int64_t>& v) {
   w.Key(key);
@@ -44,7 +67,8 @@ void WriteTaskFields(JsonWriter& w, const Task& t) {
       .Field("createdAt", t.created_at)
       .Field("lastUpdatedAt", t.last_updated_at)
       .Field("startedAt", t.started_at)
-      .Field("finishedAt", t.finished_at);
+      .Field("finishedAt", t.finished_at)
+      .Field("parentTaskId", t.parent_task_id);
   if (t.total_cost_usd) w.Key("totalCostUsd").Double(*t.total_cost_usd);
 }
 
@@ -76,6 +100,17 @@ void WriteAgent(JsonWriter& w, const Agent& a) {
   // Omitted, not null, when the worker never said: workers from before versions were reported.
   if (a.version) w.Field("version", *a.version);
   if (a.cli_version) w.Field("cliVersion", *a.cli_version);
+  // The worker's credential report, as upstream names it; null until one came.
+  w.Key("credentialMissing");
+  if (a.credential_missing) {
+    w.BeginArray();
+    for (const auto& name : *a.credential_missing) w.String(name);
+    w.EndArray();
+  } else {
+    w.Null();
+  }
+  w.Key("credStatus");
+  WriteCredStatus(w, a.cred_status, a.latest_model);
   w.Key("capacity")
       .BeginObject()
       .Field("current", int64_t{a.active_tasks})
@@ -83,6 +118,19 @@ void WriteAgent(JsonWriter& w, const Agent& a) {
       .Field("available", int64_t{available})
       .EndObject();
   w.EndObject();
+}
+
+void WriteActiveSession(JsonWriter& w, const ActiveSession& s) {
+  w.BeginObject()
+      .Field("id", s.id)
+      .Field("agentId", s.agent_id)
+      .Field("taskId", s.task_id)
+      .Field("triggerType", s.trigger_type)
+      .Field("taskDescription", s.task_description)
+      .Field("runnerSessionId", s.runner_session_id)
+      .Field("startedAt", s.started_at)
+      .Field("lastHeartbeatAt", s.last_heartbeat_at)
+      .EndObject();
 }
 
 void WriteAgentLog(JsonWriter& w, const AgentLog& l) {

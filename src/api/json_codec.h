@@ -18,6 +18,7 @@ void WriteTask(JsonWriter& w, const Task& task);
 // The agent with `capacity {current, max, available}`.
 void WriteAgent(JsonWriter& w, const Agent& agent);
 void WriteAgentLog(JsonWriter& w, const AgentLog& log);
+void WriteActiveSession(JsonWriter& w, const ActiveSession& session);
 void WriteSessionLog(JsonWriter& w, const SessionLog& log);
 void WriteSessionCost(JsonWriter& w, const SessionCost& cost);
 

@@ -111,13 +111,14 @@ HttpResponse RecordList(std::string_view key, const std::vector<T>& items,
 }  // namespace
 
 ApiRoutes::ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& tasks, PollHub& hub,
-                     StoreExecutors& executors, SmokeService* smoke)
+                     StoreExecutors& executors, SmokeService* smoke, ActiveSessionService* sessions)
     : options_(std::move(options)),
       agents_(agents),
       tasks_(tasks),
       hub_(hub),
       executors_(executors),
-      smoke_(smoke) {
+      smoke_(smoke),
+      sessions_(sessions) {
   // No store behind it: answered on the I/O thread, so it stays fast whatever the store does.
   router_.Add("GET", "/health", Access::kPublic, [this](HttpRequest request, PathParams params) {
     return Inline(this, &ApiRoutes::Health, std::move(request), std::move(params));
@@ -150,6 +151,7 @@ ApiRoutes::ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& t
   AddSync("POST", "/api/smoke-runs", Access::kAuthenticated, &ApiRoutes::StartSmokeRun);
   AddSync("GET", "/api/smoke-runs", Access::kAuthenticated, &ApiRoutes::ListSmokeRuns);
   AddSync("GET", "/api/smoke-runs/{id}", Access::kAuthenticated, &ApiRoutes::GetSmokeRun);
+  AddCompatRoutes();
 }
 
 void ApiRoutes::AddSync(const char* method, const char* pattern, Access access, SyncHandler fn) {

@@ -11,6 +11,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include "api/active_sessions.h"
 #include "api/agent_service.h"
 #include "api/poll_hub.h"
 #include "api/smoke_service.h"
@@ -31,9 +32,11 @@ struct RoutesOptions {
 
 class ApiRoutes {
  public:
-  // Without `smoke`, the smoke-run routes answer 503.
+  // Without `smoke`, the smoke-run routes answer 503; without `sessions`, the active-session
+  // routes do.
   ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& tasks, PollHub& hub,
-            StoreExecutors& executors, SmokeService* smoke = nullptr);
+            StoreExecutors& executors, SmokeService* smoke = nullptr,
+            ActiveSessionService* sessions = nullptr);
   ApiRoutes(const ApiRoutes&) = delete;
   ApiRoutes& operator=(const ApiRoutes&) = delete;
 
@@ -86,6 +89,21 @@ class ApiRoutes {
   http::HttpResponse StartSmokeRun(const http::HttpRequest&, const http::PathParams&);
   http::HttpResponse GetSmokeRun(const http::HttpRequest&, const http::PathParams&);
   http::HttpResponse ListSmokeRuns(const http::HttpRequest&, const http::PathParams&);
+  // What upstream's worker calls beyond the core contract (issue 9), in routes_compat.cc.
+  void AddCompatRoutes();
+  http::HttpResponse ReportCredentials(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse GetCredentials(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse AgentActivity(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse ResolvedConfig(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse SupersedeTask(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse PauseTask(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse ResumeTask(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse OpenSession(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse ListSessions(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse SessionHeartbeat(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse EndSession(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse CleanupSessions(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse RecoverOrphans(const http::HttpRequest&, const http::PathParams&);
 
   RoutesOptions options_;
   AgentService& agents_;
@@ -93,6 +111,7 @@ class ApiRoutes {
   PollHub& hub_;
   StoreExecutors& executors_;
   SmokeService* smoke_;
+  ActiveSessionService* sessions_;
   http::Router router_;
 };
 

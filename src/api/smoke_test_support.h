@@ -129,6 +129,49 @@ class CountingStore final : public Store {
                                                const std::string& since) override {
     return inner_->ListCancelledTasks(agent_id, since);
   }
+  Result<Agent> SetAgentCredentials(const CredentialReport& report,
+                                    const std::string& now) override {
+    return inner_->SetAgentCredentials(report, now);
+  }
+  Result<SupersedeResult> SupersedeTask(const SupersedeRequest& request) override {
+    return inner_->SupersedeTask(request);
+  }
+  Result<Task> PauseTask(const std::string& task_id, const std::optional<std::string>& agent_id,
+                         const std::string& now) override {
+    return inner_->PauseTask(task_id, agent_id, now);
+  }
+  Result<Task> ResumeTask(const std::string& task_id, const std::optional<std::string>& agent_id,
+                          const std::string& now) override {
+    return inner_->ResumeTask(task_id, agent_id, now);
+  }
+  Result<LostWorkerRecovery> RecoverLostWorker(const std::string& agent_id,
+                                               const std::string& reason, int max_generations,
+                                               const std::string& now) override {
+    return inner_->RecoverLostWorker(agent_id, reason, max_generations, now);
+  }
+  Result<ActiveSession> CreateActiveSession(const ActiveSession& session,
+                                            int max_per_agent) override {
+    return inner_->CreateActiveSession(session, max_per_agent);
+  }
+  Result<std::vector<std::string>> HeartbeatActiveSession(const std::string& task_id,
+                                                          const std::string& now) override {
+    return inner_->HeartbeatActiveSession(task_id, now);
+  }
+  Result<int> DeleteActiveSessionsByTask(const std::string& task_id) override {
+    return inner_->DeleteActiveSessionsByTask(task_id);
+  }
+  Result<int> DeleteAgentActiveSessions(const std::string& agent_id) override {
+    return inner_->DeleteAgentActiveSessions(agent_id);
+  }
+  Result<std::vector<ActiveSession>> ListActiveSessions(const std::optional<std::string>& agent_id,
+                                                        int limit) override {
+    return inner_->ListActiveSessions(agent_id, limit);
+  }
+  Result<std::vector<Task>> RecoverOrphanedTasks(const std::string& agent_id,
+                                                 const std::string& cutoff,
+                                                 const std::string& now) override {
+    return inner_->RecoverOrphanedTasks(agent_id, cutoff, now);
+  }
   Result<std::vector<AgentLog>> ListTaskLogs(const std::string& task_id, int limit) override {
     return inner_->ListTaskLogs(task_id, limit);
   }

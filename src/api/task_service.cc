@@ -75,6 +75,8 @@ Result<Task> TaskService::Cancel(const std::string& id, const std::optional<std:
 Result<ClaimAttempt> TaskService::Claim(const std::string& agent_id) {
   auto agent = store_.GetAgent(agent_id);
   if (!agent) return tl::unexpected(agent.error());
+  // Upstream's dispatch skips an agent blocked on credentials: it could not run the task.
+  if (agent->status == AgentStatus::kWaitingForCredentials) return ClaimAttempt{};
   auto claimed = store_.ClaimTask(agent_id, /*include_pool=*/!agent->is_lead, Now());
   if (!claimed) return tl::unexpected(claimed.error());
   ClaimAttempt attempt;
@@ -206,6 +208,35 @@ Result<SessionCost> TaskService::AddSessionCost(SessionCost cost) {
 
 Result<std::vector<SessionCost>> TaskService::SessionCosts(const CostFilter& filter) {
   return store_.ListSessionCosts(filter);
+}
+
+Result<SupersedeResult> TaskService::Supersede(const std::string& id, const std::string& agent_id,
+                                               const std::string& reason) {
+  SupersedeRequest request;
+  request.task_id = id;
+  request.agent_id = agent_id;
+  request.reason = reason;
+  request.resume_task_id = NewUuid();
+  request.max_generations = kMaxResumeGenerations;
+  request.now = Now();
+  auto result = store_.SupersedeTask(request);
+  if (!result) return result;
+  if (result->resume) WakeClaimers(*result->resume);
+  if (result->kind != SupersedeKind::kAlreadyFinished) hub_.NotifyAgent(agent_id);
+  return result;
+}
+
+Result<Task> TaskService::Pause(const std::string& id, const std::optional<std::string>& agent_id) {
+  auto task = store_.PauseTask(id, agent_id, Now());
+  if (task && task->agent_id) hub_.NotifyAgent(*task->agent_id);  // a slot is free again
+  return task;
+}
+
+Result<Task> TaskService::Resume(const std::string& id,
+                                 const std::optional<std::string>& agent_id) {
+  auto task = store_.ResumeTask(id, agent_id, Now());
+  if (task) WakeClaimers(*task);
+  return task;
 }
 
 }  // namespace swarm

@@ -82,6 +82,15 @@ class TaskService {
   }
   Result<std::vector<SessionCost>> SessionCosts(const CostFilter& filter);
 
+  // POST /api/tasks/{id}/supersede by `agent_id`: the task becomes superseded and its "resume"
+  // child pending for the agent (or in the pool), past kMaxResumeGenerations failed instead
+  // (Store::SupersedeTask). Wakes whoever can claim the child.
+  Result<SupersedeResult> Supersede(const std::string& id, const std::string& agent_id,
+                                    const std::string& reason);
+  // Upstream's legacy hand-back: in_progress → paused, and paused → pending for its agent.
+  Result<Task> Pause(const std::string& id, const std::optional<std::string>& agent_id);
+  Result<Task> Resume(const std::string& id, const std::optional<std::string>& agent_id);
+
  private:
   std::string Now() const { return FormatIsoTime(clock_.Now()); }
   // The status and reason a finish request turns into once the output is judged.

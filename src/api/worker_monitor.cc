@@ -19,7 +19,7 @@ std::chrono::milliseconds WorkerMonitor::sweep_interval() const {
   return std::clamp(timeout_ / 4, std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
 }
 
-Result<std::vector<Task>> WorkerMonitor::Sweep() {
+Result<std::vector<Task>> WorkerMonitor::Sweep(std::vector<Task>* resumed) {
   auto agents = store_.AgentsWithActiveTasks();
   if (!agents) return tl::unexpected(agents.error());
   const MonotonicTime now = clock_.Monotonic();
@@ -33,10 +33,17 @@ Result<std::vector<Task>> WorkerMonitor::Sweep() {
     const std::string reason =
         fmt::format("worker lost: agent {} sent nothing for {:.1f}s (limit {:.1f}s)", agent,
                     silent.count() / 1000.0, timeout_.count() / 1000.0);
-    auto tasks = store_.FailAgentTasks(agent, reason, FormatIsoTime(clock_.Now()));
-    if (!tasks) return tl::unexpected(tasks.error());
+    auto recovery =
+        store_.RecoverLostWorker(agent, reason, kMaxResumeGenerations, FormatIsoTime(clock_.Now()));
+    if (!recovery) return tl::unexpected(recovery.error());
     heartbeats_.MarkOffline(agent);
-    failed.insert(failed.end(), tasks->begin(), tasks->end());
+    failed.insert(failed.end(), recovery->failed.begin(), recovery->failed.end());
+    for (SupersedeResult& superseded : recovery->superseded) {
+      failed.push_back(std::move(superseded.task));
+      if (!superseded.resume) continue;
+      hub_.NotifyPool();  // the agent is offline: its resume child waits in the pool
+      if (resumed) resumed->push_back(std::move(*superseded.resume));
+    }
   }
   return failed;
 }

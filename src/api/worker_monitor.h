@@ -1,6 +1,9 @@
 // Dead-worker detection. A worker that holds in_progress tasks and has sent nothing for
-// longer than the timeout (no request naming it, no open long-poll) is lost: its tasks become
-// failed ("worker lost") and the agent offline, so nothing waits forever on a vanished worker.
+// longer than the timeout (no request naming it, no open long-poll, no active-session
+// heartbeat) is lost: the agent goes offline, each of its tasks with an active session is
+// superseded (crash_recovery) with a "resume" child in the pool, within the resume-generation
+// limit, and the others become failed ("worker lost"), so nothing waits forever on a vanished
+// worker. Its active sessions are removed.
 #pragma once
 
 #include <chrono>
@@ -22,8 +25,9 @@ class WorkerMonitor {
   WorkerMonitor(Store& store, const Clock& clock, Heartbeats& heartbeats, PollHub& hub,
                 std::chrono::milliseconds timeout);
 
-  // One pass. Returns the tasks failed by it.
-  Result<std::vector<Task>> Sweep();
+  // One pass. Returns the lost workers' tasks it took back: failed, or superseded (then
+  // `resumed` gets their children, when given).
+  Result<std::vector<Task>> Sweep(std::vector<Task>* resumed = nullptr);
 
   // How often Sweep should run to notice a loss within about a quarter of the timeout.
   std::chrono::milliseconds sweep_interval() const;

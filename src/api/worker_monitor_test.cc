@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "api/active_sessions.h"
+#include "api/agent_service.h"
 #include "store/sqlite_store.h"
 
 namespace swarm {
@@ -105,6 +107,66 @@ TEST_F(WorkerMonitorTest, AgentsUnheardSinceStartCountFromTheStart) {
   clock_.Advance(seconds(6));
   ASSERT_TRUE(monitor.Sweep());
   EXPECT_EQ(StatusOf(task), TaskStatus::kFailed);
+}
+
+// Upstream's worker opens an active session per task: a lost worker's task with one is
+// superseded (crash_recovery) with a resume child in the pool, the agent being offline; a task
+// without one still fails; the sessions go.
+TEST_F(WorkerMonitorTest, ALostWorkersTaskWithASessionIsResumedInThePool) {
+  AgentRegistration reg;
+  reg.id = "upstream";
+  reg.name = "upstream";
+  reg.max_tasks = 2;
+  ASSERT_TRUE(store_->UpsertAgent(reg, Now()));
+  for (const char* id : {"with-session", "without-session"}) {
+    NewTask t;
+    t.id = id;
+    t.agent_id = "upstream";
+    t.task = "work";
+    t.now = Now();
+    ASSERT_TRUE(store_->CreateTask(t));
+    ASSERT_TRUE(store_->ClaimTask("upstream", false, Now()));
+  }
+  heartbeats_.Known("upstream", clock_.Monotonic());
+  AgentService agents(*store_, clock_, heartbeats_);
+  ActiveSessionService sessions(*store_, clock_, agents, hub_);
+  ActiveSession session;
+  session.agent_id = "upstream";
+  session.task_id = "with-session";
+  session.trigger_type = "task_assigned";
+  ASSERT_TRUE(sessions.Open(session));
+
+  clock_.Advance(seconds(11));
+  std::vector<Task> resumed;
+  auto taken = monitor_->Sweep(&resumed);
+  ASSERT_TRUE(taken) << taken.error().message;
+  EXPECT_EQ(taken->size(), 2u);
+  EXPECT_EQ(StatusOf("with-session"), TaskStatus::kSuperseded);
+  EXPECT_EQ(StatusOf("without-session"), TaskStatus::kFailed);
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_EQ(resumed[0].parent_task_id, "with-session");
+  EXPECT_EQ(resumed[0].status, TaskStatus::kUnassigned);
+  EXPECT_EQ(store_->GetAgent("upstream")->status, AgentStatus::kOffline);
+  EXPECT_TRUE(sessions.List(std::string("upstream"))->empty());
+}
+
+// The session's heartbeat (PUT /api/active-sessions/heartbeat/{taskId}) is a sign of life on
+// its own: a worker whose CLI is quiet but whose runner renews its session is not lost.
+TEST_F(WorkerMonitorTest, AnActiveSessionHeartbeatKeepsTheWorkerAlive) {
+  const std::string task = Working("renewing");
+  AgentService agents(*store_, clock_, heartbeats_);
+  ActiveSessionService sessions(*store_, clock_, agents, hub_);
+  ActiveSession session;
+  session.agent_id = "renewing";
+  session.task_id = task;
+  session.trigger_type = "task_assigned";
+  ASSERT_TRUE(sessions.Open(session));
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(seconds(8));
+    ASSERT_TRUE(sessions.Heartbeat(task));
+    ASSERT_TRUE(monitor_->Sweep());
+  }
+  EXPECT_EQ(StatusOf(task), TaskStatus::kInProgress);
 }
 
 TEST_F(WorkerMonitorTest, SweepIntervalFollowsTheTimeout) {

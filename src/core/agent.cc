@@ -10,6 +10,8 @@ const char* AgentStatusName(AgentStatus status) {
       return "busy";
     case AgentStatus::kOffline:
       return "offline";
+    case AgentStatus::kWaitingForCredentials:
+      return "waiting_for_credentials";
   }
   return "idle";
 }
@@ -18,6 +20,7 @@ std::optional<AgentStatus> ParseAgentStatus(std::string_view name) {
   if (name == "idle") return AgentStatus::kIdle;
   if (name == "busy") return AgentStatus::kBusy;
   if (name == "offline") return AgentStatus::kOffline;
+  if (name == "waiting_for_credentials") return AgentStatus::kWaitingForCredentials;
   return std::nullopt;
 }
 

@@ -8,7 +8,9 @@
 
 namespace swarm {
 
-enum class AgentStatus { kIdle, kBusy, kOffline };
+// kWaitingForCredentials: the worker said its harness lacks a credential; it takes no task
+// until it reports ready again (PUT /api/agents/{id}/credential-status).
+enum class AgentStatus { kIdle, kBusy, kOffline, kWaitingForCredentials };
 
 const char* AgentStatusName(AgentStatus status);
 std::optional<AgentStatus> ParseAgentStatus(std::string_view name);
@@ -31,6 +33,12 @@ struct Agent {
   // its harness CLI's `--version`. The smoke runner checks the first against the API's.
   std::optional<std::string> version;
   std::optional<std::string> cli_version;
+  // The worker's last credential report (upstream's credentialMissing and credStatus): the
+  // variables it is blocked on, and its snapshot as JSON text. latest_model (JSON text) is
+  // shown as credStatus.latestModel.
+  std::optional<std::vector<std::string>> credential_missing;
+  std::optional<std::string> cred_status;
+  std::optional<std::string> latest_model;
   std::string created_at;
   std::string last_updated_at;
   int active_tasks = 0;  // in_progress tasks held now; derived by the store on every read
@@ -53,6 +61,16 @@ struct AgentRegistration {
   std::optional<std::string> runtime_instance_id;
   std::optional<std::string> version;      // "version" in the body; kept when not given
   std::optional<std::string> cli_version;  // "cliVersion"; kept when not given
+};
+
+// PUT /api/agents/{id}/credential-status. Absent fields leave the stored value alone.
+struct CredentialReport {
+  std::string agent_id;
+  std::optional<bool> ready;  // false: waiting_for_credentials; true: idle (busy with tasks)
+  std::optional<std::vector<std::string>> missing;
+  bool cred_status_given = false;           // a null cred_status clears it
+  std::optional<std::string> cred_status;   // JSON text (an object)
+  std::optional<std::string> latest_model;  // JSON text (an object)
 };
 
 }  // namespace swarm

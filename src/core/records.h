@@ -62,4 +62,18 @@ struct SessionCost {
   std::string created_at;
 };
 
+// A harness session a worker runs (upstream's active_sessions row): POST /api/active-sessions
+// opens it, PUT …/heartbeat/{taskId} keeps it (and its agent) alive, the worker deletes it when
+// the task ends.
+struct ActiveSession {
+  std::string id;
+  std::string agent_id;
+  std::optional<std::string> task_id;
+  std::string trigger_type;
+  std::optional<std::string> task_description;
+  std::optional<std::string> runner_session_id;
+  std::string started_at;
+  std::string last_heartbeat_at;
+};
+
 }  // namespace swarm

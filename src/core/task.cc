@@ -6,13 +6,15 @@
 namespace swarm {
 namespace {
 
-constexpr std::array<std::pair<TaskStatus, std::string_view>, 6> kNames = {{
+constexpr std::array<std::pair<TaskStatus, std::string_view>, 8> kNames = {{
     {TaskStatus::kUnassigned, "unassigned"},
     {TaskStatus::kPending, "pending"},
     {TaskStatus::kInProgress, "in_progress"},
     {TaskStatus::kCompleted, "completed"},
     {TaskStatus::kFailed, "failed"},
     {TaskStatus::kCancelled, "cancelled"},
+    {TaskStatus::kSuperseded, "superseded"},
+    {TaskStatus::kPaused, "paused"},
 }};
 
 }  // namespace
@@ -33,7 +35,7 @@ std::optional<TaskStatus> ParseTaskStatus(std::string_view name) {
 
 bool IsTerminal(TaskStatus status) {
   return status == TaskStatus::kCompleted || status == TaskStatus::kFailed ||
-         status == TaskStatus::kCancelled;
+         status == TaskStatus::kCancelled || status == TaskStatus::kSuperseded;
 }
 
 }  // namespace swarm

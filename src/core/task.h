@@ -8,11 +8,22 @@
 
 namespace swarm {
 
-enum class TaskStatus { kUnassigned, kPending, kInProgress, kCompleted, kFailed, kCancelled };
+// kSuperseded (terminal): handed back by its worker (shutdown, crash recovery) with a "resume"
+// child carrying the work on. kPaused (not terminal): upstream's legacy hand-back.
+enum class TaskStatus {
+  kUnassigned,
+  kPending,
+  kInProgress,
+  kCompleted,
+  kFailed,
+  kCancelled,
+  kSuperseded,
+  kPaused,
+};
 
 const char* TaskStatusName(TaskStatus status);
 std::optional<TaskStatus> ParseTaskStatus(std::string_view name);
-// Completed, failed and cancelled are final: the first terminal write wins.
+// Completed, failed, cancelled and superseded are final: the first terminal write wins.
 bool IsTerminal(TaskStatus status);
 
 struct Task {
@@ -32,6 +43,8 @@ struct Task {
   std::optional<std::string> session_id;  // the provider's session id ("claudeSessionId")
   std::optional<std::string> provider;
   std::optional<std::string> model;
+  // The task this one continues (a "resume" child of a superseded task), if any.
+  std::optional<std::string> parent_task_id;
   std::string created_at;  // ISO 8601 UTC, see FormatIsoTime
   std::string last_updated_at;
   std::optional<std::string> started_at;

@@ -63,13 +63,14 @@ constexpr char kTouchSchema[] = "SELECT COUNT(*) FROM sqlite_master";
 constexpr char kTaskColumns[] =
     "id, agent_id, creator_agent_id, task, status, source, task_type, tags, priority, "
     "output_schema, output, failure_reason, progress, session_id, provider, model, created_at, "
-    "last_updated_at, started_at, finished_at";
+    "last_updated_at, started_at, finished_at, parent_task_id";
 
 // Read in this order by AgentFromRow. active_tasks is derived, never stored.
 constexpr char kAgentColumns[] =
     "id, name, is_lead, status, description, role, capabilities, max_tasks, provider, "
-    "harness_provider, last_activity_at, runtime_instance_id, version, cli_version, created_at, "
-    "last_updated_at, (SELECT COUNT(*) FROM tasks WHERE tasks.agent_id = agents.id "
+    "harness_provider, last_activity_at, runtime_instance_id, version, cli_version, "
+    "credential_missing, cred_status, latest_model, created_at, last_updated_at, (SELECT COUNT(*) "
+    "FROM tasks WHERE tasks.agent_id = agents.id "
     "AND tasks.status = 'in_progress')";
 
 // Read in this order by CostFromRow.
@@ -124,8 +125,8 @@ constexpr char kSetAgentOffline[] =
 
 constexpr auto kInsertTask = Concat(
     "INSERT INTO tasks (id, agent_id, creator_agent_id, task, status, source, task_type, tags, "
-    "priority, output_schema, model, created_at, last_updated_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) RETURNING ",
+    "priority, output_schema, model, created_at, last_updated_at, parent_task_id) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13) RETURNING ",
     kTaskColumns);
 constexpr auto kSelectTask = Concat("SELECT ", kTaskColumns, " FROM tasks WHERE id = ?");
 constexpr char kSelectTaskState[] = "SELECT status, agent_id FROM tasks WHERE id = ?";
@@ -145,19 +146,21 @@ constexpr auto kStartTask = Concat(
 constexpr auto kSetTaskSession = Concat(
     "UPDATE tasks SET session_id = ?2, provider = COALESCE(?3, provider), "
     "model = COALESCE(?4, model), last_updated_at = ?5 WHERE id = ?1 "
-    "AND status NOT IN ('completed', 'failed', 'cancelled') AND (?6 IS NULL OR agent_id = ?6) "
+    "AND status NOT IN ('completed', 'failed', 'cancelled', 'superseded') AND (?6 IS NULL OR "
+    "agent_id = ?6) "
     "RETURNING ",
     kTaskColumns);
 constexpr auto kSetTaskProgress = Concat(
     "UPDATE tasks SET progress = ?2, last_updated_at = ?3 WHERE id = ?1 "
-    "AND status NOT IN ('completed', 'failed', 'cancelled') AND (?4 IS NULL OR agent_id = ?4) "
+    "AND status NOT IN ('completed', 'failed', 'cancelled', 'superseded') AND (?4 IS NULL OR "
+    "agent_id = ?4) "
     "RETURNING ",
     kTaskColumns);
 // The first terminal write wins: the condition is checked by the UPDATE itself.
 constexpr char kFinishTask[] =
     "UPDATE tasks SET status = ?2, output = COALESCE(?3, output), "
     "failure_reason = COALESCE(?4, failure_reason), finished_at = ?5, last_updated_at = ?5 "
-    "WHERE id = ?1 AND status NOT IN ('completed', 'failed', 'cancelled') "
+    "WHERE id = ?1 AND status NOT IN ('completed', 'failed', 'cancelled', 'superseded') "
     "AND (?6 IS NULL OR status = ?6)";
 constexpr auto kFailAgentTasks = Concat(
     "UPDATE tasks SET status = 'failed', failure_reason = ?2, finished_at = ?3, "
@@ -210,11 +213,13 @@ constexpr char kListSessionLogs[] =
 constexpr char kPruneAgentLogs[] =
     "DELETE FROM agent_logs WHERE rowid IN (SELECT agent_logs.rowid FROM agent_logs "
     "LEFT JOIN tasks ON tasks.id = agent_logs.task_id WHERE agent_logs.created_at < ?1 AND "
-    "(tasks.id IS NULL OR tasks.status IN ('completed', 'failed', 'cancelled')) LIMIT ?2)";
+    "(tasks.id IS NULL OR tasks.status IN ('completed', 'failed', 'cancelled', 'superseded')) "
+    "LIMIT ?2)";
 constexpr char kPruneSessionLogs[] =
     "DELETE FROM session_logs WHERE rowid IN (SELECT session_logs.rowid FROM session_logs "
     "LEFT JOIN tasks ON tasks.id = session_logs.task_id WHERE session_logs.created_at < ?1 AND "
-    "(tasks.id IS NULL OR tasks.status IN ('completed', 'failed', 'cancelled')) LIMIT ?2)";
+    "(tasks.id IS NULL OR tasks.status IN ('completed', 'failed', 'cancelled', 'superseded')) "
+    "LIMIT ?2)";
 
 constexpr auto kInsertSessionCost =
     Concat("INSERT INTO session_costs (", kCostColumns,
@@ -537,6 +542,7 @@ Task TaskFromRow(Row& row) {
   t.last_updated_at = row.Text();
   t.started_at = row.OptText();
   t.finished_at = row.OptText();
+  t.parent_task_id = row.OptText();
   return t;
 }
 
@@ -562,6 +568,9 @@ Agent AgentFromRow(const SQLite::Statement& s) {
   a.runtime_instance_id = row.OptText();
   a.version = row.OptText();
   a.cli_version = row.OptText();
+  if (auto missing = row.OptText()) a.credential_missing = DecodeStringArray(*missing);
+  a.cred_status = row.OptText();
+  a.latest_model = row.OptText();
   a.created_at = row.Text();
   a.last_updated_at = row.Text();
   a.active_tasks = row.Int();
@@ -657,12 +666,13 @@ struct LogEntry {
   std::optional<std::string> old_value;
   std::optional<std::string> new_value;
   const std::string& now;
+  std::optional<std::string> metadata = std::nullopt;  // JSON text
 };
 
 void InsertLog(Connection& c, const LogEntry& e) {
   auto s = c.Prepare(kInsertLog);
-  BindAll(*s, NewUuid(), e.event_type, e.agent_id, e.task_id, e.old_value, e.new_value,
-          std::optional<std::string>(), e.now);
+  BindAll(*s, NewUuid(), e.event_type, e.agent_id, e.task_id, e.old_value, e.new_value, e.metadata,
+          e.now);
   s->exec();
 }
 
@@ -1016,7 +1026,8 @@ Result<Task> InsertTask(Connection& c, const NewTask& t) {
   {
     auto insert = c.Prepare(kInsertTask);
     BindAll(*insert, t.id, agent_id, t.creator_agent_id, t.task, status, t.source, t.task_type,
-            EncodeStringArray(t.tags), t.priority, t.output_schema, t.model, t.now);
+            EncodeStringArray(t.tags), t.priority, t.output_schema, t.model, t.now,
+            t.parent_task_id);
     try {
       insert->executeStep();
     } catch (const SQLite::Exception& e) {
@@ -1584,6 +1595,482 @@ Result<std::vector<SmokeRun>> SqliteStore::InterruptSmokeRuns(
       interrupted.push_back(std::move(*updated));
     }
     return interrupted;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upstream worker compatibility: credential reports, supersede and pause, active sessions.
+
+namespace {
+
+constexpr char kSelectAgentState[] = "SELECT status FROM agents WHERE id = ?";
+constexpr char kAgentWaitsForCredentials[] =
+    "UPDATE agents SET status = 'waiting_for_credentials', credential_missing = ?2, "
+    "last_updated_at = ?3 WHERE id = ?1";
+constexpr auto kAgentCredentialsReady =
+    Concat("UPDATE agents SET status = ", kRevivedStatus,
+           ", credential_missing = NULL, last_updated_at = ?2 WHERE id = ?1");
+constexpr char kAgentCredentialMissing[] =
+    "UPDATE agents SET credential_missing = ?2, last_updated_at = ?3 WHERE id = ?1";
+constexpr char kAgentCredStatus[] =
+    "UPDATE agents SET cred_status = ?2, last_updated_at = ?3 WHERE id = ?1";
+constexpr char kAgentLatestModel[] =
+    "UPDATE agents SET latest_model = ?2, last_updated_at = ?3 WHERE id = ?1";
+
+// Only an in_progress task is handed back; the condition is checked by the UPDATE itself.
+constexpr auto kSupersedeTask = Concat(
+    "UPDATE tasks SET status = 'superseded', finished_at = ?2, last_updated_at = ?2 "
+    "WHERE id = ?1 AND status = 'in_progress' RETURNING ",
+    kTaskColumns);
+constexpr auto kFailInProgressTask = Concat(
+    "UPDATE tasks SET status = 'failed', failure_reason = ?2, finished_at = ?3, "
+    "last_updated_at = ?3 WHERE id = ?1 AND status = 'in_progress' RETURNING ",
+    kTaskColumns);
+constexpr auto kPauseTask = Concat(
+    "UPDATE tasks SET status = 'paused', last_updated_at = ?2 "
+    "WHERE id = ?1 AND status = 'in_progress' RETURNING ",
+    kTaskColumns);
+constexpr auto kResumePausedTask = Concat(
+    "UPDATE tasks SET status = CASE WHEN agent_id IS NULL THEN 'unassigned' ELSE 'pending' END, "
+    "started_at = NULL, last_updated_at = ?2 WHERE id = ?1 AND status = 'paused' RETURNING ",
+    kTaskColumns);
+constexpr auto kAgentInProgressTasks =
+    Concat("SELECT ", kTaskColumns,
+           " FROM tasks WHERE agent_id = ? AND status = 'in_progress' ORDER BY created_at, rowid");
+constexpr char kTaskHasSession[] = "SELECT 1 FROM active_sessions WHERE task_id = ? LIMIT 1";
+
+constexpr char kActiveSessionColumns[] =
+    "id, agent_id, task_id, trigger_type, task_description, runner_session_id, started_at, "
+    "last_heartbeat_at";
+constexpr auto kInsertActiveSession =
+    Concat("INSERT INTO active_sessions (", kActiveSessionColumns,
+           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ", kActiveSessionColumns);
+constexpr char kCountAgentSessions[] = "SELECT COUNT(*) FROM active_sessions WHERE agent_id = ?";
+constexpr char kHeartbeatSessions[] =
+    "UPDATE active_sessions SET last_heartbeat_at = ?2 WHERE task_id = ?1 RETURNING agent_id";
+constexpr char kDeleteTaskSessions[] = "DELETE FROM active_sessions WHERE task_id = ?";
+constexpr char kDeleteAgentSessions[] = "DELETE FROM active_sessions WHERE agent_id = ?";
+constexpr auto kListAllSessions =
+    Concat("SELECT ", kActiveSessionColumns,
+           " FROM active_sessions ORDER BY started_at DESC, rowid DESC LIMIT ?");
+constexpr auto kListAgentSessions =
+    Concat("SELECT ", kActiveSessionColumns,
+           " FROM active_sessions WHERE agent_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?");
+// Upstream's resetOrphanedInProgressTasksForAgent: claimed, never started a provider session,
+// no runner session either, and quiet since the cutoff.
+constexpr auto kRecoverOrphans = Concat(
+    "UPDATE tasks SET status = 'pending', started_at = NULL, last_updated_at = ?3 "
+    "WHERE agent_id = ?1 AND status = 'in_progress' AND session_id IS NULL "
+    "AND finished_at IS NULL AND last_updated_at < ?2 AND NOT EXISTS "
+    "(SELECT 1 FROM active_sessions WHERE active_sessions.task_id = tasks.id) RETURNING ",
+    kTaskColumns);
+
+constexpr std::string_view kGenerationTag = "resume-generation:";
+constexpr std::string_view kReasonTag = "reason:";
+constexpr char kAutoResumeTag[] = "auto-resume";
+
+// How many times the task's line was resumed already: its "resume-generation:<n>" tag.
+int ResumeGeneration(const std::vector<std::string>& tags) {
+  for (const std::string& tag : tags) {
+    if (tag.rfind(kGenerationTag, 0) != 0) continue;
+    try {
+      const int n = std::stoi(tag.substr(kGenerationTag.size()));
+      return n > 0 ? n : 0;
+    } catch (const std::exception&) {
+      return 0;
+    }
+  }
+  return 0;
+}
+
+// The parent's tags without its own resume bookkeeping, then the child's.
+std::vector<std::string> ResumeTags(const std::vector<std::string>& parent,
+                                    const std::string& reason, int generation) {
+  std::vector<std::string> tags;
+  for (const std::string& tag : parent) {
+    if (tag == kAutoResumeTag || tag.rfind(kGenerationTag, 0) == 0 ||
+        tag.rfind(kReasonTag, 0) == 0) {
+      continue;
+    }
+    tags.push_back(tag);
+  }
+  tags.emplace_back(kAutoResumeTag);
+  tags.push_back(std::string(kReasonTag) + reason);
+  tags.push_back(fmt::format("{}{}", kGenerationTag, generation));
+  return tags;
+}
+
+ActiveSession ActiveSessionFromRow(const SQLite::Statement& s) {
+  Row row(s);
+  ActiveSession a;
+  a.id = row.Text();
+  a.agent_id = row.Text();
+  a.task_id = row.OptText();
+  a.trigger_type = row.Text();
+  a.task_description = row.OptText();
+  a.runner_session_id = row.OptText();
+  a.started_at = row.Text();
+  a.last_heartbeat_at = row.Text();
+  return a;
+}
+
+void IdleIfFree(Connection& c, const std::optional<std::string>& agent_id, const std::string& now) {
+  if (!agent_id) return;
+  auto idle = c.Prepare(kIdleAgentIfFree);
+  BindAll(*idle, *agent_id, now);
+  idle->exec();
+}
+
+// The agent a resume child is pinned to: the parent's, when it is registered, not offline and
+// has a free slot; otherwise the pool.
+std::optional<std::string> ResumePin(Connection& c, const std::optional<std::string>& agent_id) {
+  if (!agent_id) return std::nullopt;
+  auto s = c.Prepare(kAgentCapacity);
+  BindAll(*s, *agent_id);
+  if (!s->executeStep()) return std::nullopt;
+  const int max_tasks = s->getColumn(0).getInt();
+  const int active = s->getColumn(1).getInt();
+  std::string status;
+  {
+    auto state = c.Prepare(kSelectAgentState);
+    BindAll(*state, *agent_id);
+    if (state->executeStep()) status = state->getColumn(0).getString();
+  }
+  if (status == AgentStatusName(AgentStatus::kOffline) || active >= max_tasks) return std::nullopt;
+  return agent_id;
+}
+
+// Fails an in_progress task inside the caller's transaction; nullopt if it was not in progress.
+std::optional<Task> FailInProgress(Connection& c, const Task& task, const std::string& reason,
+                                   const std::optional<std::string>& actor,
+                                   const std::string& now) {
+  auto s = c.Prepare(kFailInProgressTask);
+  BindAll(*s, task.id, reason, now);
+  if (!s->executeStep()) return std::nullopt;
+  Task failed = TaskFromRow(*s);
+  InsertLog(c, {"task_status_change", actor, task.id, TaskStatusName(TaskStatus::kInProgress),
+                TaskStatusName(TaskStatus::kFailed), now});
+  return failed;
+}
+
+// Supersedes `parent` (in_progress) and creates its resume child, or fails it past the
+// generation limit, inside the caller's write transaction. `failure_context` opens the
+// failure reason of the latter.
+Result<SupersedeResult> SupersedeInTxn(Connection& c, const Task& parent, const std::string& reason,
+                                       const std::string& child_id, int max_generations,
+                                       const std::optional<std::string>& actor,
+                                       const std::string& failure_context, const std::string& now) {
+  const int generation = ResumeGeneration(parent.tags) + 1;
+  SupersedeResult result;
+  if (generation > max_generations) {
+    const std::string why = fmt::format("{}: the task was already resumed {} times, the limit",
+                                        failure_context, generation - 1);
+    auto failed = FailInProgress(c, parent, why, actor, now);
+    if (!failed) return Conflict(fmt::format("task {} is no longer in_progress", parent.id));
+    IdleIfFree(c, parent.agent_id, now);
+    result.kind = SupersedeKind::kFailed;
+    result.task = std::move(*failed);
+    return result;
+  }
+  {
+    auto s = c.Prepare(kSupersedeTask);
+    BindAll(*s, parent.id, now);
+    if (!s->executeStep()) {
+      return Conflict(fmt::format("task {} is no longer in_progress", parent.id));
+    }
+    result.task = TaskFromRow(*s);
+  }
+  // After the parent left in_progress, so its slot counts as free for its own child.
+  NewTask child;
+  child.id = child_id;
+  child.agent_id = ResumePin(c, parent.agent_id);
+  child.creator_agent_id = parent.creator_agent_id;
+  child.task = parent.task;
+  child.source = parent.source;
+  child.task_type = "resume";
+  child.tags = ResumeTags(parent.tags, reason, generation);
+  child.priority = parent.priority;
+  child.output_schema = parent.output_schema;
+  child.parent_task_id = parent.id;
+  child.now = now;
+  auto created = InsertTask(c, child);
+  if (!created) return tl::unexpected(created.error());
+  InsertLog(c, {"task_status_change", actor, parent.id, TaskStatusName(TaskStatus::kInProgress),
+                TaskStatusName(TaskStatus::kSuperseded), now});
+  InsertLog(c, {"task_superseded", actor, parent.id, TaskStatusName(TaskStatus::kInProgress),
+                TaskStatusName(TaskStatus::kSuperseded), now,
+                nlohmann::json{{"reason", reason}, {"resumeTaskId", child_id}}.dump()});
+  IdleIfFree(c, parent.agent_id, now);
+  result.kind = SupersedeKind::kResumed;
+  result.resume = std::move(*created);
+  return result;
+}
+
+// The task's status and holder, for the guarded transitions' refusals.
+struct TaskState {
+  TaskStatus status = TaskStatus::kUnassigned;
+  std::optional<std::string> agent_id;
+};
+
+Result<TaskState> ReadTaskState(Connection& c, const std::string& task_id) {
+  auto state = c.Prepare(kSelectTaskState);
+  BindAll(*state, task_id);
+  if (!state->executeStep()) return TaskNotFound(task_id);
+  Row row(*state);
+  TaskState out;
+  out.status = DecodeTaskStatus(row.Text());
+  out.agent_id = row.OptText();
+  return out;
+}
+
+tl::unexpected<Error> NotTheHolder(const std::string& task_id, const TaskState& state,
+                                   const std::string& agent_id) {
+  return Forbidden(fmt::format("task {} is assigned to {}, not to agent {}", task_id,
+                               state.agent_id ? "agent " + *state.agent_id : "no agent", agent_id));
+}
+
+}  // namespace
+
+Result<Agent> SqliteStore::SetAgentCredentials(const CredentialReport& r, const std::string& now) {
+  std::optional<std::string> missing;
+  if (r.missing && !r.missing->empty()) missing = EncodeStringArray(*r.missing);
+  return Write("storing a credential report", [&](Connection& c) -> Result<Agent> {
+    {
+      auto state = c.Prepare(kSelectAgentState);
+      BindAll(*state, r.agent_id);
+      if (!state->executeStep()) return AgentNotFound(r.agent_id);
+    }
+    if (r.ready && !*r.ready) {
+      auto s = c.Prepare(kAgentWaitsForCredentials);
+      BindAll(*s, r.agent_id, missing, now);
+      s->exec();
+    } else if (r.ready) {
+      auto s = c.Prepare(kAgentCredentialsReady);
+      BindAll(*s, r.agent_id, now);
+      s->exec();
+    } else if (r.missing) {
+      auto s = c.Prepare(kAgentCredentialMissing);
+      BindAll(*s, r.agent_id, missing, now);
+      s->exec();
+    }
+    if (r.cred_status_given) {
+      auto s = c.Prepare(kAgentCredStatus);
+      BindAll(*s, r.agent_id, r.cred_status, now);
+      s->exec();
+    }
+    if (r.latest_model) {
+      auto s = c.Prepare(kAgentLatestModel);
+      BindAll(*s, r.agent_id, r.latest_model, now);
+      s->exec();
+    }
+    return SelectAgent(c, r.agent_id);
+  });
+}
+
+Result<SupersedeResult> SqliteStore::SupersedeTask(const SupersedeRequest& request) {
+  return Write("superseding a task", [&](Connection& c) -> Result<SupersedeResult> {
+    auto task = SelectTask(c, request.task_id);
+    if (!task) return tl::unexpected(task.error());
+    if (request.agent_id && task->agent_id != request.agent_id) {
+      return NotTheHolder(request.task_id, TaskState{task->status, task->agent_id},
+                          *request.agent_id);
+    }
+    if (IsTerminal(task->status)) {
+      SupersedeResult done;
+      done.kind = SupersedeKind::kAlreadyFinished;
+      done.task = std::move(*task);
+      return done;
+    }
+    if (task->status != TaskStatus::kInProgress) {
+      return Conflict(
+          fmt::format("task {} is {}, not in_progress: only a running task can be "
+                      "superseded",
+                      request.task_id, TaskStatusName(task->status)));
+    }
+    return SupersedeInTxn(c, *task, request.reason, request.resume_task_id, request.max_generations,
+                          request.agent_id, fmt::format("handed back ({})", request.reason),
+                          request.now);
+  });
+}
+
+Result<Task> SqliteStore::PauseTask(const std::string& task_id,
+                                    const std::optional<std::string>& agent_id,
+                                    const std::string& now) {
+  return Write("pausing a task", [&](Connection& c) -> Result<Task> {
+    auto state = ReadTaskState(c, task_id);
+    if (!state) return tl::unexpected(state.error());
+    if (agent_id && state->agent_id != agent_id) return NotTheHolder(task_id, *state, *agent_id);
+    auto s = c.Prepare(kPauseTask);
+    BindAll(*s, task_id, now);
+    if (!s->executeStep()) {
+      return Conflict(
+          fmt::format("task {} is {}, not in_progress", task_id, TaskStatusName(state->status)));
+    }
+    Task task = TaskFromRow(*s);
+    InsertLog(c, {"task_status_change", agent_id, task_id, TaskStatusName(TaskStatus::kInProgress),
+                  TaskStatusName(TaskStatus::kPaused), now});
+    IdleIfFree(c, task.agent_id, now);
+    return task;
+  });
+}
+
+Result<Task> SqliteStore::ResumeTask(const std::string& task_id,
+                                     const std::optional<std::string>& agent_id,
+                                     const std::string& now) {
+  return Write("resuming a task", [&](Connection& c) -> Result<Task> {
+    auto state = ReadTaskState(c, task_id);
+    if (!state) return tl::unexpected(state.error());
+    if (agent_id && state->agent_id != agent_id) return NotTheHolder(task_id, *state, *agent_id);
+    auto s = c.Prepare(kResumePausedTask);
+    BindAll(*s, task_id, now);
+    if (!s->executeStep()) {
+      return Conflict(
+          fmt::format("task {} is {}, not paused", task_id, TaskStatusName(state->status)));
+    }
+    Task task = TaskFromRow(*s);
+    InsertLog(c, {"task_status_change", agent_id, task_id, TaskStatusName(TaskStatus::kPaused),
+                  TaskStatusName(task.status), now});
+    return task;
+  });
+}
+
+Result<LostWorkerRecovery> SqliteStore::RecoverLostWorker(const std::string& agent_id,
+                                                          const std::string& reason,
+                                                          int max_generations,
+                                                          const std::string& now) {
+  return Write("recovering a lost worker's tasks",
+               [&](Connection& c) -> Result<LostWorkerRecovery> {
+                 bool agent_known = false;
+                 {
+                   // First: an offline agent gets no resume child pinned to it.
+                   auto offline = c.Prepare(kSetAgentOffline);
+                   BindAll(*offline, agent_id, now);
+                   agent_known = offline->exec() > 0;
+                 }
+                 std::vector<Task> running;
+                 {
+                   auto s = c.Prepare(kAgentInProgressTasks);
+                   BindAll(*s, agent_id);
+                   running = CollectTasks(*s);
+                 }
+                 if (!agent_known && running.empty()) return AgentNotFound(agent_id);
+                 LostWorkerRecovery recovery;
+                 for (const Task& task : running) {
+                   bool has_session = false;
+                   {
+                     auto s = c.Prepare(kTaskHasSession);
+                     BindAll(*s, task.id);
+                     has_session = s->executeStep();
+                   }
+                   if (has_session) {
+                     auto superseded = SupersedeInTxn(c, task, "crash_recovery", NewUuid(),
+                                                      max_generations, std::nullopt, reason, now);
+                     if (!superseded) return tl::unexpected(superseded.error());
+                     if (superseded->kind == SupersedeKind::kFailed) {
+                       recovery.failed.push_back(std::move(superseded->task));
+                     } else {
+                       recovery.superseded.push_back(std::move(*superseded));
+                     }
+                     continue;
+                   }
+                   if (auto failed = FailInProgress(c, task, reason, agent_id, now)) {
+                     recovery.failed.push_back(std::move(*failed));
+                   }
+                 }
+                 auto drop = c.Prepare(kDeleteAgentSessions);
+                 BindAll(*drop, agent_id);
+                 drop->exec();
+                 return recovery;
+               });
+}
+
+Result<ActiveSession> SqliteStore::CreateActiveSession(const ActiveSession& session,
+                                                       int max_per_agent) {
+  return Write("opening an active session", [&](Connection& c) -> Result<ActiveSession> {
+    {
+      auto count = c.Prepare(kCountAgentSessions);
+      BindAll(*count, session.agent_id);
+      count->executeStep();
+      if (count->getColumn(0).getInt64() >= max_per_agent) {
+        return Conflict(fmt::format(
+            "agent {} already has {} active sessions, the limit: end some first "
+            "(DELETE /api/active-sessions/by-task/{{taskId}} or POST /api/active-sessions/cleanup)",
+            session.agent_id, max_per_agent));
+      }
+    }
+    auto s = c.Prepare(kInsertActiveSession);
+    BindAll(*s, session.id, session.agent_id, session.task_id, session.trigger_type,
+            session.task_description, session.runner_session_id, session.started_at,
+            session.last_heartbeat_at);
+    s->executeStep();
+    return ActiveSessionFromRow(*s);
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::HeartbeatActiveSession(const std::string& task_id,
+                                                                     const std::string& now) {
+  return Write("renewing an active session",
+               [&](Connection& c) -> Result<std::vector<std::string>> {
+                 auto s = c.Prepare(kHeartbeatSessions);
+                 BindAll(*s, task_id, now);
+                 std::vector<std::string> agents;
+                 while (s->executeStep()) agents.push_back(s->getColumn(0).getString());
+                 return Distinct(std::move(agents));
+               });
+}
+
+Result<int> SqliteStore::DeleteActiveSessionsByTask(const std::string& task_id) {
+  return Write("ending an active session", [&](Connection& c) -> Result<int> {
+    auto s = c.Prepare(kDeleteTaskSessions);
+    BindAll(*s, task_id);
+    return s->exec();
+  });
+}
+
+Result<int> SqliteStore::DeleteAgentActiveSessions(const std::string& agent_id) {
+  return Write("ending an agent's active sessions", [&](Connection& c) -> Result<int> {
+    auto s = c.Prepare(kDeleteAgentSessions);
+    BindAll(*s, agent_id);
+    return s->exec();
+  });
+}
+
+Result<std::vector<ActiveSession>> SqliteStore::ListActiveSessions(
+    const std::optional<std::string>& agent_id, int limit) {
+  return Read("listing active sessions", [&](Connection& c) -> Result<std::vector<ActiveSession>> {
+    auto s = c.Prepare(agent_id ? std::string_view(kListAgentSessions)
+                                : std::string_view(kListAllSessions));
+    if (agent_id) {
+      BindAll(*s, *agent_id, SqlLimit(limit));
+    } else {
+      BindAll(*s, SqlLimit(limit));
+    }
+    std::vector<ActiveSession> sessions;
+    while (s->executeStep()) sessions.push_back(ActiveSessionFromRow(*s));
+    return sessions;
+  });
+}
+
+Result<std::vector<Task>> SqliteStore::RecoverOrphanedTasks(const std::string& agent_id,
+                                                            const std::string& cutoff,
+                                                            const std::string& now) {
+  return Write("recovering orphaned tasks", [&](Connection& c) -> Result<std::vector<Task>> {
+    std::vector<Task> recovered;
+    {
+      auto s = c.Prepare(kRecoverOrphans);
+      BindAll(*s, agent_id, cutoff, now);
+      recovered = CollectTasks(*s);
+    }
+    std::sort(recovered.begin(), recovered.end(), [](const Task& a, const Task& b) {
+      return std::tie(a.created_at, a.id) < std::tie(b.created_at, b.id);
+    });
+    for (const Task& task : recovered) {
+      InsertLog(c, {"task_status_change", agent_id, task.id,
+                    TaskStatusName(TaskStatus::kInProgress), TaskStatusName(TaskStatus::kPending),
+                    now, nlohmann::json{{"orphanedInProgressRecovery", true}}.dump()});
+    }
+    IdleIfFree(c, agent_id, now);
+    return recovered;
   });
 }
 

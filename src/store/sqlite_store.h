@@ -85,6 +85,29 @@ class SqliteStore final : public Store {
   Result<std::vector<Task>> ListCancelledTasks(const std::string& agent_id,
                                                const std::string& since) override;
 
+  // --- upstream worker compatibility ---
+  Result<Agent> SetAgentCredentials(const CredentialReport& report,
+                                    const std::string& now) override;
+  Result<SupersedeResult> SupersedeTask(const SupersedeRequest& request) override;
+  Result<Task> PauseTask(const std::string& task_id, const std::optional<std::string>& agent_id,
+                         const std::string& now) override;
+  Result<Task> ResumeTask(const std::string& task_id, const std::optional<std::string>& agent_id,
+                          const std::string& now) override;
+  Result<LostWorkerRecovery> RecoverLostWorker(const std::string& agent_id,
+                                               const std::string& reason, int max_generations,
+                                               const std::string& now) override;
+  Result<ActiveSession> CreateActiveSession(const ActiveSession& session,
+                                            int max_per_agent) override;
+  Result<std::vector<std::string>> HeartbeatActiveSession(const std::string& task_id,
+                                                          const std::string& now) override;
+  Result<int> DeleteActiveSessionsByTask(const std::string& task_id) override;
+  Result<int> DeleteAgentActiveSessions(const std::string& agent_id) override;
+  Result<std::vector<ActiveSession>> ListActiveSessions(const std::optional<std::string>& agent_id,
+                                                        int limit) override;
+  Result<std::vector<Task>> RecoverOrphanedTasks(const std::string& agent_id,
+                                                 const std::string& cutoff,
+                                                 const std::string& now) override;
+
   // --- logs and costs ---
   Result<std::vector<AgentLog>> ListTaskLogs(const std::string& task_id, int limit) override;
   Result<int> AppendSessionLogs(const SessionLogBatch& batch) override;

@@ -45,6 +45,7 @@ struct NewTask {
   int priority = 50;
   std::optional<std::string> output_schema;
   std::optional<std::string> model;
+  std::optional<std::string> parent_task_id;
   std::string now;
 };
 
@@ -91,6 +92,40 @@ struct CostFilter {
   std::optional<std::string> task_id;
   std::optional<std::string> agent_id;
   int limit = 100;
+};
+
+// Upstream's HEARTBEAT_MAX_RESUME_GENERATIONS default: a task handed back more often than this
+// is failed, so a task that kills its worker cannot loop forever.
+inline constexpr int kMaxResumeGenerations = 3;
+
+// POST /api/tasks/{id}/supersede, and the dead-worker sweep's crash recovery: the in_progress
+// task becomes superseded and a "resume" child carries its work on.
+struct SupersedeRequest {
+  std::string task_id;
+  std::optional<std::string> agent_id;  // the caller: another agent's task is kForbidden
+  std::string reason;  // graceful_shutdown | context_limits | manual_supersede | crash_recovery
+  std::string resume_task_id;  // the child's id
+  // A task already resumed this many times is failed instead of superseded again.
+  int max_generations = 3;
+  std::string now;
+};
+
+enum class SupersedeKind {
+  kResumed,          // superseded; `resume` is the child
+  kAlreadyFinished,  // terminal before the call: nothing changed
+  kFailed,           // past the resume-generation limit: failed, no child
+};
+
+struct SupersedeResult {
+  SupersedeKind kind = SupersedeKind::kResumed;
+  Task task;                   // the original, after the call
+  std::optional<Task> resume;  // the child, for kResumed
+};
+
+// What the dead-worker sweep did with a lost worker's in_progress tasks.
+struct LostWorkerRecovery {
+  std::vector<Task> failed;                 // no active session (or past the generation limit)
+  std::vector<SupersedeResult> superseded;  // had an active session: resumed in the pool
 };
 
 struct SmokeRunPage {
@@ -167,6 +202,56 @@ class Store {
   // The agent's tasks cancelled at or after `since`.
   virtual Result<std::vector<Task>> ListCancelledTasks(const std::string& agent_id,
                                                        const std::string& since) = 0;
+
+  // --- upstream worker compatibility ---
+  // Stores a worker's credential report: ready false → waiting_for_credentials (the agent
+  // claims nothing), ready true → idle, or busy while it holds in_progress tasks. Missing is
+  // kept only while not ready. Absent fields keep the stored value. kNotFound if unknown.
+  virtual Result<Agent> SetAgentCredentials(const CredentialReport& report,
+                                            const std::string& now) = 0;
+  // Supersedes an in_progress task and creates its "resume" child in one transaction: same
+  // text, outputSchema, priority, creator and source; tags + "auto-resume", "reason:<r>",
+  // "resume-generation:<n>"; parent_task_id set; pending for the same agent when it is not
+  // offline and has a free slot, else unassigned (the pool). Past max_generations the task is
+  // failed instead. Logs task_status_change and task_superseded ({reason, resumeTaskId}).
+  // kNotFound, kForbidden (another agent's task), kConflict (neither in_progress nor
+  // terminal); a terminal task gives kAlreadyFinished.
+  virtual Result<SupersedeResult> SupersedeTask(const SupersedeRequest& request) = 0;
+  // in_progress → paused (upstream's legacy hand-back); paused → pending for its agent.
+  // kNotFound, kForbidden (`agent_id` given and not the holder), kConflict (wrong status).
+  virtual Result<Task> PauseTask(const std::string& task_id,
+                                 const std::optional<std::string>& agent_id,
+                                 const std::string& now) = 0;
+  virtual Result<Task> ResumeTask(const std::string& task_id,
+                                  const std::optional<std::string>& agent_id,
+                                  const std::string& now) = 0;
+  // Dead-worker recovery with sessions: the agent goes offline; each in_progress task with an
+  // active session is superseded (crash_recovery) with its child in the pool (within
+  // max_generations), the others fail with `reason`; the agent's active sessions go. One
+  // transaction.
+  virtual Result<LostWorkerRecovery> RecoverLostWorker(const std::string& agent_id,
+                                                       const std::string& reason,
+                                                       int max_generations,
+                                                       const std::string& now) = 0;
+
+  // --- active sessions ---
+  // Inserts the session (id, started_at and last_heartbeat_at filled by the caller). kConflict
+  // when the agent already holds `max_per_agent` sessions.
+  virtual Result<ActiveSession> CreateActiveSession(const ActiveSession& session,
+                                                    int max_per_agent) = 0;
+  // Renews the sessions of the task; returns their agents' ids (empty: no such session).
+  virtual Result<std::vector<std::string>> HeartbeatActiveSession(const std::string& task_id,
+                                                                  const std::string& now) = 0;
+  virtual Result<int> DeleteActiveSessionsByTask(const std::string& task_id) = 0;
+  virtual Result<int> DeleteAgentActiveSessions(const std::string& agent_id) = 0;
+  // Newest first, at most `limit`.
+  virtual Result<std::vector<ActiveSession>> ListActiveSessions(
+      const std::optional<std::string>& agent_id, int limit) = 0;
+  // Upstream's worker-side orphan recovery: the agent's in_progress tasks with no active
+  // session, no provider session id and no update since `cutoff` go back to pending for it.
+  virtual Result<std::vector<Task>> RecoverOrphanedTasks(const std::string& agent_id,
+                                                         const std::string& cutoff,
+                                                         const std::string& now) = 0;
 
   // --- logs and costs ---
   virtual Result<std::vector<AgentLog>> ListTaskLogs(const std::string& task_id,

@@ -1,9 +1,12 @@
 #include "stub_llm/chat_request.h"
 
 #include <limits>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "core/bounded_json.h"
+#include "stub_llm/mcp_call.h"
 
 namespace swarm::stub_llm {
 namespace {
@@ -16,6 +19,9 @@ enum class TurnKind { kUser, kAssistant, kToolResult, kOther };
 struct Turn {
   TurnKind kind = TurnKind::kOther;
   std::string text;
+  std::vector<std::string> calls{};         // kAssistant: the names of the tools it calls
+  std::vector<std::string> result_texts{};  // kToolResult: the texts of its (last) result
+  std::optional<bool> result_error{};       // kToolResult: the wire's error flag, if it has one
 };
 
 // A string member, or `fallback` when it is absent or not a string. json::value() would throw
@@ -39,6 +45,20 @@ std::string ContentText(const json& content) {
     text += it->get<std::string>();
   }
   return text;
+}
+
+// The text pieces of a tool result's content: a plain string, or the `text` of each part
+// (codex sends an array of input_text items, the first one its wall-time header).
+std::vector<std::string> ResultTexts(const json& content) {
+  std::vector<std::string> texts;
+  if (content.is_string()) texts.push_back(content.get<std::string>());
+  if (!content.is_array()) return texts;
+  for (const auto& part : content) {
+    if (!part.is_object()) continue;
+    auto it = part.find("text");
+    if (it != part.end() && it->is_string()) texts.push_back(it->get<std::string>());
+  }
+  return texts;
 }
 
 bool HasBlockOfType(const json& content, std::string_view type) {
@@ -89,6 +109,21 @@ Result<std::vector<Turn>> AnthropicTurns(const json& body, ChatRequest& out) {
     if (turn.kind == TurnKind::kUser && HasBlockOfType(content, "tool_result")) {
       turn.kind = TurnKind::kToolResult;
     }
+    if (content.is_array()) {
+      for (const auto& block : content) {
+        if (!block.is_object()) continue;
+        const std::string type = Str(block, "type");
+        if (turn.kind == TurnKind::kAssistant && type == "tool_use") {
+          turn.calls.push_back(Str(block, "name"));
+        } else if (turn.kind == TurnKind::kToolResult && type == "tool_result") {
+          turn.result_texts = ResultTexts(block.value("content", json()));
+          auto flag = block.find("is_error");
+          turn.result_error = flag != block.end() && flag->is_boolean()
+                                  ? std::optional<bool>(flag->get<bool>())
+                                  : std::nullopt;
+        }
+      }
+    }
     turns.push_back(std::move(turn));
   }
   auto tools = OptionalArray(body, "tools");
@@ -112,6 +147,20 @@ TurnKind KindOfResponsesItem(const json& item) {
   return TurnKind::kOther;
 }
 
+// The function and custom tools of a Responses tool list (one level: a namespace's tools).
+void AddResponsesTools(const json& tools, const std::string& ns, ChatRequest& out) {
+  if (!tools.is_array()) return;
+  for (const auto& t : tools) {
+    if (!t.is_object() || !t.contains("name") || !t["name"].is_string()) continue;
+    const std::string type = Str(t, "type", "function");
+    if (type == "function") {
+      out.tools.push_back({t["name"].get<std::string>(), t.value("parameters", json()), false, ns});
+    } else if (type == "custom") {
+      out.tools.push_back({t["name"].get<std::string>(), json(), true, ns});
+    }
+  }
+}
+
 Result<std::vector<Turn>> ResponsesTurns(const json& body, ChatRequest& out) {
   std::vector<Turn> turns;
   auto input = body.find("input");
@@ -121,7 +170,13 @@ Result<std::vector<Turn>> ResponsesTurns(const json& body, ChatRequest& out) {
   } else if (input->is_array()) {
     for (const auto& item : *input) {
       if (!item.is_object()) return BadRequest("input[] must be objects");
-      turns.push_back({KindOfResponsesItem(item), ContentText(item.value("content", json()))});
+      Turn turn{KindOfResponsesItem(item), ContentText(item.value("content", json()))};
+      if (turn.kind == TurnKind::kToolResult) {
+        turn.result_texts = ResultTexts(item.value("output", json()));
+      } else if (turn.kind == TurnKind::kAssistant && item.contains("name")) {
+        turn.calls.push_back(Str(item, "name"));  // function_call, custom_tool_call
+      }
+      turns.push_back(std::move(turn));
     }
   } else {
     return BadRequest("input must be a string or an array");
@@ -133,10 +188,11 @@ Result<std::vector<Turn>> ResponsesTurns(const json& body, ChatRequest& out) {
       if (!t.is_object() || !t.contains("name") || !t["name"].is_string()) continue;
       // Built-in tools (web_search, local_shell) have no name and no schema to call with.
       const std::string type = Str(t, "type", "function");
-      if (type == "function") {
-        out.tools.push_back({t["name"].get<std::string>(), t.value("parameters", json()), false});
-      } else if (type == "custom") {
-        out.tools.push_back({t["name"].get<std::string>(), json(), true});
+      if (type == "namespace") {
+        // Codex's MCP tools: {"type":"namespace","name":"mcp__agent_swarm","tools":[…]}.
+        AddResponsesTools(t.value("tools", json()), t["name"].get<std::string>(), out);
+      } else {
+        AddResponsesTools(json::array({t}), "", out);
       }
     }
   }
@@ -150,7 +206,17 @@ Result<std::vector<Turn>> ChatTurns(const json& body, ChatRequest& out) {
   std::vector<Turn> turns;
   for (const auto& m : **messages) {
     if (!m.is_object()) return BadRequest("messages[] must be objects");
-    turns.push_back({KindOfRole(Str(m, "role")), ContentText(m.value("content", json()))});
+    const json content = m.value("content", json());
+    Turn turn{KindOfRole(Str(m, "role")), ContentText(content)};
+    if (turn.kind == TurnKind::kToolResult) turn.result_texts = ResultTexts(content);
+    auto calls = m.find("tool_calls");
+    if (turn.kind == TurnKind::kAssistant && calls != m.end() && calls->is_array()) {
+      for (const auto& call : *calls) {
+        auto fn = call.is_object() ? call.find("function") : call.end();
+        if (fn != call.end() && fn->is_object()) turn.calls.push_back(Str(*fn, "name"));
+      }
+    }
+    turns.push_back(std::move(turn));
   }
   auto tools = OptionalArray(body, "tools");
   if (!tools) return tl::unexpected(tools.error());
@@ -169,15 +235,41 @@ Result<std::vector<Turn>> ChatTurns(const json& body, ChatRequest& out) {
   return turns;
 }
 
-// Fills user_text and tool_result_turn from the conversation.
+bool IsErrorResult(const Turn& turn) {
+  if (turn.result_error) return *turn.result_error;
+  for (const auto& text : turn.result_texts) {
+    if (LooksLikeToolError(text)) return true;
+  }
+  return false;
+}
+
+// The task id of the first "Task ID:" line in the instructions (`preamble`: Anthropic's
+// system, Responses' instructions), else in the system, developer and user messages. Tool
+// results and the model's own text are left out: a task listing there names other tasks.
+std::string FindTaskId(const std::string& preamble, const std::vector<Turn>& turns) {
+  std::string id = TaskIdIn(preamble);
+  for (std::size_t i = 0; id.empty() && i < turns.size(); ++i) {
+    if (turns[i].kind == TurnKind::kUser || turns[i].kind == TurnKind::kOther) {
+      id = TaskIdIn(turns[i].text);
+    }
+  }
+  return id;
+}
+
+// Fills user_text, tool_result_turn, tool_result_error and calls_since_prompt from the
+// conversation.
 void ReadTurns(const std::vector<Turn>& turns, ChatRequest& out) {
   out.tool_result_turn = !turns.empty() && turns.back().kind == TurnKind::kToolResult;
+  out.tool_result_error = out.tool_result_turn && IsErrorResult(turns.back());
   std::size_t last_user = turns.size();
   for (std::size_t i = turns.size(); i-- > 0;) {
     if (turns[i].kind == TurnKind::kUser) {
       last_user = i;
       break;
     }
+  }
+  for (std::size_t i = last_user == turns.size() ? 0 : last_user + 1; i < turns.size(); ++i) {
+    for (const auto& call : turns[i].calls) out.calls_since_prompt.push_back(call);
   }
   if (last_user == turns.size()) return;
   std::size_t first = last_user;
@@ -237,6 +329,14 @@ Result<ChatRequest> ParseChatRequest(Wire wire, std::string_view body) {
                                                                : ChatTurns(parsed, out);
   if (!turns) return tl::unexpected(turns.error());
   ReadTurns(*turns, out);
+  const char* preamble_field = wire == Wire::kAnthropic   ? "system"
+                               : wire == Wire::kResponses ? "instructions"
+                                                          : "";
+  std::string preamble;
+  if (auto it = parsed.find(preamble_field); *preamble_field && it != parsed.end()) {
+    preamble = ContentText(*it);
+  }
+  out.task_id = FindTaskId(preamble, *turns);
   return out;
 }
 

@@ -146,6 +146,151 @@ TEST(ChatRequestTest, ChatTitleRequestAndToolTurn) {
   EXPECT_EQ(r.tools[0].name, "bash");
 }
 
+// Codex with the swarm's MCP server: its tools inside a namespace tool, -'s turned into _'s.
+json CodexMcpTurn() {
+  return json::parse(R"({
+    "model": "gpt-5.5", "stream": true, "instructions": "You are Codex.",
+    "input": [
+      {"type": "message", "role": "developer",
+       "content": [{"type": "input_text", "text": "<permissions instructions/>"}]},
+      {"type": "message", "role": "user",
+       "content": [{"type": "input_text", "text": "<environment_context/>"}]},
+      {"type": "message", "role": "user",
+       "content": [{"type": "input_text", "text": "Task ID: task-42\nFinish with store-progress."}]}],
+    "tools": [
+      {"type": "function", "name": "exec_command", "parameters": {"type": "object"}},
+      {"type": "namespace", "name": "mcp__agent_swarm",
+       "description": "Tools in the mcp__agent_swarm namespace.",
+       "tools": [
+         {"type": "function", "name": "store_progress", "strict": false,
+          "parameters": {"type": "object", "properties": {"taskId": {"type": "string"}},
+                         "required": ["taskId"]}},
+         {"type": "function", "name": "get_swarm", "strict": false,
+          "parameters": {"type": "object"}}]},
+      {"type": "namespace", "name": "odd", "tools": "not a list"}]})");
+}
+
+TEST(ChatRequestTest, ResponsesNamespaceToolsKeepTheirNamespace) {
+  ChatRequest r = Parse(Wire::kResponses, CodexMcpTurn());
+  ASSERT_EQ(r.tools.size(), 3u);
+  EXPECT_EQ(r.tools[0].name, "exec_command");
+  EXPECT_EQ(r.tools[0].ns, "");
+  EXPECT_EQ(r.tools[1].name, "store_progress");
+  EXPECT_EQ(r.tools[1].ns, "mcp__agent_swarm");
+  EXPECT_EQ(r.tools[1].schema["required"][0], "taskId");
+  EXPECT_EQ(r.tools[2].name, "get_swarm");
+  EXPECT_EQ(r.task_id, "task-42");
+  EXPECT_TRUE(r.calls_since_prompt.empty());
+  EXPECT_FALSE(r.tool_result_error);
+}
+
+TEST(ChatRequestTest, ResponsesToolResultErrorIsReadFromTheOutputTexts) {
+  json body = CodexMcpTurn();
+  body["input"].push_back({{"type", "function_call"},
+                           {"namespace", "mcp__agent_swarm"},
+                           {"name", "store_progress"},
+                           {"arguments", "{}"},
+                           {"call_id", "c1"}});
+  auto output = [](std::string text) {
+    return json::array({{{"type", "input_text"}, {"text", "Wall time: 0.0 seconds\nOutput:"}},
+                        {{"type", "input_text"}, {"text", std::move(text)}}});
+  };
+  body["input"].push_back(
+      {{"type", "function_call_output"},
+       {"call_id", "c1"},
+       {"output", output("Error: output does not match the task's outputSchema")}});
+  ChatRequest r = Parse(Wire::kResponses, body);
+  EXPECT_TRUE(r.tool_result_turn);
+  EXPECT_TRUE(r.tool_result_error);
+  EXPECT_EQ(r.calls_since_prompt, std::vector<std::string>{"store_progress"});
+
+  body["input"].back()["output"] = output("stored task-42=completed");
+  EXPECT_FALSE(Parse(Wire::kResponses, body).tool_result_error);
+  body["input"].back()["output"] = "ERR: not your task";
+  EXPECT_TRUE(Parse(Wire::kResponses, body).tool_result_error);
+}
+
+TEST(ChatRequestTest, AnthropicToolResultErrorFlagWinsOverTheText) {
+  json body = ClaudeFirstTurn();
+  body["messages"].push_back(
+      {{"role", "assistant"},
+       {"content", json::array({{{"type", "text"}, {"text", "Storing."}},
+                                {{"type", "tool_use"},
+                                 {"id", "toolu_1"},
+                                 {"name", "mcp__agent-swarm__store-progress"},
+                                 {"input", json::object()}}})}});
+  body["messages"].push_back({{"role", "user"},
+                              {"content", json::array({{{"type", "tool_result"},
+                                                        {"tool_use_id", "toolu_1"},
+                                                        {"content", "output does not match"},
+                                                        {"is_error", true}}})}});
+  ChatRequest r = Parse(Wire::kAnthropic, body);
+  EXPECT_TRUE(r.tool_result_turn);
+  EXPECT_TRUE(r.tool_result_error);  // flagged, though the text does not say Error
+  EXPECT_EQ(r.calls_since_prompt, std::vector<std::string>{"mcp__agent-swarm__store-progress"});
+
+  json& result = body["messages"].back()["content"][0];
+  result["is_error"] = false;
+  result["content"] = "Error: a success that reads like an error";
+  EXPECT_FALSE(Parse(Wire::kAnthropic, body).tool_result_error);
+  result.erase("is_error");  // no flag: the text decides
+  EXPECT_TRUE(Parse(Wire::kAnthropic, body).tool_result_error);
+  result["content"] = json::array({{{"type", "text"}, {"text", "stored"}}});
+  EXPECT_FALSE(Parse(Wire::kAnthropic, body).tool_result_error);
+}
+
+TEST(ChatRequestTest, ChatToolResultErrorByTextAndCallsSinceTheLatestPrompt) {
+  auto call = [](const std::string& id) {
+    return json{{"role", "assistant"},
+                {"content", ""},
+                {"tool_calls",
+                 json::array({{{"id", id},
+                               {"type", "function"},
+                               {"function",
+                                {{"name", "agent-swarm_store-progress"}, {"arguments", "{}"}}}}})}};
+  };
+  json body = {
+      {"messages", json::array({{{"role", "user"}, {"content", "first prompt"}},
+                                call("c0"),
+                                {{"role", "tool"}, {"tool_call_id", "c0"}, {"content", "ok"}},
+                                {{"role", "assistant"}, {"content", "done"}},
+                                {{"role", "user"}, {"content", "second prompt"}},
+                                call("c1"),
+                                {{"role", "tool"},
+                                 {"tool_call_id", "c1"},
+                                 {"content", "Error: output does not match"}}})}};
+  ChatRequest r = Parse(Wire::kChat, body);
+  EXPECT_TRUE(r.tool_result_error);
+  // The first prompt's call is not counted: turns are counted from the latest prompt.
+  EXPECT_EQ(r.calls_since_prompt, std::vector<std::string>{"agent-swarm_store-progress"});
+  body["messages"].back()["content"] = "stored";
+  EXPECT_FALSE(Parse(Wire::kChat, body).tool_result_error);
+}
+
+TEST(ChatRequestTest, TaskIdComesFromInstructionsAndPromptsNotFromToolResults) {
+  json claude = ClaudeFirstTurn();
+  claude["system"][0]["text"] = "You are Claude Code.\nTask ID: from-system";
+  EXPECT_EQ(Parse(Wire::kAnthropic, claude).task_id, "from-system");
+  claude["system"] = "Task ID: system-string";
+  EXPECT_EQ(Parse(Wire::kAnthropic, claude).task_id, "system-string");
+
+  json codex = CodexMcpTurn();
+  codex["instructions"] = "Task ID: from-instructions";
+  EXPECT_EQ(Parse(Wire::kResponses, codex).task_id, "from-instructions");
+  codex.erase("instructions");
+  codex["input"][0]["content"][0]["text"] = "Task ID: from-developer";
+  EXPECT_EQ(Parse(Wire::kResponses, codex).task_id, "from-developer");
+
+  json chat = {
+      {"messages", json::array({{{"role", "system"}, {"content", "no id"}},
+                                {{"role", "assistant"}, {"content", "Task ID: from-the-model"}},
+                                {{"role", "tool"}, {"content", "Task ID: from-a-listing"}},
+                                {{"role", "user"}, {"content", "Task ID: from-user"}}})}};
+  EXPECT_EQ(Parse(Wire::kChat, chat).task_id, "from-user");
+  chat["messages"].erase(3);
+  EXPECT_EQ(Parse(Wire::kChat, chat).task_id, "");
+}
+
 TEST(ChatRequestTest, MalformedBodiesAreBadRequests) {
   auto bad = [](Wire wire, std::string_view body) {
     auto r = ParseChatRequest(wire, body);

@@ -63,8 +63,33 @@ Result<Answer> ParseMarkers(std::string_view text) {
     }
     answer.tool = std::move(call);
   }
-  // A prompt asking for both gets the tool call it names explicitly.
-  if (answer.tool) answer.shell.reset();
+  if (auto v = MarkerValue(text, "MCP_CALL")) {
+    const std::size_t space = v->find_first_of(" \t");
+    ToolRequest call;
+    call.name = std::string(v->substr(0, space));
+    if (call.name.empty()) return BadRequest("stub-llm: MCP_CALL: needs a tool name");
+    const std::string_view args = space == std::string_view::npos ? "" : Trim(v->substr(space));
+    if (!args.empty()) {
+      auto parsed = ParseBoundedJson(args);
+      if (!parsed || !parsed->is_object()) {
+        return BadRequest("stub-llm: MCP_CALL: the arguments of " + call.name +
+                          " are not a JSON object");
+      }
+      call.arguments = std::move(*parsed);
+    }
+    answer.mcp = std::move(call);
+  }
+  if (auto v = MarkerValue(text, "MCP_RETRY")) {
+    auto parsed = ParseBoundedJson(*v);
+    if (!parsed || !parsed->is_object()) {
+      return BadRequest(
+          "stub-llm: MCP_RETRY: needs the arguments of the second call, a JSON object");
+    }
+    answer.mcp_retry = std::move(*parsed);
+  }
+  // A prompt asking for several calls gets the one it names most explicitly.
+  if (answer.tool || answer.mcp) answer.shell.reset();
+  if (answer.mcp) answer.tool.reset();
   if (auto v = MarkerValue(text, "HTTP_ERROR")) {
     auto status = LeadingInt(*v);
     if (!status || status->first < 400 || status->first > 599) {

@@ -51,6 +51,29 @@ TEST(MarkersTest, CallTool) {
   EXPECT_FALSE(both.shell);
 }
 
+TEST(MarkersTest, McpCallAndRetry) {
+  Answer a = Parse(
+      "Task ID: t1\n"
+      R"(MCP_CALL: store-progress {"taskId": "{{taskId}}", "output": {"reply": 1}})"
+      "\n"
+      R"(MCP_RETRY: {"taskId": "{{taskId}}", "output": {"reply": "one"}})");
+  ASSERT_TRUE(a.mcp);
+  EXPECT_EQ(a.mcp->name, "store-progress");
+  EXPECT_EQ(a.mcp->arguments, nlohmann::json::parse(R"({"taskId": "{{taskId}}",
+                                                         "output": {"reply": 1}})"));
+  EXPECT_EQ(a.mcp_retry,
+            nlohmann::json::parse(R"({"taskId": "{{taskId}}", "output": {"reply": "one"}})"));
+  EXPECT_TRUE(a.asks_for_tool());
+  EXPECT_EQ(Parse("MCP_CALL: get-swarm").mcp->arguments, nlohmann::json::object());
+  // One call per turn: the MCP call wins over the others.
+  Answer all = Parse("RUN_SHELL: ls\nCALL_TOOL: read {}\nMCP_CALL: my-agent-info {}");
+  EXPECT_TRUE(all.mcp);
+  EXPECT_FALSE(all.tool);
+  EXPECT_FALSE(all.shell);
+  // MCP_RETRY alone parses: a script rule may hold the call it retries.
+  EXPECT_TRUE(Parse(R"(MCP_RETRY: {"a": 1})").mcp_retry);
+}
+
 TEST(MarkersTest, HttpError) {
   Answer a = Parse("HTTP_ERROR: 529 the model is overloaded");
   EXPECT_EQ(a.status, 529);
@@ -65,6 +88,17 @@ TEST(MarkersTest, MalformedMarkersAreErrors) {
   EXPECT_NE(Error("CALL_TOOL: write [1]").find("not a JSON object"), std::string::npos);
   EXPECT_NE(Error("CALL_TOOL: write {\"a\":" + std::string(100000, '[')).find("not a JSON object"),
             std::string::npos);
+  EXPECT_EQ(Error("MCP_CALL: "), "stub-llm: MCP_CALL: needs a tool name");
+  EXPECT_EQ(Error("MCP_CALL: store-progress {nope"),
+            "stub-llm: MCP_CALL: the arguments of store-progress are not a JSON object");
+  EXPECT_EQ(Error(R"(MCP_CALL: store-progress "text")"),
+            "stub-llm: MCP_CALL: the arguments of store-progress are not a JSON object");
+  EXPECT_EQ(Error("MCP_RETRY:"),
+            "stub-llm: MCP_RETRY: needs the arguments of the second call, a JSON object");
+  EXPECT_EQ(Error("MCP_RETRY: [1]"),
+            "stub-llm: MCP_RETRY: needs the arguments of the second call, a JSON object");
+  EXPECT_EQ(Error("MCP_RETRY: {\"taskId\": "),
+            "stub-llm: MCP_RETRY: needs the arguments of the second call, a JSON object");
   EXPECT_NE(Error("HTTP_ERROR: 200").find("400 to 599"), std::string::npos);
   EXPECT_NE(Error("HTTP_ERROR: soon").find("400 to 599"), std::string::npos);
   EXPECT_NE(Error("DELAY_MS: -1").find("milliseconds"), std::string::npos);

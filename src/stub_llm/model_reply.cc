@@ -27,6 +27,7 @@ ModelReply MakeReply(const ChatRequest& request, const Decision& decision) {
     ToolCall call;
     call.name = decision.tool.name;
     call.freeform = decision.freeform;
+    call.ns = decision.tool_namespace;
     call.arguments = decision.tool.arguments.is_string()
                          ? decision.tool.arguments.get<std::string>()
                          : Dump(decision.tool.arguments);

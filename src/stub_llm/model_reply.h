@@ -23,6 +23,7 @@ struct ToolCall {
   std::string name;
   std::string arguments;  // JSON text, or the raw input of a freeform tool
   bool freeform = false;
+  std::string ns{};  // the Responses namespace of the tool (codex's MCP tools), else empty
 };
 
 struct ModelReply {

@@ -47,14 +47,13 @@ json OutputItem(const ModelReply& reply, const Ids& ids, bool done) {
             {"content", done ? json::array({TextPart(reply.text)}) : json::array()}};
   }
   const ToolCall& call = *reply.tool_call;
-  if (call.freeform) {
-    return {{"id", ids.item},    {"type", "custom_tool_call"},
-            {"status", status},  {"call_id", ids.call},
-            {"name", call.name}, {"input", done ? call.arguments : ""}};
-  }
-  return {{"id", ids.item},    {"type", "function_call"},
-          {"status", status},  {"call_id", ids.call},
-          {"name", call.name}, {"arguments", done ? call.arguments : ""}};
+  json item = {
+      {"id", ids.item},    {"type", call.freeform ? "custom_tool_call" : "function_call"},
+      {"status", status},  {"call_id", ids.call},
+      {"name", call.name}, {call.freeform ? "input" : "arguments", done ? call.arguments : ""}};
+  // Codex runs a call of a namespaced (MCP) tool only when it names the namespace.
+  if (!call.ns.empty()) item["namespace"] = call.ns;
+  return item;
 }
 
 json Response(const ModelReply& reply, const Ids& ids, bool done) {

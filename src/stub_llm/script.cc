@@ -7,6 +7,7 @@
 
 #include "core/bounded_json.h"
 #include "stub_llm/markers.h"
+#include "stub_llm/mcp_call.h"
 #include "stub_llm/tool_args.h"
 
 namespace swarm::stub_llm {
@@ -14,9 +15,10 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::string_view kRuleKeys[] = {"match", "times",   "needsTools", "reply",
-                                          "shell", "tool",    "status",     "error",
-                                          "retry", "delayMs", "comment"};
+constexpr std::string_view kRuleKeys[] = {"match", "times", "needsTools", "reply",
+                                          "shell", "tool",  "mcp",        "status",
+                                          "error", "retry", "delayMs",    "comment"};
+constexpr std::string_view kMcpKeys[] = {"tool", "arguments", "retryArguments", "comment"};
 
 // The log shows the start of long texts only: a reply can be a whole document.
 constexpr std::size_t kLoggedTextBytes = 200;
@@ -53,6 +55,35 @@ Result<ToolRequest> ToolField(const json& object, const std::string& where) {
     }
   }
   return call;
+}
+
+// A rule's `mcp` {tool, arguments?, retryArguments?} as the Answer fields the markers set.
+Result<void> McpField(const json& object, const std::string& where, Answer& a) {
+  const json& v = object.at("mcp");
+  if (!v.is_object()) {
+    return BadRequest(where + ": mcp must be an object {tool, arguments?, retryArguments?}");
+  }
+  for (const auto& [key, value] : v.items()) {
+    if (std::find(std::begin(kMcpKeys), std::end(kMcpKeys), key) == std::end(kMcpKeys)) {
+      return BadRequest(where + ": unknown field mcp." + key);
+    }
+  }
+  auto tool = v.find("tool");
+  if (tool == v.end() || !tool->is_string() || tool->get<std::string>().empty()) {
+    return BadRequest(where + ": mcp.tool must be the MCP tool name (store-progress)");
+  }
+  ToolRequest call;
+  call.name = tool->get<std::string>();
+  if (auto args = v.find("arguments"); args != v.end()) {
+    if (!args->is_object()) return BadRequest(where + ": mcp.arguments must be an object");
+    call.arguments = *args;
+  }
+  if (auto retry = v.find("retryArguments"); retry != v.end()) {
+    if (!retry->is_object()) return BadRequest(where + ": mcp.retryArguments must be an object");
+    a.mcp_retry = *retry;
+  }
+  a.mcp = std::move(call);
+  return {};
 }
 
 Result<Rule> ParseRule(const json& r, const std::string& where) {
@@ -94,6 +125,9 @@ Result<Rule> ParseRule(const json& r, const std::string& where) {
     if (!v) return tl::unexpected(v.error());
     a.tool = *v;
   }
+  if (r.contains("mcp")) {
+    if (auto v = McpField(r, where, a); !v) return tl::unexpected(v.error());
+  }
   if (r.contains("status")) {
     auto v = IntField(r, "status", where, 400, 599);
     if (!v) return tl::unexpected(v.error());
@@ -113,9 +147,11 @@ Result<Rule> ParseRule(const json& r, const std::string& where) {
     if (!v) return tl::unexpected(v.error());
     a.delay = std::chrono::milliseconds(*v);
   }
-  if (a.shell && a.tool) return BadRequest(where + ": shell and tool exclude each other");
+  if ((a.shell ? 1 : 0) + (a.tool ? 1 : 0) + (a.mcp ? 1 : 0) > 1) {
+    return BadRequest(where + ": shell, tool and mcp exclude each other");
+  }
   if (a.status && a.asks_for_tool()) {
-    return BadRequest(where + ": status (an error) excludes shell and tool");
+    return BadRequest(where + ": status (an error) excludes shell, tool and mcp");
   }
   if ((a.error || a.retry) && !a.status) {
     return BadRequest(where + ": error and retry need a status");
@@ -126,6 +162,48 @@ Result<Rule> ParseRule(const json& r, const std::string& where) {
 std::string Shorten(const std::string& text) {
   if (text.size() <= kLoggedTextBytes) return text;
   return text.substr(0, kLoggedTextBytes) + "…";
+}
+
+// Fills `d` for an answer with an MCP call: the call, the retry after an error result, or the
+// final reply.
+void DecideMcp(const ChatRequest& request, const Answer& a, Decision& d) {
+  const std::string& wanted = a.mcp->name;
+  if (request.tools.empty()) {
+    if (!request.tool_result_turn) d.note = "the request offers no tools";
+    return;
+  }
+  const OfferedTool* offered = FindMcpTool(request, wanted);
+  if (offered == nullptr) {
+    d.note = "the request offers no MCP tool " + wanted;
+    return;
+  }
+  json arguments = a.mcp->arguments;
+  if (request.tool_result_turn) {
+    const int calls = CountMcpCalls(request, wanted);
+    if (!request.tool_result_error) {
+      d.note = "the MCP tool result is a success";
+      return;
+    }
+    if (!a.mcp_retry) {
+      d.note = "the MCP tool result is an error; no retry is scripted";
+      return;
+    }
+    if (calls != 1) {
+      d.note = "the MCP tool result is an error; " + std::to_string(calls) + " calls of " + wanted +
+               " since the prompt, so no retry";
+      return;
+    }
+    arguments = *a.mcp_retry;
+    d.note = "retry after an MCP tool error";
+  }
+  if (ReplaceTaskId(arguments, request.task_id) && request.task_id.empty()) {
+    d.note += std::string(d.note.empty() ? "" : "; ") + "no \"Task ID:\" in the request, " +
+              std::string(kTaskIdPlaceholder) + " left as is";
+  }
+  FillRequired(offered->schema, arguments);
+  d.action = Action::kToolCall;
+  d.tool = {offered->name, std::move(arguments)};
+  d.tool_namespace = offered->ns;
 }
 
 }  // namespace
@@ -182,6 +260,7 @@ json Decision::ToJson() const {
     case Action::kToolCall:
       out["action"] = "tool_call";
       out["tool"] = tool.name;
+      if (!tool_namespace.empty()) out["namespace"] = tool_namespace;
       out["arguments"] = tool.arguments;
       break;
     case Action::kError:
@@ -243,6 +322,17 @@ Decision Script::Decide(const ChatRequest& request) {
     d.text = a.error.value_or("stub-llm: scripted HTTP " + std::to_string(*a.status));
     return d;
   }
+  if (a.mcp_retry && !a.mcp) {
+    // Loud, not a silent plain reply: the test meant a retry and would get none.
+    d.action = Action::kError;
+    d.status = 400;
+    d.text = "stub-llm: MCP_RETRY: needs an MCP_CALL (or a rule's mcp) to retry";
+    return d;
+  }
+  if (a.mcp) {
+    DecideMcp(request, a, d);
+    return d;
+  }
   if (request.tool_result_turn || !a.asks_for_tool()) return d;
   if (request.tools.empty()) {
     d.note = "the request offers no tools";
@@ -256,6 +346,7 @@ Decision Script::Decide(const ChatRequest& request) {
     }
     d.action = Action::kToolCall;
     d.tool = {shell->name, ShellArguments(*shell, *a.shell)};
+    d.tool_namespace = shell->ns;
     return d;
   }
   const OfferedTool* offered = request.FindTool(a.tool->name);
@@ -269,6 +360,7 @@ Decision Script::Decide(const ChatRequest& request) {
   }
   d.action = Action::kToolCall;
   d.freeform = offered->freeform;
+  d.tool_namespace = offered->ns;
   d.tool = *a.tool;
   if (d.freeform) {
     // A freeform tool's input is text; an object given for it is sent as its JSON text.

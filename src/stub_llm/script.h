@@ -10,20 +10,30 @@
 //       {"match": "make the file", "shell": "echo hi > out.txt", "reply": "{\"reply\":\"pong\"}"},
 //       {"match": "flaky", "status": 500, "error": "overloaded", "times": 1},
 //       {"match": "slow", "delayMs": 1500},
-//       {"tool": {"name": "write", "arguments": {"path": "a.txt", "content": "x"}}}
+//       {"tool": {"name": "write", "arguments": {"path": "a.txt", "content": "x"}}},
+//       {"match": "finish", "reply": "done",
+//        "mcp": {"tool": "store-progress",
+//                "arguments": {"taskId": "{{taskId}}", "status": "completed", "output": {}},
+//                "retryArguments": {"taskId": "{{taskId}}", "status": "completed",
+//                                   "output": {"reply": "pong"}}}}
 //     ]
 //   }
 //
 // Rule fields: `match` (a substring of the latest user text; absent matches every request),
 // `times` (answers at most this many requests, then is skipped), `needsTools` (matches only
 // requests that offer tools), and an answer: `reply`, `shell`, `tool` {name, arguments},
-// `status` (400..599) with `error` and `retry` (default false: the error asks clients not to
-// retry, so a CLI fails at once; see wire_error.h), `delayMs`. Unknown fields are an error, so
-// a typo cannot silently match nothing. // comments are allowed.
+// `mcp` {tool, arguments, retryArguments} (the MCP_CALL and MCP_RETRY markers: an MCP tool by
+// its MCP name whatever prefix the CLI adds, "{{taskId}}" in the arguments, a second call with
+// retryArguments when the first one's result is an error; see markers.h), `status` (400..599)
+// with `error` and `retry` (default false: the error asks clients not to retry, so a CLI fails
+// at once; see wire_error.h), `delayMs`. Unknown fields are an error, so a typo cannot silently
+// match nothing. // comments are allowed.
 //
 // Turn semantics: a request that offers no tools (opencode's title generation) never gets a
 // tool call, and rules asking for one do not match it; a tool-result turn gets the final
-// reply (the rule's `reply`, else the default), never a second call.
+// reply (the rule's `reply`, else the default), never a second call, except the one MCP retry
+// after an error result. A rule with `times` counts every request it answers, tool-result
+// turns included.
 #pragma once
 
 #include <chrono>
@@ -62,14 +72,15 @@ enum class Action { kReply, kToolCall, kError };
 
 struct Decision {
   Action action = Action::kReply;
-  std::string text;       // kReply: the reply; kError: the error message
-  ToolRequest tool;       // kToolCall
-  bool freeform = false;  // kToolCall of a Responses custom tool (string input)
-  int status = 200;       // kError
-  bool retry = false;     // kError
+  std::string text;            // kReply: the reply; kError: the error message
+  ToolRequest tool;            // kToolCall
+  bool freeform = false;       // kToolCall of a Responses custom tool (string input)
+  std::string tool_namespace;  // kToolCall of a tool inside a Responses namespace (codex MCP)
+  int status = 200;            // kError
+  bool retry = false;          // kError
   std::chrono::milliseconds delay{0};
   std::string source;  // what decided: "default", "rule 2", "marker", "rule 2+marker"
-  std::string note;    // why a requested tool call became a plain reply
+  std::string note;    // why a requested tool call became a plain reply, or what an MCP turn saw
 
   // The decision as the request log shows it.
   nlohmann::json ToJson() const;

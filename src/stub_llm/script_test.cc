@@ -218,9 +218,25 @@ TEST(ScriptTest, InvalidScripts) {
   EXPECT_EQ(SpecError(R"({"rules": [{"delayMs": 600001}]})"),
             "script: rules[0]: delayMs must be an integer from 0 to 600000");
   EXPECT_EQ(SpecError(R"({"rules": [{"shell": "ls", "tool": {"name": "x"}}]})"),
-            "script: rules[0]: shell and tool exclude each other");
+            "script: rules[0]: shell, tool and mcp exclude each other");
+  EXPECT_EQ(SpecError(R"({"rules": [{"shell": "ls", "mcp": {"tool": "x"}}]})"),
+            "script: rules[0]: shell, tool and mcp exclude each other");
   EXPECT_EQ(SpecError(R"({"rules": [{"shell": "ls", "status": 500}]})"),
-            "script: rules[0]: status (an error) excludes shell and tool");
+            "script: rules[0]: status (an error) excludes shell, tool and mcp");
+  EXPECT_EQ(SpecError(R"({"rules": [{"mcp": {"tool": "x"}, "status": 500}]})"),
+            "script: rules[0]: status (an error) excludes shell, tool and mcp");
+  EXPECT_EQ(SpecError(R"({"rules": [{"mcp": "store-progress"}]})"),
+            "script: rules[0]: mcp must be an object {tool, arguments?, retryArguments?}");
+  EXPECT_EQ(SpecError(R"({"rules": [{"mcp": {"arguments": {}}}]})"),
+            "script: rules[0]: mcp.tool must be the MCP tool name (store-progress)");
+  EXPECT_EQ(SpecError(R"({"rules": [{"mcp": {"tool": ""}}]})"),
+            "script: rules[0]: mcp.tool must be the MCP tool name (store-progress)");
+  EXPECT_EQ(SpecError(R"({"rules": [{"mcp": {"tool": "x", "arguments": "a"}}]})"),
+            "script: rules[0]: mcp.arguments must be an object");
+  EXPECT_EQ(SpecError(R"({"rules": [{"mcp": {"tool": "x", "retryArguments": []}}]})"),
+            "script: rules[0]: mcp.retryArguments must be an object");
+  EXPECT_EQ(SpecError(R"({"rules": [{"mcp": {"tool": "x", "retryArgs": {}}}]})"),
+            "script: rules[0]: unknown field mcp.retryArgs");
   EXPECT_EQ(SpecError(R"({"rules": [{"error": "x"}]})"),
             "script: rules[0]: error and retry need a status");
   EXPECT_EQ(SpecError(R"({"rules": [{"tool": {"arguments": {}}}]})"),
@@ -231,6 +247,121 @@ TEST(ScriptTest, InvalidScripts) {
             "script: rules[0]: shell must not be empty");
   EXPECT_EQ(SpecError(R"({"rules": [{"needsTools": 1}]})"),
             "script: rules[0]: needsTools must be a boolean");
+}
+
+// The MCP tool as opencode offers it; store-progress's schema requires taskId.
+ChatRequest McpRequest(std::string text, bool tool_result = false, bool error = false,
+                       int calls = 0) {
+  ChatRequest r = Request(std::move(text), true, tool_result);
+  r.tools.push_back(
+      {"agent-swarm_store-progress",
+       {{"type", "object"},
+        {"properties", {{"taskId", {{"type", "string"}}}, {"status", {{"type", "string"}}}}},
+        {"required", {"taskId"}}}});
+  r.tool_result_error = error;
+  r.calls_since_prompt.assign(static_cast<std::size_t>(calls), "agent-swarm_store-progress");
+  r.task_id = "task-7";
+  return r;
+}
+
+constexpr char kMcpPrompt[] =
+    "Task ID: task-7\n"
+    R"(MCP_CALL: store-progress {"taskId": "{{taskId}}", "status": "completed", "output": 1})"
+    "\n"
+    R"(MCP_RETRY: {"taskId": "{{taskId}}", "status": "completed", "output": {"n": [1, "{{taskId}}"]}})"
+    "\nREPLY: stored";
+
+TEST(ScriptTest, McpCallThenRetryAfterAnErrorThenTheReply) {
+  Script script("pong");
+  Decision call = script.Decide(McpRequest(kMcpPrompt));
+  ASSERT_EQ(call.action, Action::kToolCall);
+  EXPECT_EQ(call.tool.name, "agent-swarm_store-progress");
+  EXPECT_EQ(call.tool.arguments,
+            json({{"taskId", "task-7"}, {"status", "completed"}, {"output", 1}}));
+  EXPECT_EQ(call.source, "marker");
+
+  Decision retry = script.Decide(McpRequest(kMcpPrompt, true, /*error=*/true, /*calls=*/1));
+  ASSERT_EQ(retry.action, Action::kToolCall);
+  EXPECT_EQ(retry.tool.name, "agent-swarm_store-progress");
+  EXPECT_EQ(retry.tool.arguments, json::parse(R"({"taskId": "task-7", "status": "completed",
+                                                  "output": {"n": [1, "task-7"]}})"));
+  EXPECT_EQ(retry.note, "retry after an MCP tool error");
+
+  // The retry's own result, error or not, gets the final reply: no third call.
+  Decision after_retry = script.Decide(McpRequest(kMcpPrompt, true, true, 2));
+  EXPECT_EQ(after_retry.action, Action::kReply);
+  EXPECT_EQ(after_retry.text, "stored");
+  EXPECT_NE(after_retry.note.find("2 calls of store-progress"), std::string::npos);
+  EXPECT_EQ(script.Decide(McpRequest(kMcpPrompt, true, false, 2)).text, "stored");
+}
+
+TEST(ScriptTest, NoMcpRetryAfterASuccessOrWithoutMcpRetry) {
+  Script script("pong");
+  Decision success = script.Decide(McpRequest(kMcpPrompt, true, /*error=*/false, 1));
+  EXPECT_EQ(success.action, Action::kReply);
+  EXPECT_EQ(success.text, "stored");
+  EXPECT_EQ(success.note, "the MCP tool result is a success");
+
+  Decision no_retry = script.Decide(
+      McpRequest(R"(MCP_CALL: store-progress {"taskId": "{{taskId}}"})", true, true, 1));
+  EXPECT_EQ(no_retry.action, Action::kReply);
+  EXPECT_EQ(no_retry.text, "pong");
+  EXPECT_EQ(no_retry.note, "the MCP tool result is an error; no retry is scripted");
+}
+
+TEST(ScriptTest, McpCallWithoutTheToolIsAPlainReplyWithANote) {
+  Script script("pong");
+  Decision d = script.Decide(Request("MCP_CALL: store-progress {}"));
+  EXPECT_EQ(d.action, Action::kReply);
+  EXPECT_EQ(d.note, "the request offers no MCP tool store-progress");
+  Decision no_tools = script.Decide(Request("MCP_CALL: store-progress {}", false));
+  EXPECT_EQ(no_tools.action, Action::kReply);
+  EXPECT_EQ(no_tools.note, "the request offers no tools");
+}
+
+TEST(ScriptTest, TaskIdPlaceholderStaysWhenTheRequestNamesNoTask) {
+  Script script("pong");
+  ChatRequest r = McpRequest(R"(MCP_CALL: store-progress {"taskId": "{{taskId}}"})");
+  r.task_id.clear();
+  Decision d = script.Decide(r);
+  ASSERT_EQ(d.action, Action::kToolCall);
+  EXPECT_EQ(d.tool.arguments["taskId"], "{{taskId}}");
+  EXPECT_EQ(d.note, R"(no "Task ID:" in the request, {{taskId}} left as is)");
+  // Required fields the arguments leave out are filled, as for CALL_TOOL.
+  EXPECT_EQ(script.Decide(McpRequest("MCP_CALL: store-progress")).tool.arguments,
+            json({{"taskId", ""}}));
+}
+
+TEST(ScriptTest, McpRule) {
+  Script script("pong", Spec(R"({"rules": [{"match": "finish", "reply": "done",
+      "mcp": {"tool": "store-progress", "arguments": {"taskId": "{{taskId}}", "output": 1},
+              "retryArguments": {"taskId": "{{taskId}}", "output": 2}}}]})"));
+  Decision call = script.Decide(McpRequest("finish it"));
+  ASSERT_EQ(call.action, Action::kToolCall);
+  EXPECT_EQ(call.tool.arguments, json({{"taskId", "task-7"}, {"output", 1}}));
+  EXPECT_EQ(call.source, "rule 1");
+  Decision retry = script.Decide(McpRequest("finish it", true, true, 1));
+  ASSERT_EQ(retry.action, Action::kToolCall);
+  EXPECT_EQ(retry.tool.arguments, json({{"taskId", "task-7"}, {"output", 2}}));
+  EXPECT_EQ(script.Decide(McpRequest("finish it", true, false, 2)).text, "done");
+
+  // A marker overrides field by field: its own retry arguments with the rule's call.
+  Decision overlaid =
+      script.Decide(McpRequest("finish it\nMCP_RETRY: {\"output\": 3}", true, true, 1));
+  ASSERT_EQ(overlaid.action, Action::kToolCall);
+  EXPECT_EQ(overlaid.tool.arguments, json({{"output", 3}, {"taskId", ""}}));
+  EXPECT_EQ(overlaid.source, "rule 1+marker");
+  // A marker's shell command replaces the rule's MCP call together with its retry.
+  Decision shell = script.Decide(McpRequest("finish it\nRUN_SHELL: ls"));
+  EXPECT_EQ(shell.tool.name, "bash");
+}
+
+TEST(ScriptTest, McpRetryWithoutAnMcpCallIsA400) {
+  Script script("pong");
+  Decision d = script.Decide(McpRequest(R"(MCP_RETRY: {"taskId": "x"})"));
+  EXPECT_EQ(d.action, Action::kError);
+  EXPECT_EQ(d.status, 400);
+  EXPECT_EQ(d.text, "stub-llm: MCP_RETRY: needs an MCP_CALL (or a rule's mcp) to retry");
 }
 
 TEST(ScriptTest, LoadScriptNamesAMissingFile) {

@@ -72,7 +72,9 @@ StubService::Outcome ModelTurn(Script& script, Wire wire, const http::HttpReques
   log["model"] = parsed->model;
   log["stream"] = parsed->stream;
   json tool_names = json::array();
-  for (const auto& tool : parsed->tools) tool_names.push_back(tool.name);
+  for (const auto& tool : parsed->tools) {
+    tool_names.push_back(tool.ns.empty() ? tool.name : tool.ns + "." + tool.name);
+  }
   log["tools"] = std::move(tool_names);
   log["toolResult"] = parsed->tool_result_turn;
   log["prompt"] = Shorten(parsed->user_text);

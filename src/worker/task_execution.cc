@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/redact.h"
 #include "worker/finish_report.h"
+#include "worker/hand_back.h"
 #include "worker/retry.h"
 #include "worker/task_dirs.h"
 
@@ -96,6 +97,9 @@ void TaskExecution::Run() {
   if (cancelled_by_server_) {
     // The task is already terminal on the server; a finish would only be refused.
     log::Info("task cancelled", {{"taskId", task_.id}, {"durationMs", result.duration_ms}});
+  } else if (cancelled_for_shutdown_ && result.cancelled) {
+    // Stopped by the worker's own shutdown: the work is handed back, not failed.
+    HandBackTask(*context_, task_.id, claimed_at_);
   } else {
     ReportFinish(result);
   }

@@ -35,7 +35,7 @@ class TaskExecution {
 
   // The API says the task was cancelled: stop the run, do not finish it (it is terminal).
   void CancelByServer();
-  // The worker is stopping: stop the run and finish it failed ("worker shutting down").
+  // The worker is stopping: stop the run and hand the task back (HandBackTask).
   void CancelForShutdown();
 
   // Monitor, every tick: sends the session id once it is known and the log batches that are

@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "worker/finish_report.h"
+#include "worker/hand_back.h"
 #include "worker/poll_pacing.h"
 #include "worker/retry.h"
 #include "worker/task_report.h"
@@ -22,6 +23,7 @@ constexpr milliseconds kHealthRetryMin(500);
 constexpr milliseconds kHealthRetryMax(5'000);
 constexpr RetryPolicy kRegisterRetry{6, milliseconds(500), milliseconds(5'000)};
 constexpr RetryPolicy kCloseRetry{3, milliseconds(250), milliseconds(1'000)};
+constexpr RetryPolicy kCredentialRetry{3, milliseconds(250), milliseconds(1'000)};
 // A poll is held by the server for its wait; the HTTP timeout leaves room beyond that.
 constexpr milliseconds kPollSlack(15'000);
 constexpr milliseconds kPollBackoffMin(1'000);
@@ -78,6 +80,7 @@ Result<void> Worker::Run() {
     if (stopping_) return {};
     return registered;
   }
+  ReportCredentials();
   monitor_ = std::thread(&Worker::MonitorLoop, this);
   PollLoop();
   Shutdown();
@@ -190,6 +193,24 @@ Result<void> Worker::Register() {
   return {};
 }
 
+void Worker::ReportCredentials() {
+  const json body = CredentialStatusBody(
+      config_,
+      std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  const std::string path = "/api/agents/" + UrlEncode(config_.agent_id) + "/credential-status";
+  auto reply =
+      CallWithRetry([&] { return context_->client.Call("PUT", path, body, kMonitorCallTimeout); },
+                    kCredentialRetry, "credential status", &stopping_);
+  if (!reply) {
+    // An older API has no such route; the worker works without it.
+    log::Warn("could not report the credential status", {{"error", reply.error().message}});
+    return;
+  }
+  log::Info("credential status reported",
+            {{"ready", body["ready"]}, {"satisfiedBy", body["cred_status"]["satisfiedBy"]}});
+}
+
 std::size_t Worker::ReapLocked() {
   std::size_t running = 0;
   for (auto it = tasks_.begin(); it != tasks_.end();) {
@@ -265,8 +286,9 @@ void Worker::PollLoop() {
       continue;
     }
     if (stopping_) {
-      // Claimed by a poll that was already open when Stop came: it will not be run here.
-      FailUnstarted(**claimed, kShutdownReason);
+      // Claimed by a poll that was already open when Stop came: it will not be run here, so
+      // it goes back (its resume child waits for this agent) rather than failing.
+      HandBackTask(*context_, (*claimed)->id, Steady::now());
       break;
     }
     StartTask(std::move(**claimed));
@@ -332,8 +354,7 @@ void Worker::Shutdown() {
     // The runner ignored its cancel flag past every bound: report for it and leave its
     // thread behind (it holds the shared context, so it touches nothing freed).
     log::Error("task did not stop after its cancel", {{"taskId", slot.execution->id()}});
-    FailUnstarted(ClaimedTask{slot.execution->id(), "", std::nullopt, std::nullopt},
-                  kShutdownReason);
+    HandBackTask(*context_, slot.execution->id(), Steady::now());
     slot.thread.detach();
   }
   monitor_stop_ = true;

@@ -1,7 +1,8 @@
 // `agent-swarm worker`: waits for the API, registers, long-polls for tasks whenever it has a
 // free slot, runs each task on a thread of its own (TaskExecution), heartbeats and watches
 // for cancellations on a monitor thread, and on Stop lets running tasks finish within the
-// shutdown timeout, fails the rest, and closes.
+// shutdown timeout, hands the rest back (supersede: a resume child waits for this agent), and
+// closes.
 #pragma once
 
 #include <atomic>
@@ -51,6 +52,8 @@ class Worker {
 
   Result<void> WaitForApi();
   Result<void> Register();
+  // PUT /api/agents/{id}/credential-status; a failure is logged, never fatal.
+  void ReportCredentials();
   void ProbeCliVersion();
   // The registration body with the CLI version, when known.
   nlohmann::json RegistrationBody();

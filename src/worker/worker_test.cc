@@ -51,6 +51,12 @@ struct StandInState {
   std::vector<json> session_logs;
   // The finish answers 409, as the API does for a task the agent already finished over MCP.
   bool finished_elsewhere = false;
+  // POST /api/tasks/{id}/supersede: 404 (an API without the route) unless this is set.
+  bool supersede_route = false;
+  std::vector<std::string> supersedes;  // "<task id> <reason>", as received
+  // PUT /api/agents/{id}/credential-status: 404 unless this is set.
+  bool credential_route = false;
+  std::vector<json> credential_reports;
 };
 
 http::HttpResponse Reply(int status, const json& body) {
@@ -89,6 +95,17 @@ http::HttpResponse Handle(StandInState& s, const http::HttpRequest& request) {
     return Reply(200, {{"cancelled", json::array()}});
   }
   if (path == "/api/session-logs") s.session_logs.push_back(json::parse(request.body));
+  if (path.ends_with("/supersede")) {
+    if (!s.supersede_route) return Reply(404, {{"error", "no route"}});
+    const std::string id = path.substr(11, path.size() - 11 - 10);  // /api/tasks/<id>/supersede
+    s.supersedes.push_back(id + " " + json::parse(request.body).value("reason", ""));
+    return Reply(200, {{"success", true}, {"kind", "resumed"}, {"resumeTaskId", "r-" + id}});
+  }
+  if (path.ends_with("/credential-status")) {
+    s.credential_reports.push_back(json::parse(request.body));
+    if (!s.credential_route) return Reply(404, {{"error", "no route"}});
+    return Reply(200, {{"id", std::string(request.Header("x-agent-id"))}});
+  }
   if (path.ends_with("/finish")) {
     ++s.finish_attempts;
     if (s.finished_elsewhere) {
@@ -293,8 +310,9 @@ TEST_F(WorkerStandInTest, AFinishOutlastsAnOutageLongerThanAnyAttemptCount) {
 }
 
 TEST_F(WorkerStandInTest, ATaskClaimedWhileStoppingIsReportedThroughAnOutage) {
-  // The worker stops while its open poll brings a task: it fails the task without running
-  // it, and that report rides out the outage within the shutdown grace.
+  // The worker stops while its open poll brings a task, against an API that cannot take it
+  // back (no supersede route): it fails the task without running it, and that report rides
+  // out the outage within the shutdown grace.
   {
     std::lock_guard lock(state_->mu);
     state_->hold_polls = milliseconds(1'000);
@@ -323,6 +341,115 @@ TEST_F(WorkerStandInTest, ATaskClaimedWhileStoppingIsReportedThroughAnOutage) {
   ASSERT_EQ(finishes.size(), 1u) << "given up after " << Read(&StandInState::finish_attempts);
   EXPECT_EQ(finishes[0]["status"], "failed");
   EXPECT_EQ(finishes[0]["failureReason"], "worker shutting down");
+}
+
+TEST_F(WorkerStandInTest, ATaskClaimedWhileStoppingIsHandedBackNotFailed) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->hold_polls = milliseconds(1'000);
+    state_->supersede_route = true;
+  }
+  std::atomic<int> runs{0};
+  auto runner = [&](const harness::TaskRun&, const std::optional<std::string>&,
+                    const harness::RunCallbacks&, const std::atomic<bool>*) {
+    ++runs;
+    return harness::RunResult{};
+  };
+  auto running = Start(Env("w-stop-handback"), runner);
+  ASSERT_TRUE(WaitUntil([&] { return Read(&StandInState::polls_opened) >= 1; }, seconds(5)));
+  running->worker->Stop();
+  {
+    std::lock_guard lock(state_->mu);
+    state_->queued_tasks = {"t-claimed-late"};
+  }
+  ASSERT_EQ(running->done.wait_for(seconds(30)), std::future_status::ready);
+  EXPECT_EQ(runs.load(), 0);
+  EXPECT_EQ(Read(&StandInState::supersedes),
+            std::vector<std::string>{"t-claimed-late graceful_shutdown"});
+  EXPECT_TRUE(Read(&StandInState::finishes).empty());
+}
+
+// A task still running when the shutdown grace ends is cancelled and handed back with
+// supersede (reason graceful_shutdown), not finished failed.
+TEST_F(WorkerStandInTest, ARunningTaskPastTheGraceIsHandedBack) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->queued_tasks = {"t-long"};
+    state_->supersede_route = true;
+  }
+  EnvMap env = Env("w-grace");
+  env["SHUTDOWN_TIMEOUT"] = "300";
+  std::atomic<bool> started{false};
+  auto runner = [&](const harness::TaskRun&, const std::optional<std::string>&,
+                    const harness::RunCallbacks&, const std::atomic<bool>* cancel) {
+    started = true;
+    WaitUntil([&] { return cancel->load(); }, seconds(30));
+    harness::RunResult r;
+    r.cancelled = cancel->load();
+    r.failure_reason = "cancelled";
+    return r;
+  };
+  auto running = Start(env, runner);
+  ASSERT_TRUE(WaitUntil([&] { return started.load(); }, seconds(5)));
+  running->worker->Stop();
+  ASSERT_EQ(running->done.wait_for(seconds(20)), std::future_status::ready);
+  EXPECT_EQ(Read(&StandInState::supersedes), std::vector<std::string>{"t-long graceful_shutdown"});
+  EXPECT_TRUE(Read(&StandInState::finishes).empty()) << Read(&StandInState::finishes)[0].dump();
+}
+
+// Without the supersede route (an older API) the same task is finished failed, as before.
+TEST_F(WorkerStandInTest, ARunningTaskPastTheGraceFailsWhenTheApiCannotTakeItBack) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->queued_tasks = {"t-long-old-api"};
+  }
+  EnvMap env = Env("w-grace-old");
+  env["SHUTDOWN_TIMEOUT"] = "300";
+  std::atomic<bool> started{false};
+  auto runner = [&](const harness::TaskRun&, const std::optional<std::string>&,
+                    const harness::RunCallbacks&, const std::atomic<bool>* cancel) {
+    started = true;
+    WaitUntil([&] { return cancel->load(); }, seconds(30));
+    harness::RunResult r;
+    r.cancelled = cancel->load();
+    return r;
+  };
+  auto running = Start(env, runner);
+  ASSERT_TRUE(WaitUntil([&] { return started.load(); }, seconds(5)));
+  running->worker->Stop();
+  ASSERT_EQ(running->done.wait_for(seconds(20)), std::future_status::ready);
+  const auto finishes = Read(&StandInState::finishes);
+  ASSERT_EQ(finishes.size(), 1u);
+  EXPECT_EQ(finishes[0]["status"], "failed");
+  EXPECT_EQ(finishes[0]["failureReason"], "worker shutting down");
+}
+
+TEST_F(WorkerStandInTest, ReportsItsCredentialStatusAtBootWithoutItsValue) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->credential_route = true;
+  }
+  auto running = Start(Env("w-creds"), Completing());
+  ASSERT_TRUE(
+      WaitUntil([&] { return !Read(&StandInState::credential_reports).empty(); }, seconds(5)));
+  const json report = Read(&StandInState::credential_reports)[0];
+  EXPECT_EQ(report["ready"], true) << report.dump();
+  EXPECT_EQ(report["missing"], json::array());
+  EXPECT_EQ(report["cred_status"]["satisfiedBy"], "ANTHROPIC_API_KEY");
+  EXPECT_EQ(report["cred_status"]["reportKind"], "boot");
+  EXPECT_EQ(report.dump().find("sk-ant-fake-for-tests"), std::string::npos) << report.dump();
+}
+
+// An API without the route (404) does not stop the worker: it polls and runs tasks.
+TEST_F(WorkerStandInTest, ACredentialStatusRefusalIsNotFatal) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->queued_tasks = {"t-after-404"};
+  }
+  auto running = Start(Env("w-creds-404"), Completing());
+  ASSERT_TRUE(WaitUntil([&] { return !Read(&StandInState::finishes).empty(); }, seconds(10)));
+  EXPECT_EQ(Read(&StandInState::credential_reports).size(), 1u);  // 404 is not retried
+  EXPECT_EQ(Read(&StandInState::finishes)[0]["status"], "completed");
 }
 
 TEST_F(WorkerStandInTest, HeartbeatsAndCancelChecksBackOffWhileTheyFail) {

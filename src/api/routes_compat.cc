@@ -1,0 +1,267 @@
+// The routes upstream agent-swarm's worker calls beyond the core contract (issue 9): its
+// credential report, the hand-back of a task (supersede, and the legacy pause/resume), active
+// sessions, and the boot-time config read. Kept apart from routes.cc so the core table stays
+// readable; the handlers are as thin as the others.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "api/compat_requests.h"
+#include "api/error_mapping.h"
+#include "api/json_codec.h"
+#include "api/routes.h"
+#include "core/field_reader.h"
+#include "http/query.h"
+
+namespace swarm {
+namespace {
+
+using http::Access;
+using http::HttpRequest;
+using http::HttpResponse;
+using http::PathParams;
+using nlohmann::json;
+
+HttpResponse Written(int status, JsonWriter& w) {
+  HttpResponse r;
+  r.status = status;
+  r.body = w.Take();
+  return r;
+}
+
+HttpResponse NoContent() {
+  HttpResponse r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+// Upstream's pause and resume send no body; an empty one means {}.
+Result<json> OptionalBody(const HttpRequest& request) {
+  if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
+  return ParseJsonObject(request.body);
+}
+
+std::optional<std::string> OptionalAgentId(const HttpRequest& request) {
+  std::string_view id = request.Header("x-agent-id");
+  if (id.empty()) return std::nullopt;
+  return std::string(id);
+}
+
+HttpResponse TaskEnvelope(const Task& task) {
+  JsonWriter w;
+  w.BeginObject().Field("success", true).Key("task");
+  WriteTask(w, task);
+  w.EndObject();
+  return Written(200, w);
+}
+
+HttpResponse SessionsUnavailable() {
+  return http::JsonError(503, "active sessions are not available in this process");
+}
+
+const char* KindName(SupersedeKind kind) {
+  switch (kind) {
+    case SupersedeKind::kResumed:
+      return "resumed";
+    case SupersedeKind::kAlreadyFinished:
+      return "alreadyFinished";
+    case SupersedeKind::kFailed:
+      return "failed";
+  }
+  return "resumed";
+}
+
+}  // namespace
+
+void ApiRoutes::AddCompatRoutes() {
+  AddSync("PUT", "/api/agents/{id}/credential-status", Access::kAuthenticated,
+          &ApiRoutes::ReportCredentials);
+  AddSync("GET", "/api/agents/{id}/credential-status", Access::kAuthenticated,
+          &ApiRoutes::GetCredentials);
+  AddSync("PUT", "/api/agents/{id}/activity", Access::kAuthenticated, &ApiRoutes::AgentActivity);
+  AddSync("GET", "/api/config/resolved", Access::kAuthenticated, &ApiRoutes::ResolvedConfig);
+  AddSync("POST", "/api/tasks/{id}/supersede", Access::kAuthenticated, &ApiRoutes::SupersedeTask);
+  AddSync("POST", "/api/tasks/{id}/pause", Access::kAuthenticated, &ApiRoutes::PauseTask);
+  AddSync("POST", "/api/tasks/{id}/resume", Access::kAuthenticated, &ApiRoutes::ResumeTask);
+  AddSync("POST", "/api/active-sessions", Access::kAuthenticated, &ApiRoutes::OpenSession);
+  AddSync("GET", "/api/active-sessions", Access::kAuthenticated, &ApiRoutes::ListSessions);
+  AddSync("PUT", "/api/active-sessions/heartbeat/{taskId}", Access::kAuthenticated,
+          &ApiRoutes::SessionHeartbeat);
+  AddSync("DELETE", "/api/active-sessions/by-task/{taskId}", Access::kAuthenticated,
+          &ApiRoutes::EndSession);
+  AddSync("POST", "/api/active-sessions/cleanup", Access::kAuthenticated,
+          &ApiRoutes::CleanupSessions);
+  AddSync("POST", "/api/active-sessions/recover-orphaned-tasks", Access::kAuthenticated,
+          &ApiRoutes::RecoverOrphans);
+}
+
+HttpResponse ApiRoutes::ReportCredentials(const HttpRequest& request, const PathParams& params) {
+  auto body = ParseJsonObject(request.body);
+  if (!body) return ErrorResponse(body.error());
+  auto report = ParseCredentialReport(*body, params.Get("id"));
+  if (!report) return ErrorResponse(report.error());
+  auto agent = agents_.ReportCredentials(*report);
+  if (!agent) return ErrorResponse(agent.error());
+  JsonWriter w;
+  WriteAgent(w, *agent);
+  return Written(200, w);
+}
+
+HttpResponse ApiRoutes::GetCredentials(const HttpRequest&, const PathParams& params) {
+  auto agent = agents_.Get(params.Get("id"));
+  if (!agent) return ErrorResponse(agent.error());
+  // Upstream's single-agent credential-status entry.
+  JsonWriter w;
+  w.BeginObject()
+      .Field("agentId", agent->id)
+      .Field("name", agent->name)
+      .Field("status", AgentStatusName(agent->status));
+  w.Key("missing").BeginArray();
+  for (const auto& name : agent->credential_missing.value_or(std::vector<std::string>{})) {
+    w.String(name);
+  }
+  w.EndArray();
+  w.Field("provider", agent->provider).Field("harnessProvider", agent->harness_provider);
+  // The agent's own rendering carries credStatus (merged with latestModel): reuse it.
+  JsonWriter full;
+  WriteAgent(full, *agent);
+  const json rendered = json::parse(full.Take(), nullptr, /*allow_exceptions=*/false);
+  w.Key("credStatus");
+  if (rendered.is_object() && rendered.contains("credStatus")) {
+    w.Raw(rendered["credStatus"].dump());
+  } else {
+    w.Null();
+  }
+  w.Field("lastCheckedAt", agent->last_updated_at).EndObject();
+  return Written(200, w);
+}
+
+HttpResponse ApiRoutes::AgentActivity(const HttpRequest&, const PathParams& params) {
+  const std::string id = params.Get("id");
+  auto agent = agents_.Get(id);
+  if (!agent) return ErrorResponse(agent.error());
+  agents_.Heartbeat(id);
+  return NoContent();
+}
+
+HttpResponse ApiRoutes::ResolvedConfig(const HttpRequest&, const PathParams&) {
+  // This API keeps no swarm_config: upstream's worker overlays nothing and keeps its env.
+  JsonWriter w;
+  w.BeginObject().Key("configs").BeginArray().EndArray().EndObject();
+  return Written(200, w);
+}
+
+HttpResponse ApiRoutes::SupersedeTask(const HttpRequest& request, const PathParams& params) {
+  auto agent = OptionalAgentId(request);
+  if (!agent) return http::JsonError(400, "Missing X-Agent-ID header");
+  auto body = ParseJsonObject(request.body);
+  if (!body) return ErrorResponse(body.error());
+  auto reason = ParseSupersedeReason(*body);
+  if (!reason) return ErrorResponse(reason.error());
+  auto result = tasks_.Supersede(params.Get("id"), *agent, *reason);
+  if (!result) return ErrorResponse(result.error());
+  JsonWriter w;
+  w.BeginObject().Field("success", true).Field("kind", KindName(result->kind)).Key("task");
+  WriteTask(w, result->task);
+  if (result->resume) {
+    w.Field("resumeTaskId", result->resume->id)
+        .Field("resumeTaskStatus", TaskStatusName(result->resume->status));
+  } else {
+    w.Key("resumeTaskId").Null();
+  }
+  w.EndObject();
+  return Written(200, w);
+}
+
+HttpResponse ApiRoutes::PauseTask(const HttpRequest& request, const PathParams& params) {
+  if (auto body = OptionalBody(request); !body) return ErrorResponse(body.error());
+  auto task = tasks_.Pause(params.Get("id"), OptionalAgentId(request));
+  if (!task) return ErrorResponse(task.error());
+  return TaskEnvelope(*task);
+}
+
+HttpResponse ApiRoutes::ResumeTask(const HttpRequest& request, const PathParams& params) {
+  if (auto body = OptionalBody(request); !body) return ErrorResponse(body.error());
+  auto task = tasks_.Resume(params.Get("id"), OptionalAgentId(request));
+  if (!task) return ErrorResponse(task.error());
+  return TaskEnvelope(*task);
+}
+
+HttpResponse ApiRoutes::OpenSession(const HttpRequest& request, const PathParams&) {
+  if (!sessions_) return SessionsUnavailable();
+  auto body = ParseJsonObject(request.body);
+  if (!body) return ErrorResponse(body.error());
+  auto session = ParseNewActiveSession(*body);
+  if (!session) return ErrorResponse(session.error());
+  auto opened = sessions_->Open(std::move(*session));
+  if (!opened) return ErrorResponse(opened.error());
+  JsonWriter w;
+  w.BeginObject().Key("session");
+  WriteActiveSession(w, *opened);
+  w.EndObject();
+  return Written(201, w);
+}
+
+HttpResponse ApiRoutes::ListSessions(const HttpRequest& request, const PathParams&) {
+  if (!sessions_) return SessionsUnavailable();
+  auto agent = http::QueryParams::Parse(request.query).Get("agentId");
+  if (agent && agent->empty()) agent.reset();
+  auto sessions = sessions_->List(agent);
+  if (!sessions) return ErrorResponse(sessions.error());
+  JsonWriter w;
+  w.BeginObject().Key("sessions");
+  WriteArray(w, *sessions, WriteActiveSession);
+  w.EndObject();
+  return Written(200, w);
+}
+
+HttpResponse ApiRoutes::SessionHeartbeat(const HttpRequest&, const PathParams& params) {
+  if (!sessions_) return SessionsUnavailable();
+  auto updated = sessions_->Heartbeat(params.Get("taskId"));
+  if (!updated) return ErrorResponse(updated.error());
+  JsonWriter w;
+  w.BeginObject().Field("updated", *updated).EndObject();
+  return Written(200, w);
+}
+
+HttpResponse ApiRoutes::EndSession(const HttpRequest&, const PathParams& params) {
+  if (!sessions_) return SessionsUnavailable();
+  auto deleted = sessions_->EndByTask(params.Get("taskId"));
+  if (!deleted) return ErrorResponse(deleted.error());
+  JsonWriter w;
+  w.BeginObject().Field("deleted", *deleted).EndObject();
+  return Written(200, w);
+}
+
+HttpResponse ApiRoutes::CleanupSessions(const HttpRequest& request, const PathParams&) {
+  if (!sessions_) return SessionsUnavailable();
+  auto body = ParseJsonObject(request.body);
+  if (!body) return ErrorResponse(body.error());
+  auto agent = ParseSessionsCleanup(*body);
+  if (!agent) return ErrorResponse(agent.error());
+  auto cleaned = sessions_->Cleanup(*agent);
+  if (!cleaned) return ErrorResponse(cleaned.error());
+  JsonWriter w;
+  w.BeginObject().Field("cleaned", int64_t{*cleaned}).EndObject();
+  return Written(200, w);
+}
+
+HttpResponse ApiRoutes::RecoverOrphans(const HttpRequest& request, const PathParams&) {
+  if (!sessions_) return SessionsUnavailable();
+  auto body = ParseJsonObject(request.body);
+  if (!body) return ErrorResponse(body.error());
+  auto parsed = ParseOrphanRecovery(*body);
+  if (!parsed) return ErrorResponse(parsed.error());
+  if (OptionalAgentId(request) != parsed->agent_id) {
+    return http::JsonError(403, "Can only recover orphaned tasks for the calling agent");
+  }
+  auto tasks = sessions_->RecoverOrphans(*parsed);
+  if (!tasks) return ErrorResponse(tasks.error());
+  JsonWriter w;
+  w.BeginObject().Field("recovered", static_cast<int64_t>(tasks->size())).Key("tasks");
+  WriteArray(w, *tasks, WriteTask);
+  w.EndObject();
+  return Written(200, w);
+}
+
+}  // namespace swarm
