@@ -36,3 +36,5 @@ cmake --build "$BUILD_DIR"
 
 # The official e2b SDK, pinned by tests/e2b_sdk/package-lock.json, for the sandboxd SDK test.
 (cd tests/e2b_sdk && npm ci --no-audit --no-fund --silent)
+# The official MCP TypeScript SDK, pinned by tests/mcp_sdk/package-lock.json, for the /mcp test.
+(cd tests/mcp_sdk && npm ci --no-audit --no-fund --silent)

@@ -6,6 +6,7 @@
 
 #include "api/agent_service.h"
 #include "api/heartbeats.h"
+#include "api/mcp_tools.h"
 #include "api/poll_hub.h"
 #include "api/routes.h"
 #include "api/task_service.h"
@@ -25,7 +26,10 @@ std::vector<http::Route> ServerRoutes() {
   AgentService agents(**store, clock, heartbeats);
   TaskService tasks(**store, clock, hub);
   StoreExecutors executors(1, 1);
-  ApiRoutes routes(RoutesOptions{"unused"}, agents, tasks, hub, executors);
+  McpTools tools(tasks, agents);
+  mcp::Endpoint endpoint(tools, [](const std::string&) -> Result<void> { return {}; }, clock, {});
+  ApiRoutes routes(RoutesOptions{"unused"}, agents, tasks, hub, executors, nullptr, nullptr,
+                   &endpoint);
   return routes.router().routes();
 }
 

@@ -16,6 +16,7 @@
 #include "api/agent_service.h"
 #include "api/create_batcher.h"
 #include "api/heartbeats.h"
+#include "api/mcp_tools.h"
 #include "api/poll_hub.h"
 #include "api/routes.h"
 #include "api/smoke_backend.h"
@@ -30,6 +31,7 @@
 #include "core/version.h"
 #include "http/access_log.h"
 #include "http/server.h"
+#include "mcp/endpoint.h"
 #include "sandbox/e2b_config.h"
 #include "smoke/smoke_runner.h"
 #include "store/sqlite_store.h"
@@ -57,8 +59,26 @@ struct Runtime {
         sessions(store, clock, agents, hub),
         smoke(store, clock, setup.executor, setup.backend ? &setup.backend->sandboxes() : nullptr,
               setup.service),
+        mcp_tools(tasks, agents),
+        mcp(
+            mcp_tools,
+            [this](const std::string& agent_id) -> Result<void> {
+              auto agent = agents.Get(agent_id);
+              if (!agent) return tl::unexpected(agent.error());
+              return {};
+            },
+            clock, McpOptions(options)),
         routes(RoutesOptions{.api_key = options.api_key, .smoke_defaults = setup.defaults}, agents,
-               tasks, hub, executors, &smoke, &sessions) {}
+               tasks, hub, executors, &smoke, &sessions, &mcp) {}
+
+  static mcp::EndpointOptions McpOptions(const ApiServerOptions& options) {
+    mcp::EndpointOptions o;
+    o.server_version = BuildVersion();
+    o.max_sessions_total = options.mcp_max_sessions;
+    o.idle_timeout = options.mcp_session_idle;
+    o.max_body_bytes = options.body_limit;
+    return o;
+  }
 
   SystemClock clock;
   StoreExecutors executors{2, 1};
@@ -70,12 +90,26 @@ struct Runtime {
   WorkerMonitor monitor;
   ActiveSessionService sessions;
   SmokeService smoke;
+  McpTools mcp_tools;
+  mcp::Endpoint mcp;
   ApiRoutes routes;
   std::atomic<bool> stopping{false};
 };
 
 asio::awaitable<http::HttpResponse> Dispatch(Runtime* rt, http::HttpRequest request) {
   co_return co_await rt->routes.Dispatch(std::move(request));
+}
+
+// Ends MCP sessions that idled past their timeout. In memory only: runs on the I/O thread.
+asio::awaitable<void> McpExpiryLoop(Runtime* rt, asio::steady_timer* timer,
+                                    std::chrono::milliseconds idle) {
+  const auto every = std::clamp<std::chrono::milliseconds>(idle / 4, std::chrono::seconds(1),
+                                                           std::chrono::minutes(1));
+  while (!rt->stopping) {
+    rt->mcp.ExpireIdle();  // logs what it ended
+    timer->expires_after(every);
+    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
 }
 
 asio::awaitable<void> MonitorLoop(Runtime* rt, asio::steady_timer* timer) {
@@ -303,6 +337,9 @@ int RunApiServer(const ApiServerOptions& options) {
     asio::co_spawn(io, PruneLoop(&rt, &prune_timer, options.log_retention), asio::detached);
   }
 
+  asio::steady_timer mcp_timer(io);
+  asio::co_spawn(io, McpExpiryLoop(&rt, &mcp_timer, options.mcp_session_idle), asio::detached);
+
   std::chrono::steady_clock::time_point smoke_deadline{};
   http::RunUntilStopped(io, server, stop_signals, threads, options.shutdown_grace, [&] {
     rt.stopping = true;
@@ -310,8 +347,10 @@ int RunApiServer(const ApiServerOptions& options) {
     rt.smoke.RequestStop();
     smoke_deadline = std::chrono::steady_clock::now() + options.shutdown_grace;
     rt.hub.Shutdown();  // open long-polls answer {"trigger":null} now
+    rt.mcp.CloseAll();  // open GET /mcp streams end within a second
     monitor_timer.cancel();
     prune_timer.cancel();
+    mcp_timer.cancel();
   });
   rt.smoke.Shutdown(std::max(std::chrono::milliseconds(0),
                              std::chrono::duration_cast<std::chrono::milliseconds>(

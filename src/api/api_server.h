@@ -44,6 +44,10 @@ struct ApiServerOptions {
   std::chrono::minutes log_retention{60 * 24 * 30};
   bool access_log = true;
   SmokeApiOptions smoke;
+  // The MCP server on /mcp: open sessions at most (all agents together), and how long one
+  // may idle before it ends.
+  std::size_t mcp_max_sessions = 1024;
+  std::chrono::milliseconds mcp_session_idle{std::chrono::hours(2)};
 };
 
 // Runs until SIGTERM or SIGINT. Returns the process exit status.

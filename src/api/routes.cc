@@ -1,14 +1,22 @@
 #include "api/routes.h"
 
+#include <atomic>
+#include <memory>
+
 #include <fmt/format.h>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
 #include "api/error_mapping.h"
 #include "api/json_codec.h"
 #include "api/requests.h"
+#include "core/bounded_json.h"
 #include "core/field_reader.h"
 #include "core/ids.h"
+#include "core/mcp_token.h"
 #include "core/version.h"
 #include "http/query.h"
 
@@ -108,17 +116,98 @@ HttpResponse RecordList(std::string_view key, const std::vector<T>& items,
   return Written(200, w);
 }
 
+// What a /mcp request does once it reaches the store executors.
+struct McpOutcome {
+  mcp::McpResponse response;
+  std::optional<std::string> stream_session;  // GET: the stream to keep open
+};
+
+HttpResponse FromMcp(mcp::McpResponse r) {
+  HttpResponse response;
+  response.status = r.status;
+  response.content_type = std::move(r.content_type);
+  response.body = std::move(r.body);
+  response.headers = std::move(r.headers);
+  return response;
+}
+
+// Takes the body: a tool call's output may be large.
+mcp::McpRequest ToMcp(HttpRequest& request) {
+  mcp::McpRequest m;
+  m.method = request.method;
+  m.body = std::move(request.body);
+  m.accept = request.Header("accept");
+  m.content_type = request.Header("content-type");
+  m.session_id = request.Header("mcp-session-id");
+  m.protocol_version = request.Header("mcp-protocol-version");
+  m.agent_id = request.Header("x-agent-id");
+  if (auto task = request.Header("x-source-task-id"); !task.empty()) {
+    m.source_task_id = std::string(task);
+  }
+  return m;
+}
+
+// Keeps a GET /mcp stream open: SSE comments every `keepalive`, checking at least every second
+// that the session still wants it (DELETE, idle expiry and shutdown end it) and that the client
+// is still there. The server sends nothing else on it: tools answer on the POST.
+asio::awaitable<void> McpStream(mcp::Endpoint* endpoint, std::string session_id,
+                                std::chrono::milliseconds keepalive, http::BodyStream& out) {
+  constexpr auto kCheckEvery = std::chrono::seconds(1);
+  bool open = co_await out.Write(": connected\n\n");
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto last_write = std::chrono::steady_clock::now();
+  while (open && endpoint->StreamAlive(session_id) && !out.peer().gone()) {
+    const auto until_keepalive = last_write + keepalive - std::chrono::steady_clock::now();
+    timer.expires_after(
+        std::min<std::chrono::steady_clock::duration>(kCheckEvery, until_keepalive));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!endpoint->StreamAlive(session_id) || out.peer().gone()) break;
+    if (std::chrono::steady_clock::now() - last_write >= keepalive) {
+      open = co_await out.Write(": keepalive\n\n");
+      last_write = std::chrono::steady_clock::now();
+    }
+  }
+  endpoint->CloseStream(session_id);
+}
+
+// Tools that only read the store.
+bool ReadOnlyTool(std::string_view name) {
+  return name == "get-task-details" || name == "get-tasks" || name == "my-agent-info" ||
+         name == "get-swarm";
+}
+
 }  // namespace
 
+bool McpPostOnlyReads(std::string_view body) {
+  // Large bodies are tool calls carrying an output: not worth parsing twice to find out.
+  constexpr std::size_t kClassifyUpTo = 64 * 1024;
+  if (body.size() > kClassifyUpTo) return false;
+  auto message = ParseBoundedJson(body, JsonLimits{.max_depth = 64, .max_bytes = kClassifyUpTo});
+  if (!message) return true;  // the endpoint refuses it without the store
+  if (!message->is_object()) return false;
+  auto method = message->find("method");
+  if (method == message->end()) return true;  // a response from the client: nothing to run
+  if (!method->is_string()) return true;
+  const auto& name = method->get_ref<const std::string&>();
+  if (name != "tools/call") return true;  // ping, tools/list, initialize, notifications
+  auto params = message->find("params");
+  if (params == message->end() || !params->is_object()) return true;
+  auto tool = params->find("name");
+  return tool != params->end() && tool->is_string() &&
+         ReadOnlyTool(tool->get_ref<const std::string&>());
+}
+
 ApiRoutes::ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& tasks, PollHub& hub,
-                     StoreExecutors& executors, SmokeService* smoke, ActiveSessionService* sessions)
+                     StoreExecutors& executors, SmokeService* smoke, ActiveSessionService* sessions,
+                     mcp::Endpoint* mcp)
     : options_(std::move(options)),
       agents_(agents),
       tasks_(tasks),
       hub_(hub),
       executors_(executors),
       smoke_(smoke),
-      sessions_(sessions) {
+      sessions_(sessions),
+      mcp_(mcp) {
   // No store behind it: answered on the I/O thread, so it stays fast whatever the store does.
   router_.Add("GET", "/health", Access::kPublic, [this](HttpRequest request, PathParams params) {
     return Inline(this, &ApiRoutes::Health, std::move(request), std::move(params));
@@ -152,6 +241,14 @@ ApiRoutes::ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& t
   AddSync("GET", "/api/smoke-runs", Access::kAuthenticated, &ApiRoutes::ListSmokeRuns);
   AddSync("GET", "/api/smoke-runs/{id}", Access::kAuthenticated, &ApiRoutes::GetSmokeRun);
   AddCompatRoutes();
+  if (mcp_) {
+    for (const char* method : {"POST", "GET", "DELETE"}) {
+      router_.Add(method, "/mcp", Access::kAuthenticated,
+                  [this](HttpRequest request, PathParams params) {
+                    return Mcp(std::move(request), std::move(params));
+                  });
+    }
+  }
 }
 
 void ApiRoutes::AddSync(const char* method, const char* pattern, Access access, SyncHandler fn) {
@@ -186,9 +283,20 @@ bool ApiRoutes::Authorized(const HttpRequest& request) const {
   return ConstantTimeEquals(header.substr(kBearer.size()), options_.api_key);
 }
 
+std::optional<std::string> ApiRoutes::McpTokenTask(const HttpRequest& request) const {
+  if (!mcp_ || request.path != "/mcp") return std::nullopt;
+  std::string_view header = request.Header("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!header.starts_with(kBearer)) return std::nullopt;
+  const std::string_view agent = request.Header("x-agent-id");
+  if (agent.empty()) return std::nullopt;
+  return VerifyMcpTaskToken(options_.api_key, agent, header.substr(kBearer.size()));
+}
+
 bool ApiRoutes::Admitted(const HttpRequest& request, const http::Router::Match& match) const {
-  // Unknown paths fail closed: without the key they are 401 like everything else.
-  return IsPublic(match) || Authorized(request);
+  // Unknown paths fail closed: without the key they are 401 like everything else. A task
+  // token opens /mcp only; whether its task still admits it is the handler's check (the store).
+  return IsPublic(match) || Authorized(request) || McpTokenTask(request).has_value();
 }
 
 std::optional<HttpResponse> ApiRoutes::CheckHead(const HttpRequest& head) const {
@@ -456,6 +564,58 @@ asio::awaitable<HttpResponse> ApiRoutes::Poll(HttpRequest request, PathParams) {
     co_await waiter->Wait(deadline);
   }
   co_return Json(200, {{"trigger", nullptr}});
+}
+
+asio::awaitable<HttpResponse> ApiRoutes::Mcp(HttpRequest request, PathParams) {
+  const bool reads = request.method != "POST" || McpPostOnlyReads(request.body);
+  mcp::McpRequest m = ToMcp(request);
+  if (!Authorized(request)) m.token_task_id = McpTokenTask(request);
+  auto work = [this, m = std::move(m)]() -> McpOutcome {
+    McpOutcome out;
+    if (m.token_task_id) {
+      auto accepted = tasks_.AcceptsTaskToken(*m.token_task_id, m.agent_id);
+      if (!accepted || !*accepted) {
+        // Over (or never this agent's), the token's task makes the token worth nothing.
+        HttpResponse refused =
+            accepted ? http::JsonError(401, "Unauthorized") : ErrorResponse(accepted.error());
+        out.response.status = refused.status;
+        out.response.body = std::move(refused.body);
+        return out;
+      }
+    }
+    if (m.method == "POST") {
+      out.response = mcp_->Post(m);
+    } else if (m.method == "DELETE") {
+      out.response = mcp_->Delete(m);
+    } else {
+      auto opened = mcp_->OpenStream(m);
+      if (auto* stream = std::get_if<mcp::Endpoint::OpenedStream>(&opened)) {
+        out.stream_session = stream->session_id;
+      } else {
+        out.response = std::get<mcp::McpResponse>(std::move(opened));
+      }
+    }
+    return out;
+  };
+  McpOutcome outcome = co_await RunOn(reads ? executors_.reads() : executors_.writes(), work);
+  if (!outcome.stream_session) co_return FromMcp(std::move(outcome.response));
+  HttpResponse response;
+  response.status = 200;
+  response.content_type = "text/event-stream";
+  response.headers.emplace_back("Cache-Control", "no-cache");
+  response.headers.emplace_back("Mcp-Session-Id", *outcome.stream_session);
+  // The server runs the producer only if the client is still there once the headers are out;
+  // when it does not, the stream is closed here, or the session would refuse every later GET.
+  auto started = std::make_shared<std::atomic<bool>>(false);
+  response.stream = [endpoint = mcp_, id = *outcome.stream_session,
+                     keepalive = options_.mcp_keepalive, started](http::BodyStream& out) {
+    started->store(true);
+    return McpStream(endpoint, id, keepalive, out);
+  };
+  response.on_undelivered = [endpoint = mcp_, id = *outcome.stream_session, started] {
+    if (!started->load()) endpoint->CloseStream(id);
+  };
+  co_return response;
 }
 
 HttpResponse ApiRoutes::StartSmokeRun(const HttpRequest& request, const PathParams&) {

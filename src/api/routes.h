@@ -19,6 +19,7 @@
 #include "api/task_service.h"
 #include "http/message.h"
 #include "http/router.h"
+#include "mcp/endpoint.h"
 #include "smoke/smoke_request.h"
 
 namespace swarm {
@@ -28,15 +29,22 @@ struct RoutesOptions {
   double max_poll_wait_s = 300.0;  // upper bound of GET /api/poll?wait=
   // What POST /api/smoke-runs fills in when the request leaves it out (its api_key: the API's).
   smoke::SmokeRequestDefaults smoke_defaults;
+  // How often an open GET /mcp stream gets an SSE comment, so proxies and clients see it alive.
+  std::chrono::milliseconds mcp_keepalive{15'000};
 };
+
+// Whether a POST /mcp body only reads (ping, tools/list, initialize, a read-only tool, or
+// something the endpoint refuses without the store): it then runs on the read pool and never
+// queues behind store writes.
+bool McpPostOnlyReads(std::string_view body);
 
 class ApiRoutes {
  public:
   // Without `smoke`, the smoke-run routes answer 503; without `sessions`, the active-session
-  // routes do.
+  // routes do. Without `mcp`, there is no /mcp.
   ApiRoutes(RoutesOptions options, AgentService& agents, TaskService& tasks, PollHub& hub,
             StoreExecutors& executors, SmokeService* smoke = nullptr,
-            ActiveSessionService* sessions = nullptr);
+            ActiveSessionService* sessions = nullptr, mcp::Endpoint* mcp = nullptr);
   ApiRoutes(const ApiRoutes&) = delete;
   ApiRoutes& operator=(const ApiRoutes&) = delete;
 
@@ -62,6 +70,9 @@ class ApiRoutes {
                                                            http::HttpRequest request,
                                                            http::PathParams params);
   bool Authorized(const http::HttpRequest& request) const;
+  // The task a request to /mcp is scoped to when its bearer is a task token minted with our
+  // key for its X-Agent-ID; nullopt otherwise.
+  std::optional<std::string> McpTokenTask(const http::HttpRequest& request) const;
   // Whether the request may reach `match`: a public route, or the right key.
   bool Admitted(const http::HttpRequest& request, const http::Router::Match& match) const;
 
@@ -89,6 +100,9 @@ class ApiRoutes {
   http::HttpResponse StartSmokeRun(const http::HttpRequest&, const http::PathParams&);
   http::HttpResponse GetSmokeRun(const http::HttpRequest&, const http::PathParams&);
   http::HttpResponse ListSmokeRuns(const http::HttpRequest&, const http::PathParams&);
+  // POST|GET|DELETE /mcp: the MCP server (Streamable HTTP), see mcp/endpoint.h.
+  boost::asio::awaitable<http::HttpResponse> Mcp(http::HttpRequest request,
+                                                 http::PathParams params);
   // What upstream's worker calls beyond the core contract (issue 9), in routes_compat.cc.
   void AddCompatRoutes();
   http::HttpResponse ReportCredentials(const http::HttpRequest&, const http::PathParams&);
@@ -112,6 +126,7 @@ class ApiRoutes {
   StoreExecutors& executors_;
   SmokeService* smoke_;
   ActiveSessionService* sessions_;
+  mcp::Endpoint* mcp_;
   http::Router router_;
 };
 

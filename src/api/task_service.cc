@@ -1,6 +1,7 @@
 #include "api/task_service.h"
 
 #include <chrono>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,8 @@ constexpr char kDefaultCompletedOutput[] = "Completed by runner wrapper (no expl
 constexpr char kDefaultFailureReason[] = "Process exited without explicit completion";
 constexpr char kDefaultCancelReason[] = "Cancelled by user";
 constexpr auto kRecentCancellations = std::chrono::minutes(5);
+// How OutputSchema::JudgeText's reasons for a mismatching output begin.
+constexpr std::string_view kMismatchLeadIn = "output does not match outputSchema: ";
 // What one list response may carry; the rest is a later page.
 constexpr std::size_t kMaxResponseBytes = 8 << 20;
 
@@ -42,6 +45,15 @@ boost::asio::awaitable<Result<Task>> TaskService::Create(CreateTaskRequest reque
   co_return task;
 }
 
+Result<Task> TaskService::CreateNow(CreateTaskRequest request) {
+  NewTask& t = request.task;
+  t.id = NewUuid();
+  t.now = Now();
+  auto task = store_.CreateTask(t);
+  if (task) WakeClaimers(*task);
+  return task;
+}
+
 void TaskService::WakeClaimers(const Task& task) {
   if (task.agent_id) {
     hub_.NotifyAgent(*task.agent_id);
@@ -56,11 +68,14 @@ Result<TaskDetail> TaskService::Get(const std::string& id, int logs_limit) {
 
 Result<TaskPage> TaskService::List(const TaskFilter& filter) { return store_.ListTasks(filter); }
 
-Result<Task> TaskService::Cancel(const std::string& id, const std::optional<std::string>& reason) {
+Result<Task> TaskService::Cancel(const std::string& id, const std::optional<std::string>& reason,
+                                 const std::optional<std::string>& actor, std::string via) {
   TerminalUpdate update;
   update.status = TaskStatus::kCancelled;
   update.failure_reason = reason.value_or(kDefaultCancelReason);
+  update.actor_agent_id = actor;
   update.now = Now();
+  update.via = std::move(via);
   auto result = store_.FinishTask(id, update);
   if (!result) return tl::unexpected(result.error());
   if (!result->applied) {
@@ -106,7 +121,7 @@ Result<Task> TaskService::SetProgress(const std::string& id, const std::string& 
 }
 
 TerminalUpdate TaskService::Judge(const Task& task, const FinishRequest& request,
-                                  const std::string& agent) {
+                                  const std::string& agent, std::string* violation) {
   TerminalUpdate update;
   update.status = request.status;
   update.required_status = TaskStatus::kInProgress;
@@ -122,12 +137,16 @@ TerminalUpdate TaskService::Judge(const Task& task, const FinishRequest& request
     if (!update.output) update.output = kDefaultCompletedOutput;
     return update;
   }
-  auto fail = [&update](std::string reason) {
+  auto fail = [&update, violation](std::string reason) {
     update.status = TaskStatus::kFailed;
     update.failure_reason = std::move(reason);
+    // The mismatch itself, without the judge's lead-in, for a caller that shows it on its own.
+    std::string_view why = *update.failure_reason;
+    if (why.starts_with(kMismatchLeadIn)) why.remove_prefix(kMismatchLeadIn.size());
+    *violation = why;
   };
   if (!request.output) {
-    fail("output does not match outputSchema: no output was sent");
+    fail(std::string(kMismatchLeadIn) + "no output was sent");
     return update;
   }
   // Bounded in size, depth and work, and never throws: a hostile output fails the task
@@ -139,7 +158,8 @@ TerminalUpdate TaskService::Judge(const Task& task, const FinishRequest& request
 }
 
 Result<FinishResult> TaskService::Finish(const std::string& id, const std::string& agent_id,
-                                         const FinishRequest& request) {
+                                         const FinishRequest& request,
+                                         const FinishOptions& options) {
   auto task = store_.GetTask(id);
   if (!task) return tl::unexpected(task.error());
   if (task->agent_id != agent_id) {
@@ -150,7 +170,8 @@ Result<FinishResult> TaskService::Finish(const std::string& id, const std::strin
   if (IsTerminal(task->status)) {
     return FinishResult{
         SameResult(*task, request) ? FinishOutcome::kAlreadyFinished : FinishOutcome::kConflict,
-        std::move(*task)};
+        std::move(*task),
+        {}};
   }
   if (task->status != TaskStatus::kInProgress) {
     return Conflict(
@@ -158,16 +179,37 @@ Result<FinishResult> TaskService::Finish(const std::string& id, const std::strin
                     "before finishing it",
                     id, TaskStatusName(task->status)));
   }
-  auto result = store_.FinishTask(id, Judge(*task, request, agent_id));
+  std::string violation;
+  TerminalUpdate update = Judge(*task, request, agent_id, &violation);
+  if (!violation.empty() && options.reject_mismatch) {
+    return FinishResult{FinishOutcome::kRejected, std::move(*task), std::move(violation)};
+  }
+  update.via = options.via;
+  auto result = store_.FinishTask(id, update);
   if (!result) return tl::unexpected(result.error());
   if (!result->applied) {
     // Another terminal write (a cancel, the dead-worker monitor) landed first.
     return FinishResult{SameResult(result->task, request) ? FinishOutcome::kAlreadyFinished
                                                           : FinishOutcome::kConflict,
-                        std::move(result->task)};
+                        std::move(result->task),
+                        {}};
   }
   hub_.NotifyAgent(agent_id);
-  return FinishResult{FinishOutcome::kApplied, std::move(result->task)};
+  return FinishResult{FinishOutcome::kApplied, std::move(result->task), {}};
+}
+
+Result<bool> TaskService::AcceptsTaskToken(const std::string& task_id, const std::string& agent_id,
+                                           std::chrono::milliseconds grace) {
+  auto task = store_.GetTask(task_id);
+  if (!task) {
+    if (task.error().code == ErrorCode::kNotFound) return false;
+    return tl::unexpected(task.error());
+  }
+  if (task->agent_id != agent_id) return false;
+  if (task->status == TaskStatus::kInProgress) return true;
+  if (!IsTerminal(task->status) || !task->finished_at) return false;
+  // Both are FormatIsoTime text of one fixed shape: they compare as the times do.
+  return *task->finished_at > FormatIsoTime(clock_.Now() - grace);
 }
 
 Result<std::vector<Task>> TaskService::CancelledTasks(const std::string& agent_id,

@@ -3,6 +3,7 @@
 // server; every terminal write is conditional, so the first one wins.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,15 @@ enum class FinishOutcome {
   kApplied,          // this call's result was written
   kAlreadyFinished,  // terminal before; the same result was sent again: no-op
   kConflict,         // terminal before with a different result: the first one stands
+  kRejected,         // judged without writing (FinishOptions::reject_mismatch): not applied
+};
+
+struct FinishOptions {
+  // MCP store-progress: a completed output that fails the outputSchema is refused and nothing
+  // is written, so the agent can fix it in the same session. /finish (false) writes such a
+  // result as failed: it is the last word on the task.
+  bool reject_mismatch = false;
+  std::string via = "finish";  // recorded with the status change (TerminalUpdate::via)
 };
 
 struct ClaimAttempt {
@@ -36,6 +46,8 @@ struct ClaimAttempt {
 struct FinishResult {
   FinishOutcome outcome = FinishOutcome::kApplied;
   Task task;
+  // kRejected: why the output does not match, e.g. `reply: Failed to match … (got "ping")`.
+  std::string violation;
 };
 
 class TaskService {
@@ -45,10 +57,16 @@ class TaskService {
       : store_(store), clock_(clock), hub_(hub), batcher_(batcher) {}
 
   boost::asio::awaitable<Result<Task>> Create(CreateTaskRequest request);
+  // The same without the batcher, for callers already on a store thread (MCP send-task).
+  Result<Task> CreateNow(CreateTaskRequest request);
+  Result<Task> GetTask(const std::string& id) { return store_.GetTask(id); }
   Result<TaskDetail> Get(const std::string& id, int logs_limit);
   Result<TaskPage> List(const TaskFilter& filter);
-  // kBadRequest when the task is already terminal.
-  Result<Task> Cancel(const std::string& id, const std::optional<std::string>& reason);
+  // kBadRequest when the task is already terminal. `actor` (who cancels) and `via` go to the
+  // status change's log.
+  Result<Task> Cancel(const std::string& id, const std::optional<std::string>& reason,
+                      const std::optional<std::string>& actor = std::nullopt,
+                      std::string via = "cancel");
 
   // One claim attempt for GET /api/poll. kNotFound for an unregistered agent; a lead takes
   // only its own pending tasks, never the pool.
@@ -65,9 +83,14 @@ class TaskService {
                            const std::optional<std::string>& agent_id);
   // kNotFound, kForbidden (the task belongs to another agent), kConflict (not in progress).
   // A completed result whose output fails the task's outputSchema is written as failed with
-  // a reason naming the mismatch, keeping the raw output.
+  // a reason naming the mismatch, keeping the raw output (unless options.reject_mismatch).
   Result<FinishResult> Finish(const std::string& id, const std::string& agent_id,
-                              const FinishRequest& request);
+                              const FinishRequest& request, const FinishOptions& options = {});
+  // Whether a task-scoped MCP token (core/mcp_token.h) of `agent_id` for `task_id` is still
+  // good: the agent holds the task and it is in progress, or finished less than `grace` ago
+  // (the agent may still read its result back). kNotFound counts as not good.
+  Result<bool> AcceptsTaskToken(const std::string& task_id, const std::string& agent_id,
+                                std::chrono::milliseconds grace = std::chrono::minutes(10));
   // Tasks of the agent cancelled in the last five minutes, or the one named (if cancelled).
   Result<std::vector<Task>> CancelledTasks(const std::string& agent_id,
                                            const std::optional<std::string>& task_id);
@@ -94,7 +117,8 @@ class TaskService {
  private:
   std::string Now() const { return FormatIsoTime(clock_.Now()); }
   // The status and reason a finish request turns into once the output is judged.
-  TerminalUpdate Judge(const Task& task, const FinishRequest& request, const std::string& agent);
+  TerminalUpdate Judge(const Task& task, const FinishRequest& request, const std::string& agent,
+                       std::string* violation);
   void WakeClaimers(const Task& task);
 
   Store& store_;

@@ -145,6 +145,40 @@ TEST_F(TaskServiceTest, CancelTwiceIsABadRequest) {
   EXPECT_EQ(again.error().code, ErrorCode::kBadRequest);
 }
 
+// The status change's log says which path wrote the result.
+TEST_F(TaskServiceTest, TheStatusChangeLogSaysWhereTheResultCameFrom) {
+  auto via = [this](const std::string& id) -> std::optional<std::string> {
+    auto logs = store_->ListTaskLogs(id, 10);
+    EXPECT_TRUE(logs);
+    return logs->empty() ? std::nullopt : logs->front().metadata;  // newest first
+  };
+  const std::string finished = ClaimedSeedTask();
+  ASSERT_TRUE(Finish(finished, TaskStatus::kCompleted, R"({"reply":"pong"})"));
+  EXPECT_EQ(via(finished), R"({"via":"finish"})");
+  Task cancelled = Create({{"task", "x"}});
+  ASSERT_TRUE(service_->Cancel(cancelled.id, std::nullopt));
+  EXPECT_EQ(via(cancelled.id), R"({"via":"cancel"})");
+}
+
+// MCP's judgement writes nothing on a mismatch: the agent may send another output.
+TEST_F(TaskServiceTest, RejectMismatchLeavesTheTaskInProgress) {
+  const std::string id = ClaimedSeedTask();
+  FinishRequest request;
+  request.output = R"({"reply":"ping"})";
+  const FinishOptions mcp{.reject_mismatch = true, .via = "mcp"};
+  auto rejected = service_->Finish(id, "w", request, mcp);
+  ASSERT_TRUE(rejected);
+  EXPECT_EQ(rejected->outcome, FinishOutcome::kRejected);
+  EXPECT_NE(rejected->violation.find("reply"), std::string::npos) << rejected->violation;
+  EXPECT_EQ(rejected->violation.find("output does not match"), std::string::npos);
+  EXPECT_EQ(store_->GetTask(id)->status, TaskStatus::kInProgress);
+  request.output = R"({"reply":"pong"})";
+  auto applied = service_->Finish(id, "w", request, mcp);
+  ASSERT_TRUE(applied);
+  EXPECT_EQ(applied->outcome, FinishOutcome::kApplied);
+  EXPECT_EQ(applied->task.status, TaskStatus::kCompleted);
+}
+
 TEST_F(TaskServiceTest, ClaimSaysWhetherTheAgentCouldTakeAPoolTask) {
   auto empty = service_->Claim("w");
   ASSERT_TRUE(empty);

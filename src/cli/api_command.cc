@@ -30,6 +30,7 @@ struct ApiFlags {
   double shutdown_grace_s = 10;
   double log_retention_days = 30;
   double smoke_sweep_interval_s = 300;
+  double mcp_session_idle_s = 7200;
   std::string api_key_file;
   bool no_access_log = false;
 };
@@ -96,6 +97,14 @@ void AddApiCommand(CLI::App& root) {
                   "days to keep lifecycle and session logs of finished tasks (0: forever)")
       ->check(CLI::Range(0.0, 36500.0))
       ->capture_default_str();
+  cmd->add_option("--mcp-max-sessions", o.mcp_max_sessions,
+                  "open MCP sessions on /mcp at most, all agents together; more are refused")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--mcp-session-idle-s", flags->mcp_session_idle_s,
+                  "seconds an MCP session may idle before it ends")
+      ->check(CLI::Range(1.0, 7.0 * 86400))
+      ->capture_default_str();
   cmd->add_flag("--no-access-log", flags->no_access_log, "do not log each request");
   cmd->add_option("--api-key-file", flags->api_key_file,
                   "read the API key from the first line of this file");
@@ -137,6 +146,7 @@ void AddApiCommand(CLI::App& root) {
     options.shutdown_grace = to_ms(flags->shutdown_grace_s);
     options.access_log = !flags->no_access_log;
     options.smoke.sweep_interval = to_ms(flags->smoke_sweep_interval_s);
+    options.mcp_session_idle = to_ms(flags->mcp_session_idle_s);
     options.log_retention =
         std::chrono::minutes(static_cast<int64_t>(std::ceil(flags->log_retention_days * 24 * 60)));
     IgnoreSigpipe();

@@ -1232,7 +1232,8 @@ Result<TerminalResult> SqliteStore::FinishTask(const std::string& task_id,
     }
     if (applied) {
       InsertLog(c, {"task_status_change", update.actor_agent_id, task_id, old_status,
-                    TaskStatusName(update.status), update.now});
+                    TaskStatusName(update.status), update.now,
+                    nlohmann::json{{"via", update.via}}.dump()});
       if (holder) {
         auto idle = c.Prepare(kIdleAgentIfFree);
         BindAll(*idle, *holder, update.now);

@@ -75,6 +75,9 @@ struct TerminalUpdate {
   std::optional<TaskStatus> required_status;
   std::optional<std::string> actor_agent_id;  // recorded in the lifecycle log
   std::string now;
+  // Which path wrote the result ("finish", "mcp", "cancel"): the status change's log carries it
+  // as metadata {"via": …}, so a task shows where its result came from.
+  std::string via = "finish";
 };
 
 struct TerminalResult {
