@@ -36,6 +36,28 @@ std::optional<Provider> ParseProvider(std::string_view name) {
   return std::nullopt;
 }
 
+const char* McpStatusName(McpStatus status) {
+  switch (status) {
+    case McpStatus::kOff:
+      return "off";
+    case McpStatus::kUnknown:
+      return "unknown";
+    case McpStatus::kConnected:
+      return "connected";
+    case McpStatus::kPending:
+      return "pending";
+    case McpStatus::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+bool FinishedThroughMcp(const RunResult& result) {
+  return std::any_of(result.mcp_calls.begin(), result.mcp_calls.end(), [](const McpToolCall& c) {
+    return c.tool == "store-progress" && c.status_argument && c.is_error == false;
+  });
+}
+
 std::unique_ptr<Adapter> MakeAdapter(Provider provider) {
   switch (provider) {
     case Provider::kClaude:

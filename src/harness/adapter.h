@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 #include "harness/process_runner.h"
@@ -37,6 +38,46 @@ struct ModelEndpoint {
   std::optional<std::string> model;
 };
 
+// The swarm's MCP server as one task's CLI reaches it; the worker fills it per task. Each
+// adapter configures its CLI with it (notes/harness-mcp.md has every CLI's verified shape),
+// naming the secret by an environment variable, never writing it.
+struct McpAccess {
+  std::string url;       // the server's endpoint, e.g. http://127.0.0.1:3013/mcp
+  std::string agent_id;  // sent as X-Agent-ID
+  std::string task_id;   // sent as X-Source-Task-Id
+  // The bearer (a task-scoped token, core/mcp_token.h, or the swarm key when MCP_AUTH=key). A
+  // secret: only ever in the child's environment (kMcpTokenEnv), never in argv, a file or a log.
+  std::string token;
+};
+
+// The server's name in every CLI's config: claude shows its tools as mcp__agent-swarm__*,
+// codex in the namespace mcp__agent_swarm, opencode as agent-swarm_*.
+inline constexpr char kMcpServerName[] = "agent-swarm";
+// The child's environment variables the CLI configs (and pi's extension) read.
+inline constexpr char kMcpTokenEnv[] = "SWARM_MCP_TOKEN";
+inline constexpr char kMcpAgentEnv[] = "SWARM_AGENT_ID";
+inline constexpr char kMcpUrlEnv[] = "SWARM_MCP_URL";
+inline constexpr char kMcpTaskEnv[] = "SWARM_TASK_ID";
+
+// Whether the CLI reached the MCP server, as far as its output tells. The CLIs drop an
+// unreachable server silently, so the worker logs this for every task.
+enum class McpStatus {
+  kOff,        // the run had no MCP server configured
+  kUnknown,    // the CLI does not say, and no MCP tool call was seen
+  kConnected,  // the CLI said so, or an MCP tool was called
+  kPending,    // claude: still connecting when the run started (it went on without the tools)
+  kFailed,     // the CLI reported that the connection failed
+};
+const char* McpStatusName(McpStatus status);
+
+// One call of a tool of the swarm's MCP server, as the CLI reported it.
+struct McpToolCall {
+  std::string tool;  // the MCP name, without the CLI's prefix: "store-progress"
+  // store-progress's "status" argument (completed | failed), when the call carried one.
+  std::optional<std::string> status_argument;
+  std::optional<bool> is_error;  // the result's isError; nullopt: no result seen
+};
+
 struct TaskRun {
   std::string task_id;
   std::string prompt;                           // the task text
@@ -48,6 +89,8 @@ struct TaskRun {
   // The unprivileged user the CLI runs as (process_hardening.h: ResolveCliUser); work_dir and
   // home_dir are handed to it before the run.
   std::optional<RunAs> run_as;
+  // The swarm's MCP server; nullopt runs the CLI without it (MCP_AUTH=off).
+  std::optional<McpAccess> mcp;
 };
 
 struct Usage {
@@ -68,6 +111,8 @@ struct ParsedRun {
   std::optional<double> cost_usd;  // the CLI's own figure, when it gives one
   std::optional<std::string> model;
   std::optional<int64_t> num_turns;
+  McpStatus mcp_status = McpStatus::kUnknown;
+  std::vector<McpToolCall> mcp_calls;  // in the order they started
 };
 
 class OutputParser {
@@ -106,7 +151,13 @@ struct RunResult {
   std::optional<int64_t> num_turns;
   int64_t duration_ms = 0;
   bool cancelled = false;
+  McpStatus mcp_status = McpStatus::kOff;
+  std::vector<McpToolCall> mcp_calls;
 };
+
+// Whether the agent finished the task itself: a store-progress call with a status that the
+// server accepted (its result was no error).
+bool FinishedThroughMcp(const RunResult& result);
 
 struct RunCallbacks {
   // The provider session id, once, as soon as it appears.

@@ -86,7 +86,7 @@ TEST_P(EveryAdapter, GivesThePromptOnStdinAndNeverOnArgv) {
   auto spec = MakeAdapter(GetParam())->Prepare(run, EndpointFor(GetParam()));
   ASSERT_TRUE(spec.has_value());
   // The runner writes stdin_data and then closes the pipe.
-  EXPECT_EQ(spec->stdin_data, run.prompt);
+  EXPECT_EQ(spec->stdin_data, "Task ID: task-1\n\n" + run.prompt);
   for (const auto& arg : spec->argv) EXPECT_THAT(arg, Not(HasSubstr("7f3a9c"))) << arg;
 }
 
@@ -100,7 +100,7 @@ TEST_P(EveryAdapter, AsksForJsonMatchingTheSchema) {
   for (const auto& arg : spec->argv) {
     if (arg.find("pong") != std::string::npos) prompt = arg;
   }
-  EXPECT_THAT(prompt, StartsWith("Reply with exactly: pong"));
+  EXPECT_THAT(prompt, StartsWith("Task ID: task-1\n\nReply with exactly: pong"));
   EXPECT_THAT(prompt, HasSubstr("JSON"));
   EXPECT_THAT(prompt, HasSubstr(*run.output_schema));
 }
@@ -156,6 +156,94 @@ TEST_P(EveryAdapter, IgnoresLinesThatAreNotJson) {
   const ParsedRun run = parser->Finish(ProcessOutcome{});
   EXPECT_FALSE(run.ok);
   EXPECT_TRUE(run.error.has_value());
+}
+
+TEST_P(EveryAdapter, GivesTheMcpTokenOnlyThroughTheEnvironment) {
+  testing::TempDir root;
+  auto run = testing::MakeTaskRun(root.path());
+  run.mcp = testing::TestMcpAccess();
+  auto spec = MakeAdapter(GetParam())->Prepare(run, EndpointFor(GetParam()));
+  ASSERT_TRUE(spec.has_value()) << spec.error().message;
+  EXPECT_EQ(spec->env[kMcpTokenEnv], run.mcp->token);
+  EXPECT_EQ(spec->env[kMcpAgentEnv], "agent-7");
+  EXPECT_EQ(spec->env[kMcpUrlEnv], "http://127.0.0.1:3013/mcp");
+  EXPECT_EQ(spec->env[kMcpTaskEnv], "task-1");
+  int holders = 0;
+  for (const auto& [key, value] : spec->env)
+    holders += value.find("token-must-not-leak") != std::string::npos;
+  EXPECT_EQ(holders, 1);
+  for (const auto& arg : spec->argv) EXPECT_THAT(arg, Not(HasSubstr("token-must-not-leak"))) << arg;
+  EXPECT_FALSE(testing::AnyFileHolds(run.home_dir, "token-must-not-leak"));
+  EXPECT_FALSE(testing::AnyFileHolds(run.work_dir, "token-must-not-leak"));
+  // The config names the server's URL somewhere under the task's home (pi: the environment).
+  if (GetParam() != Provider::kPi) {
+    EXPECT_TRUE(testing::AnyFileHolds(run.home_dir, "http://127.0.0.1:3013/mcp"));
+  }
+}
+
+TEST_P(EveryAdapter, WithoutMcpConfiguresNoServer) {
+  testing::TempDir root;
+  const auto run = testing::MakeTaskRun(root.path());
+  auto spec = MakeAdapter(GetParam())->Prepare(run, EndpointFor(GetParam()));
+  ASSERT_TRUE(spec.has_value());
+  for (const char* var : {kMcpTokenEnv, kMcpAgentEnv, kMcpUrlEnv, kMcpTaskEnv}) {
+    EXPECT_EQ(spec->env.count(var), 0u) << var;
+  }
+  EXPECT_FALSE(testing::AnyFileHolds(run.home_dir, "X-Source-Task-Id"));
+  EXPECT_FALSE(testing::AnyFileHolds(run.home_dir, "SWARM_MCP"));
+  EXPECT_THAT(spec->stdin_data.value_or(""), Not(HasSubstr("store-progress")));
+}
+
+TEST_P(EveryAdapter, TellsTheAgentToFinishThroughStoreProgress) {
+  testing::TempDir root;
+  auto run = testing::MakeTaskRun(root.path(), "Reply with exactly: pong");
+  run.mcp = testing::TestMcpAccess();
+  run.output_schema = R"({"type":"object"})";
+  auto spec = MakeAdapter(GetParam())->Prepare(run, EndpointFor(GetParam()));
+  ASSERT_TRUE(spec.has_value());
+  const std::string prompt = spec->stdin_data.value_or("");
+  EXPECT_THAT(prompt, StartsWith("Task ID: task-1\n\nReply with exactly: pong"));
+  EXPECT_THAT(prompt, HasSubstr("store-progress"));
+  EXPECT_THAT(prompt, HasSubstr("taskId \"task-1\", status \"completed\""));
+  EXPECT_THAT(prompt, HasSubstr("matches the JSON Schema above"));
+  EXPECT_THAT(prompt, HasSubstr("call store-progress again"));
+  EXPECT_THAT(prompt, HasSubstr("final answer"));
+  // stub-llm reads markers anywhere in the prompt: ours must hold none.
+  for (const char* marker : {"REPLY:", "RUN_SHELL:", "CALL_TOOL:", "HTTP_ERROR:", "DELAY_MS:",
+                             "MCP_CALL:", "MCP_RETRY:"}) {
+    EXPECT_EQ(prompt.find(marker), std::string::npos) << marker;
+  }
+}
+
+TEST(McpCalls, FinishedThroughMcpNeedsAnAcceptedStoreProgressWithAStatus) {
+  RunResult result;
+  EXPECT_FALSE(FinishedThroughMcp(result));
+  result.mcp_calls.push_back({"store-progress", "completed", true});    // refused
+  result.mcp_calls.push_back({"store-progress", std::nullopt, false});  // progress only
+  result.mcp_calls.push_back({"get-task-details", std::nullopt, false});
+  EXPECT_FALSE(FinishedThroughMcp(result));
+  result.mcp_calls.push_back({"store-progress", "completed", std::nullopt});  // no result seen
+  EXPECT_FALSE(FinishedThroughMcp(result));
+  result.mcp_calls.push_back({"store-progress", "completed", false});
+  EXPECT_TRUE(FinishedThroughMcp(result));
+}
+
+TEST(McpCalls, TheLogKeepsArgumentsFromObjectsOrJsonTextAndIsBounded) {
+  cli::McpCallLog log;
+  log.Started("a", "store-progress", nlohmann::json{{"taskId", "t"}, {"status", "completed"}});
+  log.Started("b", "store-progress", R"({"taskId":"t","status":"failed"})");
+  log.Started("a", "ignored", nlohmann::json::object());  // a second start of the same id
+  log.Ended("b", true);
+  log.Ended("zzz", false);  // never started
+  ASSERT_EQ(log.calls().size(), 2u);
+  EXPECT_EQ(log.calls()[0].status_argument, "completed");
+  EXPECT_EQ(log.calls()[0].is_error, std::nullopt);
+  EXPECT_EQ(log.calls()[1].status_argument, "failed");
+  EXPECT_EQ(log.calls()[1].is_error, true);
+  for (size_t i = 0; i < 2 * cli::McpCallLog::kMaxMcpCalls; ++i) {
+    log.Started("id" + std::to_string(i), "get-swarm", nlohmann::json::object());
+  }
+  EXPECT_EQ(log.calls().size(), cli::McpCallLog::kMaxMcpCalls);
 }
 
 INSTANTIATE_TEST_SUITE_P(Harness, EveryAdapter, ::testing::ValuesIn(kAll),

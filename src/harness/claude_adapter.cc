@@ -7,6 +7,16 @@ namespace {
 
 using nlohmann::json;
 
+// claude names a server's tools mcp__<server>__<tool>, hyphens kept.
+const std::string kToolPrefix = std::string("mcp__") + kMcpServerName + "__";
+
+McpStatus ParseMcpStatus(const std::string& status) {
+  if (status == "connected") return McpStatus::kConnected;
+  if (status == "failed") return McpStatus::kFailed;
+  if (status == "pending") return McpStatus::kPending;
+  return McpStatus::kUnknown;
+}
+
 // stream-json lines: `system/init`, `assistant` and `user` messages, and a final `result`
 // that carries the verdict, the final text, usage and the CLI's own cost.
 class ClaudeParser final : public OutputParser {
@@ -18,6 +28,9 @@ class ClaudeParser final : public OutputParser {
     const std::string type = cli::StringAt(*obj, "type").value_or("");
     if (type == "system") {
       if (!model_) model_ = cli::StringAt(*obj, "model");
+      ReadMcpServers(*obj);
+    } else if (type == "user") {
+      ReadToolResults(cli::ObjectAt(*obj, "message"));
     } else if (type == "assistant") {
       const json& message = cli::ObjectAt(*obj, "message");
       // The API's own model name, without the CLI's "[1m]" context tag of the init line.
@@ -25,8 +38,18 @@ class ClaudeParser final : public OutputParser {
       std::string text;
       if (auto it = message.find("content"); it != message.end() && it->is_array()) {
         for (const auto& part : *it) {
-          if (cli::StringAt(part, "type") == "text")
+          const auto part_type = cli::StringAt(part, "type");
+          if (part_type == "text") {
             text += cli::StringAt(part, "text").value_or("");
+          } else if (part_type == "tool_use") {
+            const std::string name = cli::StringAt(part, "name").value_or("");
+            if (name.starts_with(kToolPrefix)) {
+              const auto input = part.find("input");
+              mcp_calls_.Started(cli::StringAt(part, "id").value_or(""),
+                                 name.substr(kToolPrefix.size()),
+                                 input != part.end() ? *input : json::object());
+            }
+          }
         }
       }
       if (!text.empty()) last_assistant_text_ = std::move(text);
@@ -41,6 +64,9 @@ class ClaudeParser final : public OutputParser {
     ParsedRun run;
     run.session_id = session_id_;
     run.model = model_;
+    run.mcp_calls = mcp_calls_.calls();
+    // A tool call proves the connection even when init said "pending" (claude connects on).
+    run.mcp_status = mcp_calls_.empty() ? mcp_status_ : McpStatus::kConnected;
     run.usage = usage_;
     run.cost_usd = cost_;
     run.num_turns = num_turns_;
@@ -83,8 +109,33 @@ class ClaudeParser final : public OutputParser {
     if (!model_ && !model_usage.empty()) model_ = model_usage.begin().key();
   }
 
+  // system/init lists every MCP server with its state: "mcp_servers":[{"name","status"}].
+  void ReadMcpServers(const json& obj) {
+    const auto servers = obj.find("mcp_servers");
+    if (servers == obj.end() || !servers->is_array()) return;
+    for (const auto& server : *servers) {
+      if (cli::StringAt(server, "name") == kMcpServerName) {
+        mcp_status_ = ParseMcpStatus(cli::StringAt(server, "status").value_or(""));
+      }
+    }
+  }
+
+  // A user message carrying tool results: {"type":"tool_result","tool_use_id","is_error"}.
+  void ReadToolResults(const json& message) {
+    const auto content = message.find("content");
+    if (content == message.end() || !content->is_array()) return;
+    for (const auto& part : *content) {
+      if (cli::StringAt(part, "type") != "tool_result") continue;
+      const auto is_error = part.find("is_error");
+      mcp_calls_.Ended(cli::StringAt(part, "tool_use_id").value_or(""),
+                       is_error != part.end() && is_error->is_boolean() && is_error->get<bool>());
+    }
+  }
+
   std::optional<std::string> session_id_;
   std::optional<std::string> model_;
+  McpStatus mcp_status_ = McpStatus::kUnknown;
+  cli::McpCallLog mcp_calls_;
   std::string last_assistant_text_;
   bool have_result_ = false;
   bool is_error_ = false;
@@ -97,6 +148,19 @@ class ClaudeParser final : public OutputParser {
 };
 
 }  // namespace
+
+std::string ClaudeMcpConfigJson(const McpAccess& mcp) {
+  // ${VAR} is expanded by claude in header values; the token never lands in the file.
+  const json config = {{"mcpServers",
+                        {{kMcpServerName,
+                          {{"type", "http"},
+                           {"url", mcp.url},
+                           {"headers",
+                            {{"Authorization", std::string("Bearer ${") + kMcpTokenEnv + "}"},
+                             {"X-Agent-ID", std::string("${") + kMcpAgentEnv + "}"},
+                             {"X-Source-Task-Id", mcp.task_id}}}}}}}};
+  return config.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
 
 Result<ProcessSpec> ClaudeAdapter::Prepare(const TaskRun& run,
                                            const ModelEndpoint& endpoint) const {
@@ -132,6 +196,13 @@ Result<ProcessSpec> ClaudeAdapter::Prepare(const TaskRun& run,
   e["DISABLE_ERROR_REPORTING"] = "1";
   // Fail fast: with retries an unreachable endpoint keeps the CLI retrying for minutes.
   e["CLAUDE_CODE_MAX_RETRIES"] = "0";
+  if (run.mcp) {
+    cli::AddMcpEnv(run, e);
+    // In -p mode claude does not wait for MCP servers: a slow initialize leaves the first
+    // model call without the tools. Both are needed (notes/harness-mcp.md).
+    e["MCP_CONNECTION_NONBLOCKING"] = "0";
+    e["MCP_CONNECT_TIMEOUT_MS"] = "15000";
+  }
 
   const std::string prompt = cli::BuildPrompt(run);
   // Never on argv (any process can read /proc/<pid>/cmdline): with no positional prompt, -p
@@ -145,6 +216,18 @@ Result<ProcessSpec> ClaudeAdapter::Prepare(const TaskRun& run,
   if (endpoint.model && !endpoint.model->empty()) {
     spec.argv.push_back("--model");
     spec.argv.push_back(*endpoint.model);
+  }
+  if (run.mcp) {
+    // Absolute: claude resolves a relative --mcp-config against its cwd. --strict-mcp-config
+    // ignores any other MCP config (.mcp.json in the work dir, the config dir's).
+    const auto mcp_config = *home / "mcp.json";
+    if (auto written = cli::WriteFile(mcp_config, ClaudeMcpConfigJson(*run.mcp)); !written) {
+      return tl::unexpected(written.error());
+    }
+    for (const std::string& arg :
+         {std::string("--mcp-config"), mcp_config.string(), std::string("--strict-mcp-config")}) {
+      spec.argv.push_back(arg);
+    }
   }
   spec.cwd = run.work_dir;
   spec.timeout = run.timeout;

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "harness/test_support.h"
 
@@ -81,7 +82,8 @@ TEST(ClaudeAdapter, PreparesTheVerifiedInvocation) {
   ASSERT_TRUE(spec.has_value()) << spec.error().message;
   EXPECT_THAT(spec->argv, ElementsAre("claude", "-p", "--output-format", "stream-json", "--verbose",
                                       "--dangerously-skip-permissions"));
-  EXPECT_EQ(spec->stdin_data, "say pong");  // never argv: /proc/<pid>/cmdline is public
+  EXPECT_EQ(spec->stdin_data,
+            "Task ID: task-1\n\nsay pong");  // never argv: /proc/<pid>/cmdline is public
   EXPECT_EQ(spec->cwd, run.work_dir);
   EXPECT_EQ(spec->timeout, run.timeout);
 
@@ -111,7 +113,7 @@ TEST(ClaudeAdapter, PassesTheModelAndTheSchemaInstruction) {
   auto spec = ClaudeAdapter().Prepare(run, endpoint);
   ASSERT_TRUE(spec.has_value());
   const std::string prompt = spec->stdin_data.value_or("");
-  EXPECT_THAT(prompt, ::testing::StartsWith("Reply with exactly: pong\n\n"));
+  EXPECT_THAT(prompt, ::testing::StartsWith("Task ID: task-1\n\nReply with exactly: pong\n\n"));
   EXPECT_THAT(prompt, HasSubstr("only a JSON value"));
   EXPECT_THAT(prompt, HasSubstr(*run.output_schema));
   EXPECT_EQ(spec->argv[spec->argv.size() - 2], "--model");
@@ -127,7 +129,7 @@ TEST(ClaudeAdapter, SendsAPromptThatLooksLikeAFlagOnStdin) {
   EXPECT_THAT(spec->argv, Not(Contains("--help me")));
   EXPECT_EQ(spec->argv[1], "-p");
   EXPECT_EQ(spec->argv[2], "--output-format");
-  EXPECT_EQ(spec->stdin_data, "--help me");
+  EXPECT_EQ(spec->stdin_data, "Task ID: task-1\n\n--help me");
 }
 
 TEST(ClaudeAdapter, RefusesANonAnthropicEndpoint) {
@@ -136,6 +138,75 @@ TEST(ClaudeAdapter, RefusesANonAnthropicEndpoint) {
                                       {ModelEndpoint::Api::kOpenAi, "http://x", "k", {}});
   ASSERT_FALSE(spec.has_value());
   EXPECT_THAT(spec.error().message, HasSubstr("ANTHROPIC_BASE_URL"));
+}
+
+// The shapes of notes/harness-mcp.md (claude 2.1.197): init's mcp_servers, an MCP tool_use,
+// an isError tool_result (content a string), then the corrected call and its result.
+const std::string kMcpInit =
+    R"({"type":"system","subtype":"init","session_id":"s1","tools":["Bash","mcp__agent-swarm__store-progress"],"mcp_servers":[{"name":"other","status":"failed"},{"name":"agent-swarm","status":"connected"}],"model":"claude-sonnet-4-5"})";
+const std::vector<std::string> kMcpRetryRun = {
+    kMcpInit,
+    R"({"type":"assistant","message":{"content":[{"type":"tool_use","id":"toolu_1","name":"mcp__agent-swarm__store-progress","input":{"taskId":"task-1","status":"completed","output":"{\"n\":\"x\"}"}}]},"session_id":"s1","tool_use_meta":[{"id":"toolu_1","display_name":"Store-Progress"}]})",
+    R"({"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"Error: output does not match the task's outputSchema: /n: expected integer","is_error":true}]},"session_id":"s1","tool_use_result":"Error: Error: output does not match"})",
+    R"({"type":"assistant","message":{"content":[{"type":"tool_use","id":"toolu_2","name":"mcp__agent-swarm__store-progress","input":{"taskId":"task-1","status":"completed","output":{"n":1}}}]},"session_id":"s1"})",
+    R"({"type":"user","message":{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_2","content":[{"type":"text","text":"task task-1 completed"}]}]},"session_id":"s1"})",
+    R"({"type":"assistant","message":{"content":[{"type":"tool_use","id":"toolu_3","name":"Bash","input":{"command":"ls"}}]},"session_id":"s1"})",
+    R"({"type":"assistant","message":{"content":[{"type":"text","text":"{\"n\":1}"}]},"session_id":"s1"})",
+    R"({"type":"result","subtype":"success","is_error":false,"result":"{\"n\":1}","session_id":"s1","usage":{}})",
+};
+
+TEST(ClaudeParser, ReadsTheMcpServerStateAndTheToolCalls) {
+  const auto run = testing::ParseLines(ClaudeAdapter(), kMcpRetryRun);
+  EXPECT_TRUE(run.ok);
+  EXPECT_EQ(run.mcp_status, McpStatus::kConnected);
+  ASSERT_EQ(run.mcp_calls.size(), 2u);  // Bash is not an MCP tool
+  EXPECT_EQ(run.mcp_calls[0].tool, "store-progress");
+  EXPECT_EQ(run.mcp_calls[0].status_argument, "completed");
+  EXPECT_EQ(run.mcp_calls[0].is_error, true);
+  EXPECT_EQ(run.mcp_calls[1].is_error, false);
+}
+
+TEST(ClaudeParser, ReportsAFailedOrPendingServer) {
+  for (const auto& [status, expected] :
+       {std::pair<std::string, McpStatus>{"failed", McpStatus::kFailed},
+        {"pending", McpStatus::kPending},
+        {"needs-auth", McpStatus::kUnknown}}) {
+    const std::string init =
+        R"({"type":"system","subtype":"init","session_id":"s1","mcp_servers":[{"name":"agent-swarm","status":")" +
+        status + R"("}]})";
+    const auto run = testing::ParseLines(ClaudeAdapter(), {init, kMcpRetryRun.back()});
+    EXPECT_EQ(run.mcp_status, expected) << status;
+    EXPECT_TRUE(run.mcp_calls.empty());
+  }
+  // No mcp_servers entry for it: claude did not say.
+  EXPECT_EQ(testing::ParseLines(ClaudeAdapter(), kToolRun).mcp_status, McpStatus::kUnknown);
+}
+
+TEST(ClaudeAdapter, ConfiguresTheMcpServerByAFileThatNamesTheSecret) {
+  testing::TempDir root;
+  auto run = testing::MakeTaskRun(root.path());
+  run.mcp = testing::TestMcpAccess();
+  auto spec = ClaudeAdapter().Prepare(run, {ModelEndpoint::Api::kAnthropic, "", "k", {}});
+  ASSERT_TRUE(spec.has_value()) << spec.error().message;
+  const auto config_path = std::filesystem::absolute(run.home_dir) / "mcp.json";
+  EXPECT_THAT(spec->argv,
+              ::testing::IsSupersetOf({std::string("--mcp-config"), config_path.string(),
+                                       std::string("--strict-mcp-config"),
+                                       std::string("--dangerously-skip-permissions")}));
+  const auto config = nlohmann::json::parse(testing::ReadFile(config_path));
+  const auto& server = config.at("mcpServers").at("agent-swarm");
+  EXPECT_EQ(server.at("type"), "http");
+  EXPECT_EQ(server.at("url"), "http://127.0.0.1:3013/mcp");
+  EXPECT_EQ(server.at("headers"), nlohmann::json({{"Authorization", "Bearer ${SWARM_MCP_TOKEN}"},
+                                                  {"X-Agent-ID", "${SWARM_AGENT_ID}"},
+                                                  {"X-Source-Task-Id", "task-1"}}));
+  auto& env = spec->env;
+  EXPECT_EQ(env["SWARM_MCP_TOKEN"], run.mcp->token);
+  EXPECT_EQ(env["SWARM_AGENT_ID"], "agent-7");
+  // Else claude does not wait for the server in -p mode (both are needed).
+  EXPECT_EQ(env["MCP_CONNECTION_NONBLOCKING"], "0");
+  EXPECT_EQ(env["MCP_CONNECT_TIMEOUT_MS"], "15000");
+  EXPECT_EQ(env["IS_SANDBOX"], "1");
 }
 
 }  // namespace

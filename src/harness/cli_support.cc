@@ -1,5 +1,6 @@
 #include "harness/cli_support.h"
 
+#include <algorithm>
 #include <fstream>
 #include <system_error>
 
@@ -57,11 +58,64 @@ const nlohmann::json& ObjectAt(const nlohmann::json& obj, std::string_view key) 
 }
 
 std::string BuildPrompt(const TaskRun& run) {
-  if (!run.output_schema) return run.prompt;
-  return run.prompt +
-         "\n\nReply with only a JSON value that matches the JSON Schema below: no prose before "
-         "or after it and no code fences.\n\nJSON Schema:\n" +
-         *run.output_schema;
+  std::string prompt = "Task ID: " + run.task_id + "\n\n" + run.prompt;
+  if (run.output_schema) {
+    prompt +=
+        "\n\nReply with only a JSON value that matches the JSON Schema below: no prose before "
+        "or after it and no code fences.\n\nJSON Schema:\n" +
+        *run.output_schema;
+  }
+  if (run.mcp) {
+    // No stub-llm marker word (REPLY:, MCP_CALL:, ...) may appear here: the stub reads the
+    // whole prompt for them.
+    prompt +=
+        "\n\nWhen the work is done, finish this task yourself: call the store-progress tool "
+        "of the agent-swarm MCP server with taskId \"" +
+        run.task_id + "\", status \"completed\" and output set to ";
+    prompt +=
+        run.output_schema ? "the JSON value that matches the JSON Schema above" : "your result";
+    prompt +=
+        ". If the tool returns an error, fix what it names and call store-progress again. If "
+        "you cannot do the task, call it with status \"failed\" and a failureReason instead. "
+        "Then end with your final answer as your last message, as you would without the tool.";
+  }
+  return prompt;
+}
+
+void AddMcpEnv(const TaskRun& run, Env& env) {
+  if (!run.mcp) return;
+  env[kMcpTokenEnv] = run.mcp->token;
+  env[kMcpAgentEnv] = run.mcp->agent_id;
+  env[kMcpUrlEnv] = run.mcp->url;
+  env[kMcpTaskEnv] = run.mcp->task_id;
+}
+
+void McpCallLog::Started(const std::string& id, const std::string& tool,
+                         const nlohmann::json& arguments) {
+  if (calls_.size() >= kMaxMcpCalls) return;
+  if (std::find(ids_.begin(), ids_.end(), id) != ids_.end()) return;
+  McpToolCall call;
+  call.tool = tool;
+  const nlohmann::json* args = &arguments;
+  std::optional<nlohmann::json> parsed;
+  if (arguments.is_string()) {
+    // codex and some wires carry the arguments as JSON text.
+    parsed = ParseObject(arguments.get_ref<const std::string&>());
+    if (parsed) args = &*parsed;
+  }
+  call.status_argument = StringAt(*args, "status");
+  calls_.push_back(std::move(call));
+  ids_.push_back(id);
+}
+
+void McpCallLog::Ended(const std::string& id, bool is_error) {
+  // The last call with that id: ids are unique per run in every CLI.
+  for (size_t i = ids_.size(); i-- > 0;) {
+    if (ids_[i] == id) {
+      calls_[i].is_error = is_error;
+      return;
+    }
+  }
 }
 
 Result<std::filesystem::path> HomeDir(const TaskRun& run) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,8 +34,33 @@ int64_t IntAt(const nlohmann::json& obj, std::string_view key);
 std::optional<double> NumberAt(const nlohmann::json& obj, std::string_view key);
 const nlohmann::json& ObjectAt(const nlohmann::json& obj, std::string_view key);
 
-// The task text, plus, with an output schema, the instruction to answer with JSON only.
+// The prompt: a `Task ID: <id>` line (the agent needs the id for the MCP tools; stub-llm reads
+// it for its {{taskId}} placeholder), the task text, with an output schema the instruction to
+// answer with matching JSON only, and with MCP the instruction to finish through
+// store-progress (the final answer stays: it is the worker's safety net).
 std::string BuildPrompt(const TaskRun& run);
+
+// Puts the MCP variables (kMcpTokenEnv and the others of adapter.h) into `env` when the run
+// has an MCP server; the CLI configs and pi's extension name them instead of holding values.
+void AddMcpEnv(const TaskRun& run, Env& env);
+
+// The MCP calls a parser has seen, by the CLI's call id. Bounded: a run that makes more
+// calls than kMaxMcpCalls keeps the first ones.
+class McpCallLog {
+ public:
+  static constexpr size_t kMaxMcpCalls = 1000;
+  // A call of MCP tool `tool` (without the CLI's prefix) with `arguments` (an object, or JSON
+  // text of one). A second start of the same id is ignored.
+  void Started(const std::string& id, const std::string& tool, const nlohmann::json& arguments);
+  // The result of call `id`; ignored for an id never started.
+  void Ended(const std::string& id, bool is_error);
+  bool empty() const { return calls_.empty(); }
+  const std::vector<McpToolCall>& calls() const { return calls_; }
+
+ private:
+  std::vector<McpToolCall> calls_;
+  std::vector<std::string> ids_;  // parallel to calls_
+};
 
 // run.home_dir made absolute (the CLI's cwd is elsewhere); an error when it is not set.
 Result<std::filesystem::path> HomeDir(const TaskRun& run);

@@ -9,6 +9,9 @@ namespace {
 
 using nlohmann::json;
 
+// What codex prints on stderr (exit code 1, no JSON) when a required MCP server is down.
+constexpr char kMcpInitFailure[] = "required MCP servers failed to initialize";
+
 // A TOML basic string.
 std::string Toml(std::string_view text) {
   std::string out = "\"";
@@ -49,8 +52,12 @@ class CodexParser final : public OutputParser {
     const std::string type = cli::StringAt(*obj, "type").value_or("");
     if (type == "thread.started") {
       if (!thread_id_) thread_id_ = cli::StringAt(*obj, "thread_id");
+      started_ = true;
+    } else if (type == "item.started") {
+      ReadMcpCall(cli::ObjectAt(*obj, "item"), false);
     } else if (type == "item.completed") {
       const json& item = cli::ObjectAt(*obj, "item");
+      ReadMcpCall(item, true);
       // item.type "error" is a warning (e.g. unknown model metadata); the run goes on.
       if (cli::StringAt(item, "type") == "agent_message") {
         final_text_ = cli::StringAt(item, "text").value_or("");
@@ -78,9 +85,22 @@ class CodexParser final : public OutputParser {
     run.session_id = thread_id_;
     run.final_text = final_text_;
     run.usage = usage_;
+    run.mcp_calls = mcp_calls_.calls();
+    // With required = true codex starts no thread before its MCP servers are up, so a run
+    // that started had the server (the adapter's RunHarness marks runs without MCP as off).
+    const bool mcp_failed =
+        outcome.exit_code != 0 && outcome.stderr_tail.find(kMcpInitFailure) != std::string::npos;
+    if (mcp_failed) {
+      run.mcp_status = McpStatus::kFailed;
+    } else if (started_ || !mcp_calls_.empty()) {
+      run.mcp_status = McpStatus::kConnected;
+    }
     run.ok = completed_ && !failed_ && !last_error_ && outcome.exit_code == 0;
     if (run.ok) return run;
-    if (failure_) {
+    if (mcp_failed) {
+      run.error = std::string("the swarm's MCP server (") + kMcpServerName +
+                  ") could not be reached, and codex requires it";
+    } else if (failure_) {
       run.error = failure_;
     } else if (last_error_) {
       run.error = last_error_;
@@ -95,7 +115,23 @@ class CodexParser final : public OutputParser {
   }
 
  private:
+  // {"type":"mcp_tool_call","id","server","tool","arguments","status":"in_progress" |
+  // "completed" | "failed"}; an isError result is status "failed".
+  void ReadMcpCall(const json& item, bool completed) {
+    if (cli::StringAt(item, "type") != "mcp_tool_call" ||
+        cli::StringAt(item, "server") != kMcpServerName) {
+      return;
+    }
+    const std::string id = cli::StringAt(item, "id").value_or("");
+    const auto arguments = item.find("arguments");
+    mcp_calls_.Started(id, cli::StringAt(item, "tool").value_or(""),
+                       arguments != item.end() ? *arguments : json::object());
+    if (completed) mcp_calls_.Ended(id, cli::StringAt(item, "status") != "completed");
+  }
+
   std::optional<std::string> thread_id_;
+  bool started_ = false;
+  cli::McpCallLog mcp_calls_;
   std::string final_text_;
   Usage usage_;
   bool completed_ = false;
@@ -106,7 +142,7 @@ class CodexParser final : public OutputParser {
 
 }  // namespace
 
-std::string CodexConfigToml(const ModelEndpoint& endpoint) {
+std::string CodexConfigToml(const ModelEndpoint& endpoint, const std::optional<McpAccess>& mcp) {
   std::string toml =
       "# Written per task by agent-swarm. Every switch below keeps codex on the endpoint\n"
       "# (see notes/harness-clis.md section 2); retries are off so failures come fast.\n";
@@ -145,6 +181,20 @@ std::string CodexConfigToml(const ModelEndpoint& endpoint) {
       "exporter = \"none\"\n"
       "metrics_exporter = \"none\"\n"
       "trace_exporter = \"none\"\n";
+  if (mcp) {
+    // Secrets by the name of their variable; required: wait for the server and fail fast
+    // without it (else codex goes on silently without the tools); approve: no human to ask.
+    toml += std::string("\n[mcp_servers.") + kMcpServerName + "]\n";
+    toml += "url = " + Toml(mcp->url) + "\n";
+    toml += "bearer_token_env_var = " + Toml(kMcpTokenEnv) + "\n";
+    toml += "env_http_headers = { \"X-Agent-ID\" = " + Toml(kMcpAgentEnv) + " }\n";
+    toml += "http_headers = { \"X-Source-Task-Id\" = " + Toml(mcp->task_id) + " }\n";
+    toml +=
+        "required = true\n"
+        "default_tools_approval_mode = \"approve\"\n"
+        "startup_timeout_sec = 20\n"
+        "tool_timeout_sec = 60\n";
+  }
   return toml;
 }
 
@@ -158,7 +208,7 @@ Result<ProcessSpec> CodexAdapter::Prepare(const TaskRun& run, const ModelEndpoin
   auto env = cli::BaseChildEnv(run, *home);
   if (!env) return tl::unexpected(env.error());
   const auto codex_home = *home / "codex";
-  if (auto written = cli::WriteFile(codex_home / "config.toml", CodexConfigToml(endpoint));
+  if (auto written = cli::WriteFile(codex_home / "config.toml", CodexConfigToml(endpoint, run.mcp));
       !written) {
     return tl::unexpected(written.error());
   }
@@ -167,6 +217,7 @@ Result<ProcessSpec> CodexAdapter::Prepare(const TaskRun& run, const ModelEndpoin
   spec.env = std::move(*env);
   spec.env["CODEX_HOME"] = codex_home.string();
   if (!endpoint.api_key.empty()) spec.env[cli::kModelKeyEnv] = endpoint.api_key;
+  cli::AddMcpEnv(run, spec.env);
 
   const std::string prompt = cli::BuildPrompt(run);
   // "-": the instructions come from stdin, never argv (readable in /proc/<pid>/cmdline).

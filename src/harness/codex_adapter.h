@@ -3,6 +3,7 @@
 // turns off everything that would reach anywhere else. See notes/harness-clis.md §2.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "harness/adapter.h"
@@ -16,7 +17,10 @@ class CodexAdapter final : public Adapter {
   std::unique_ptr<OutputParser> NewParser() const override;
 };
 
-// The config.toml for an endpoint (the key stays in the environment: env_key names it).
-std::string CodexConfigToml(const ModelEndpoint& endpoint);
+// The config.toml for an endpoint (the key stays in the environment: env_key names it), with
+// the swarm's MCP server as [mcp_servers.agent-swarm] when given (its bearer and agent id by
+// the name of their variables).
+std::string CodexConfigToml(const ModelEndpoint& endpoint,
+                            const std::optional<McpAccess>& mcp = std::nullopt);
 
 }  // namespace swarm::harness

@@ -85,7 +85,8 @@ TEST(CodexAdapter, PreparesTheInvocationAndItsConfig) {
   auto spec = CodexAdapter().Prepare(run, endpoint);
   ASSERT_TRUE(spec.has_value()) << spec.error().message;
   EXPECT_THAT(spec->argv, ElementsAre("codex", "exec", "--json", "--skip-git-repo-check", "-"));
-  EXPECT_EQ(spec->stdin_data, "say pong");  // written, then closed: an open pipe hangs codex
+  EXPECT_EQ(spec->stdin_data,
+            "Task ID: task-1\n\nsay pong");  // written, then closed: an open pipe hangs codex
   EXPECT_EQ(spec->cwd, run.work_dir);
   EXPECT_EQ(spec->env["CODEX_HOME"], (run.home_dir / "codex").string());
   EXPECT_EQ(spec->env["SWARM_MODEL_API_KEY"], "sk-codex-secret");
@@ -135,7 +136,7 @@ TEST(CodexAdapter, SendsAPromptThatLooksLikeAFlagOnStdin) {
                                      {ModelEndpoint::Api::kOpenAi, "", "k", {}});
   ASSERT_TRUE(spec.has_value());
   EXPECT_EQ(spec->argv.back(), "-");
-  EXPECT_EQ(spec->stdin_data, "-v please");
+  EXPECT_EQ(spec->stdin_data, "Task ID: task-1\n\n-v please");
 }
 
 TEST(CodexAdapter, RefusesAnAnthropicEndpoint) {
@@ -144,6 +145,68 @@ TEST(CodexAdapter, RefusesAnAnthropicEndpoint) {
                                      {ModelEndpoint::Api::kAnthropic, "http://x", "k", {}});
   ASSERT_FALSE(spec.has_value());
   EXPECT_THAT(spec.error().message, HasSubstr("OPENAI_BASE_URL"));
+}
+
+TEST(CodexAdapter, ConfiguresTheMcpServerAsRequiredAndApproved) {
+  testing::TempDir root;
+  auto run = testing::MakeTaskRun(root.path());
+  run.mcp = testing::TestMcpAccess();
+  auto spec = CodexAdapter().Prepare(run, {ModelEndpoint::Api::kOpenAi, "http://h", "k", {}});
+  ASSERT_TRUE(spec.has_value()) << spec.error().message;
+  const std::string toml = testing::ReadFile(run.home_dir / "codex" / "config.toml");
+  EXPECT_THAT(toml, HasSubstr("\n[mcp_servers.agent-swarm]\n"
+                              "url = \"http://127.0.0.1:3013/mcp\"\n"
+                              "bearer_token_env_var = \"SWARM_MCP_TOKEN\"\n"
+                              "env_http_headers = { \"X-Agent-ID\" = \"SWARM_AGENT_ID\" }\n"
+                              "http_headers = { \"X-Source-Task-Id\" = \"task-1\" }\n"
+                              "required = true\n"
+                              "default_tools_approval_mode = \"approve\"\n"
+                              "startup_timeout_sec = 20\n"
+                              "tool_timeout_sec = 60\n"));
+  EXPECT_THAT(toml, Not(HasSubstr("token-must-not-leak")));
+  EXPECT_EQ(spec->env["SWARM_MCP_TOKEN"], run.mcp->token);
+  EXPECT_EQ(spec->env["SWARM_AGENT_ID"], "agent-7");
+  EXPECT_THAT(CodexConfigToml({ModelEndpoint::Api::kOpenAi, "http://h", "k", {}}),
+              Not(HasSubstr("mcp_servers")));
+}
+
+// The shapes of notes/harness-mcp.md (codex 0.169.0): an mcp_tool_call that failed (isError),
+// then one that completed; a shell command item is no MCP call.
+TEST(CodexParser, ReadsTheMcpToolCalls) {
+  const auto run = testing::ParseLines(
+      CodexAdapter(),
+      {
+          R"({"type":"thread.started","thread_id":"th-1"})",
+          R"({"type":"turn.started"})",
+          R"({"type":"item.started","item":{"id":"item_1","type":"mcp_tool_call","server":"agent-swarm","tool":"store-progress","arguments":{"taskId":"task-1","status":"completed","output":"x"},"result":null,"error":null,"status":"in_progress"}})",
+          R"({"type":"item.completed","item":{"id":"item_1","type":"mcp_tool_call","server":"agent-swarm","tool":"store-progress","arguments":{"taskId":"task-1","status":"completed","output":"x"},"result":{"content":[{"type":"text","text":"Error: output does not match"}],"structured_content":null},"error":null,"status":"failed"}})",
+          R"({"type":"item.started","item":{"id":"item_2","type":"mcp_tool_call","server":"agent-swarm","tool":"store-progress","arguments":{"taskId":"task-1","status":"completed","output":"{\"n\":1}"},"result":null,"error":null,"status":"in_progress"}})",
+          R"({"type":"item.completed","item":{"id":"item_2","type":"mcp_tool_call","server":"agent-swarm","tool":"store-progress","arguments":{"taskId":"task-1","status":"completed","output":"{\"n\":1}"},"result":{"content":[{"type":"text","text":"completed"}]},"error":null,"status":"completed"}})",
+          R"({"type":"item.completed","item":{"id":"item_3","type":"mcp_tool_call","server":"other","tool":"store-progress","status":"completed"}})",
+          R"({"type":"item.completed","item":{"id":"item_4","type":"agent_message","text":"{\"n\":1}"}})",
+          R"({"type":"turn.completed","usage":{"input_tokens":10,"output_tokens":2}})",
+      });
+  EXPECT_TRUE(run.ok);
+  EXPECT_EQ(run.mcp_status, McpStatus::kConnected);  // required = true: it started, so it had it
+  ASSERT_EQ(run.mcp_calls.size(), 2u);
+  EXPECT_EQ(run.mcp_calls[0].is_error, true);
+  EXPECT_EQ(run.mcp_calls[1].tool, "store-progress");
+  EXPECT_EQ(run.mcp_calls[1].status_argument, "completed");
+  EXPECT_EQ(run.mcp_calls[1].is_error, false);
+}
+
+TEST(CodexParser, ARequiredMcpServerThatFailedIsTheFailureReason) {
+  const auto run = testing::ParseLines(
+      CodexAdapter(), {}, 1,
+      "ERROR rmcp::transport: connection refused\n"
+      "Error: required MCP servers failed to initialize: agent-swarm: handshake failed\n");
+  EXPECT_FALSE(run.ok);
+  EXPECT_EQ(run.mcp_status, McpStatus::kFailed);
+  EXPECT_THAT(run.error.value_or(""), HasSubstr("MCP server (agent-swarm) could not be reached"));
+  // Any other failure before a thread started says nothing of MCP.
+  const auto other = testing::ParseLines(CodexAdapter(), {}, 1, "Error: bad config\n");
+  EXPECT_EQ(other.mcp_status, McpStatus::kUnknown);
+  EXPECT_THAT(other.error.value_or(""), Not(HasSubstr("MCP")));
 }
 
 }  // namespace

@@ -9,6 +9,8 @@ namespace {
 using nlohmann::json;
 
 constexpr char kProviderId[] = "swarm";
+// opencode names a server's tools <server>_<tool>, hyphens kept.
+const std::string kToolPrefix = std::string(kMcpServerName) + "_";
 
 // --format json lines: step_start, text, tool_use, step_finish (tokens and cost per step), or
 // an error event. The session id is on every line.
@@ -22,6 +24,8 @@ class OpencodeParser final : public OutputParser {
     const json& part = cli::ObjectAt(*obj, "part");
     if (type == "text") {
       final_text_ = cli::StringAt(part, "text").value_or("");
+    } else if (type == "tool_use") {
+      ReadToolUse(part);
     } else if (type == "step_finish") {
       saw_step_ = true;
       const json& tokens = cli::ObjectAt(part, "tokens");
@@ -48,6 +52,9 @@ class OpencodeParser final : public OutputParser {
     run.session_id = session_id_;
     run.final_text = final_text_;
     run.usage = usage_;
+    // opencode says nothing of its MCP connections: only a call of the server's tools shows it.
+    run.mcp_calls = mcp_calls_.calls();
+    if (!mcp_calls_.empty()) run.mcp_status = McpStatus::kConnected;
     // opencode prices tokens with the model's configured cost; zero with tokens spent means it
     // had no price for the model, which is not the same as free.
     const bool spent = usage_.input_tokens + usage_.output_tokens > 0;
@@ -62,8 +69,23 @@ class OpencodeParser final : public OutputParser {
   }
 
  private:
+  // {"type":"tool","tool":"agent-swarm_store-progress","callID","state":{"status":
+  // "completed" | "error" | "running" ..., "input"}}.
+  void ReadToolUse(const json& part) {
+    const std::string tool = cli::StringAt(part, "tool").value_or("");
+    if (!tool.starts_with(kToolPrefix)) return;
+    const std::string id = cli::StringAt(part, "callID").value_or("");
+    const json& state = cli::ObjectAt(part, "state");
+    const auto input = state.find("input");
+    mcp_calls_.Started(id, tool.substr(kToolPrefix.size()),
+                       input != state.end() ? *input : json::object());
+    const std::string status = cli::StringAt(state, "status").value_or("");
+    if (status == "completed" || status == "error") mcp_calls_.Ended(id, status == "error");
+  }
+
   std::optional<std::string> session_id_;
   std::string final_text_;
+  cli::McpCallLog mcp_calls_;
   Usage usage_;
   double cost_ = 0;
   bool saw_step_ = false;
@@ -72,7 +94,7 @@ class OpencodeParser final : public OutputParser {
 
 }  // namespace
 
-std::string OpencodeConfigJson(const ModelEndpoint& endpoint) {
+std::string OpencodeConfigJson(const ModelEndpoint& endpoint, const std::optional<McpAccess>& mcp) {
   const std::string model = cli::ModelOrDefault(endpoint);
   const std::string base_url = cli::BaseUrlOrDefault(endpoint);
   json options = json::object();
@@ -111,6 +133,19 @@ std::string OpencodeConfigJson(const ModelEndpoint& endpoint) {
           {"options", options},
           {"models", {{model, model_entry}}}}}}},
   };
+  if (mcp) {
+    // {env:VAR} is substituted by opencode; the token never lands in the file. opencode waits
+    // for a remote server at startup (up to the timeout, ms).
+    config["mcp"] = {{kMcpServerName,
+                      {{"type", "remote"},
+                       {"url", mcp->url},
+                       {"enabled", true},
+                       {"headers",
+                        {{"Authorization", std::string("Bearer {env:") + kMcpTokenEnv + "}"},
+                         {"X-Agent-ID", std::string("{env:") + kMcpAgentEnv + "}"},
+                         {"X-Source-Task-Id", mcp->task_id}}},
+                       {"timeout", 15000}}}};
+  }
   return config.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
@@ -126,7 +161,8 @@ Result<ProcessSpec> OpencodeAdapter::Prepare(const TaskRun& run,
       std::filesystem::path((*env)["XDG_CONFIG_HOME"]) / "opencode";
   const std::string plugin = std::string("{\"@opencode-ai/plugin\":\"") + kOpencodeVersion + "\"}";
   for (const auto& [name, content] : {
-           std::pair<const char*, std::string>{"opencode.json", OpencodeConfigJson(endpoint)},
+           std::pair<const char*, std::string>{"opencode.json",
+                                               OpencodeConfigJson(endpoint, run.mcp)},
            // Without these opencode runs `npm install @opencode-ai/plugin` on every start.
            {"package.json", "{\"dependencies\":" + plugin + "}\n"},
            {"package-lock.json",
@@ -150,6 +186,7 @@ Result<ProcessSpec> OpencodeAdapter::Prepare(const TaskRun& run,
   e["OPENCODE_DISABLE_SHARE"] = "1";
   e["OPENCODE_DISABLE_CLAUDE_CODE"] = "1";  // don't read ~/.claude
   if (!endpoint.api_key.empty()) e[cli::kModelKeyEnv] = endpoint.api_key;
+  cli::AddMcpEnv(run, e);
 
   // Always on stdin: a positional prompt with a space reaches the model wrapped in quotes.
   spec.argv = {"opencode", "run", "--format", "json", "--auto"};

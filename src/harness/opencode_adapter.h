@@ -3,6 +3,7 @@
 // the endpoint as the only provider. See notes/harness-clis.md §3.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "harness/adapter.h"
@@ -20,7 +21,9 @@ class OpencodeAdapter final : public Adapter {
   std::unique_ptr<OutputParser> NewParser() const override;
 };
 
-// opencode.json for an endpoint; the key is referenced as {env:…}, never written.
-std::string OpencodeConfigJson(const ModelEndpoint& endpoint);
+// opencode.json for an endpoint, with the swarm's MCP server as a "remote" entry when given;
+// the keys and the token are referenced as {env:…}, never written.
+std::string OpencodeConfigJson(const ModelEndpoint& endpoint,
+                               const std::optional<McpAccess>& mcp = std::nullopt);
 
 }  // namespace swarm::harness

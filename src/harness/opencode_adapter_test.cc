@@ -82,7 +82,7 @@ TEST(OpencodeAdapter, PreparesTheInvocationWithThePromptOnStdin) {
   auto spec = OpencodeAdapter().Prepare(run, endpoint);
   ASSERT_TRUE(spec.has_value()) << spec.error().message;
   EXPECT_THAT(spec->argv, ElementsAre("opencode", "run", "--format", "json", "--auto"));
-  EXPECT_EQ(spec->stdin_data, run.prompt);  // verbatim, then closed
+  EXPECT_EQ(spec->stdin_data, "Task ID: task-1\n\n" + run.prompt);  // verbatim, then closed
   EXPECT_EQ(spec->cwd, run.work_dir);
 
   auto& env = spec->env;
@@ -145,6 +145,52 @@ TEST(OpencodeConfigJson, WithoutAKeyHasNoApiKeyOption) {
   const json config =
       json::parse(OpencodeConfigJson({ModelEndpoint::Api::kOpenAi, "http://h/v1", "", "m"}));
   EXPECT_FALSE(config["provider"]["swarm"]["options"].contains("apiKey"));
+}
+
+TEST(OpencodeAdapter, ConfiguresTheMcpServerAsARemoteEntry) {
+  testing::TempDir root;
+  auto run = testing::MakeTaskRun(root.path());
+  run.mcp = testing::TestMcpAccess();
+  auto spec = OpencodeAdapter().Prepare(run, {ModelEndpoint::Api::kOpenAi, "http://h", "k", {}});
+  ASSERT_TRUE(spec.has_value()) << spec.error().message;
+  const auto config = nlohmann::json::parse(
+      testing::ReadFile(run.home_dir / "xdg" / "config" / "opencode" / "opencode.json"));
+  EXPECT_EQ(config.at("mcp"), nlohmann::json::parse(R"({"agent-swarm":{"type":"remote",
+              "url":"http://127.0.0.1:3013/mcp","enabled":true,
+              "headers":{"Authorization":"Bearer {env:SWARM_MCP_TOKEN}",
+                         "X-Agent-ID":"{env:SWARM_AGENT_ID}","X-Source-Task-Id":"task-1"},
+              "timeout":15000}})"));
+  EXPECT_EQ(spec->env["SWARM_MCP_TOKEN"], run.mcp->token);
+  EXPECT_EQ(spec->env["SWARM_AGENT_ID"], "agent-7");
+  EXPECT_FALSE(
+      nlohmann::json::parse(OpencodeConfigJson({ModelEndpoint::Api::kOpenAi, "h", "k", {}}))
+          .contains("mcp"));
+}
+
+// The shapes of notes/harness-mcp.md (opencode 1.18.33): tool_use events named
+// <server>_<tool>; an isError result is state.status "error" with no output.
+TEST(OpencodeParser, ReadsTheMcpToolCalls) {
+  const auto run = testing::ParseLines(
+      OpencodeAdapter(),
+      {
+          R"({"type":"step_start","sessionID":"ses_1","part":{"type":"step-start"}})",
+          R"({"type":"tool_use","sessionID":"ses_1","part":{"type":"tool","tool":"agent-swarm_store-progress","callID":"call_1","state":{"status":"error","input":{"taskId":"task-1","status":"completed","output":"x"},"error":"Error: output does not match"}}})",
+          R"({"type":"tool_use","sessionID":"ses_1","part":{"type":"tool","tool":"agent-swarm_store-progress","callID":"call_2","state":{"status":"completed","input":{"taskId":"task-1","status":"completed","output":"{\"n\":1}"},"output":"completed","metadata":{"truncated":false}}}})",
+          R"({"type":"tool_use","sessionID":"ses_1","part":{"type":"tool","tool":"bash","callID":"call_3","state":{"status":"completed","input":{"command":"ls"},"output":""}}})",
+          R"({"type":"step_finish","sessionID":"ses_1","part":{"reason":"tool-calls","tokens":{"input":1,"output":1}}})",
+          R"({"type":"text","sessionID":"ses_1","part":{"type":"text","text":"{\"n\":1}"}})",
+      });
+  EXPECT_TRUE(run.ok);
+  EXPECT_EQ(run.mcp_status, McpStatus::kConnected);
+  ASSERT_EQ(run.mcp_calls.size(), 2u);
+  EXPECT_EQ(run.mcp_calls[0].tool, "store-progress");
+  EXPECT_EQ(run.mcp_calls[0].is_error, true);
+  EXPECT_EQ(run.mcp_calls[1].is_error, false);
+  // No call of the server's tools: opencode does not say whether it connected.
+  const auto quiet = testing::ParseLines(
+      OpencodeAdapter(), {R"({"type":"text","sessionID":"ses_1","part":{"text":"pong"}})"});
+  EXPECT_EQ(quiet.mcp_status, McpStatus::kUnknown);
+  EXPECT_TRUE(quiet.mcp_calls.empty());
 }
 
 }  // namespace

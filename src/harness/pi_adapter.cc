@@ -1,8 +1,11 @@
 #include "harness/pi_adapter.h"
 
+#include <algorithm>
+#include <iterator>
 #include <vector>
 
 #include "harness/cli_support.h"
+#include "harness/pi_mcp_extension.h"
 #include "harness/pricing.h"
 
 namespace swarm::harness {
@@ -11,6 +14,37 @@ namespace {
 using nlohmann::json;
 
 constexpr char kProviderId[] = "swarm";
+
+// The swarm's tools, to tell them from pi's own when the extension's stderr line is lost.
+constexpr std::string_view kSwarmTools[] = {"store-progress", "get-task-details", "get-tasks",
+                                            "send-task",      "cancel-task",      "my-agent-info",
+                                            "get-swarm"};
+
+// The tool names of the extension's "connected:" stderr line, or nullopt without one; the
+// status it reports goes to `status`.
+std::optional<std::vector<std::string>> ReadExtensionMarker(const std::string& stderr_text,
+                                                            McpStatus& status) {
+  const std::string connected = std::string(kPiMcpMarker) + " connected:";
+  const std::string failed = std::string(kPiMcpMarker) + " not connected:";
+  const size_t at = stderr_text.rfind(connected);
+  if (at == std::string::npos) {
+    if (stderr_text.find(failed) != std::string::npos) status = McpStatus::kFailed;
+    return std::nullopt;
+  }
+  status = McpStatus::kConnected;
+  const size_t begin = at + connected.size();
+  const size_t end = stderr_text.find('\n', begin);
+  std::vector<std::string> tools;
+  std::string rest = stderr_text.substr(begin, end == std::string::npos ? end : end - begin);
+  size_t pos = 0;
+  while (pos < rest.size()) {
+    const size_t space = rest.find(' ', pos);
+    const size_t stop = space == std::string::npos ? rest.size() : space;
+    if (stop > pos) tools.push_back(rest.substr(pos, stop - pos));
+    pos = stop + 1;
+  }
+  return tools;
+}
 
 // One assistant message as pi reports it in message_end and agent_end.
 struct AssistantMessage {
@@ -57,6 +91,16 @@ class PiParser final : public OutputParser {
       if (auto message = ReadAssistant(cli::ObjectAt(*obj, "message"))) {
         streamed_.push_back(std::move(*message));
       }
+    } else if (type == "tool_execution_start") {
+      // Every tool for now; Finish keeps the swarm's (pi names them as the server does).
+      const auto args = obj->find("args");
+      tool_calls_.Started(cli::StringAt(*obj, "toolCallId").value_or(""),
+                          cli::StringAt(*obj, "toolName").value_or(""),
+                          args != obj->end() ? *args : json::object());
+    } else if (type == "tool_execution_end") {
+      const auto is_error = obj->find("isError");
+      tool_calls_.Ended(cli::StringAt(*obj, "toolCallId").value_or(""),
+                        is_error != obj->end() && is_error->is_boolean() && is_error->get<bool>());
     } else if (type == "agent_end") {
       // The authoritative list; replaces what the message_end events added up to.
       std::vector<AssistantMessage> messages;
@@ -75,6 +119,7 @@ class PiParser final : public OutputParser {
     const auto& messages = final_ ? *final_ : streamed_;
     ParsedRun run;
     run.session_id = session_id_;
+    ReadMcp(outcome, run);
     if (messages.empty()) {
       run.error = outcome.exit_code == 0
                       ? "pi produced no assistant message"
@@ -106,7 +151,21 @@ class PiParser final : public OutputParser {
   }
 
  private:
+  // Our extension says on stderr whether it connected and which tools it registered; a call
+  // of one of those (or, without the line, of a swarm tool) is an MCP call.
+  void ReadMcp(const ProcessOutcome& outcome, ParsedRun& run) const {
+    const auto tools = ReadExtensionMarker(outcome.stderr_tail, run.mcp_status);
+    for (const McpToolCall& call : tool_calls_.calls()) {
+      const bool mcp = tools ? std::find(tools->begin(), tools->end(), call.tool) != tools->end()
+                             : std::find(std::begin(kSwarmTools), std::end(kSwarmTools),
+                                         call.tool) != std::end(kSwarmTools);
+      if (mcp) run.mcp_calls.push_back(call);
+    }
+    if (!run.mcp_calls.empty()) run.mcp_status = McpStatus::kConnected;
+  }
+
   std::optional<std::string> session_id_;
+  cli::McpCallLog tool_calls_;
   std::vector<AssistantMessage> streamed_;
   std::optional<std::vector<AssistantMessage>> final_;
 };
@@ -173,9 +232,19 @@ Result<ProcessSpec> PiAdapter::Prepare(const TaskRun& run, const ModelEndpoint& 
     }
   }
 
+  if (run.mcp) {
+    // pi loads every extension in <agent dir>/extensions/ (async factories are awaited).
+    if (auto written =
+            cli::WriteFile(agent_dir / "extensions" / kPiMcpExtensionFile, PiMcpExtensionSource());
+        !written) {
+      return tl::unexpected(written.error());
+    }
+  }
+
   ProcessSpec spec;
   spec.env = std::move(*env);
   auto& e = spec.env;
+  cli::AddMcpEnv(run, e);
   e["PI_CODING_AGENT_DIR"] = agent_dir.string();
   e["PI_OFFLINE"] = "1";  // no version check, telemetry or fd/rg downloads from GitHub
   e["PI_SKIP_VERSION_CHECK"] = "1";

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "harness/pi_mcp_extension.h"
 #include "harness/test_support.h"
 
 namespace swarm::harness {
@@ -95,7 +96,7 @@ TEST(PiAdapter, PreparesTheInvocationAndItsConfig) {
   auto spec = PiAdapter().Prepare(run, endpoint);
   ASSERT_TRUE(spec.has_value()) << spec.error().message;
   EXPECT_THAT(spec->argv, ElementsAre("pi", "-p", "--mode", "json"));
-  EXPECT_EQ(spec->stdin_data, "say pong");
+  EXPECT_EQ(spec->stdin_data, "Task ID: task-1\n\nsay pong");
   auto& env = spec->env;
   EXPECT_EQ(env["PI_CODING_AGENT_DIR"], (run.home_dir / "pi").string());
   EXPECT_EQ(env["PI_OFFLINE"], "1");
@@ -138,7 +139,75 @@ TEST(PiAdapter, SendsAPromptThatLooksLikeAFileReferenceOnStdin) {
                                   {ModelEndpoint::Api::kOpenAi, "", "k", {}});
   ASSERT_TRUE(spec.has_value());
   EXPECT_THAT(spec->argv, ElementsAre("pi", "-p", "--mode", "json"));
-  EXPECT_EQ(spec->stdin_data, "@README.md summarise");
+  EXPECT_EQ(spec->stdin_data, "Task ID: task-1\n\n@README.md summarise");
+}
+
+TEST(PiAdapter, WritesTheMcpExtensionIntoTheAgentDir) {
+  testing::TempDir root;
+  auto run = testing::MakeTaskRun(root.path());
+  run.mcp = testing::TestMcpAccess();
+  auto spec = PiAdapter().Prepare(run, {ModelEndpoint::Api::kOpenAi, "http://h", "k", {}});
+  ASSERT_TRUE(spec.has_value()) << spec.error().message;
+  const auto extension = run.home_dir / "pi" / "extensions" / kPiMcpExtensionFile;
+  // The file in the repository, built into the binary byte for byte.
+  const std::string source = testing::ReadFile(std::filesystem::path(SWARM_SOURCE_DIR) /
+                                               "src/harness/pi_mcp_extension.ts");
+  ASSERT_FALSE(source.empty());
+  EXPECT_EQ(PiMcpExtensionSource(), source);
+  EXPECT_EQ(testing::ReadFile(extension), source);
+  // It reads everything from the environment pi is given.
+  for (const char* var : {kMcpUrlEnv, kMcpTokenEnv, kMcpAgentEnv, kMcpTaskEnv}) {
+    EXPECT_THAT(source, HasSubstr(var));
+    EXPECT_EQ(spec->env.count(var), 1u) << var;
+  }
+  EXPECT_THAT(source, HasSubstr(kPiMcpMarker));
+  EXPECT_EQ(spec->env["SWARM_MCP_URL"], "http://127.0.0.1:3013/mcp");
+
+  testing::TempDir bare;
+  const auto without = testing::MakeTaskRun(bare.path());
+  ASSERT_TRUE(PiAdapter().Prepare(without, {ModelEndpoint::Api::kOpenAi, "http://h", "k", {}}));
+  EXPECT_FALSE(std::filesystem::exists(without.home_dir / "pi" / "extensions"));
+}
+
+// pi's events for an extension tool (notes/harness-mcp.md), and the extension's stderr line.
+std::vector<std::string> McpToolRun() {
+  auto lines = ToolRun();
+  lines.insert(
+      lines.end() - 1,
+      {R"({"type":"tool_execution_start","toolCallId":"call_1","toolName":"store-progress","args":{"taskId":"task-1","status":"completed","output":"x"}})",
+       R"({"type":"tool_execution_end","toolCallId":"call_1","toolName":"store-progress","result":{"content":[{"type":"text","text":"Error: output does not match"}],"details":{}},"isError":true})",
+       R"({"type":"tool_execution_start","toolCallId":"call_2","toolName":"store-progress","args":{"taskId":"task-1","status":"completed","output":"{\"n\":1}"}})",
+       R"({"type":"tool_execution_end","toolCallId":"call_2","toolName":"store-progress","result":{"content":[{"type":"text","text":"completed"}],"details":{}},"isError":false})"});
+  return lines;
+}
+
+TEST(PiParser, ReadsTheExtensionsConnectionAndItsToolCalls) {
+  const auto run = testing::ParseLines(
+      PiAdapter(), McpToolRun(), 0,
+      "[agent-swarm mcp] connected: store-progress get-task-details get-swarm\n");
+  EXPECT_TRUE(run.ok);
+  EXPECT_EQ(run.mcp_status, McpStatus::kConnected);
+  ASSERT_EQ(run.mcp_calls.size(), 2u);  // bash is pi's own
+  EXPECT_EQ(run.mcp_calls[0].tool, "store-progress");
+  EXPECT_EQ(run.mcp_calls[0].is_error, true);
+  EXPECT_EQ(run.mcp_calls[1].status_argument, "completed");
+  EXPECT_EQ(run.mcp_calls[1].is_error, false);
+}
+
+TEST(PiParser, WithoutTheStderrLineTheSwarmsToolNamesTell) {
+  const auto run = testing::ParseLines(PiAdapter(), McpToolRun());
+  EXPECT_EQ(run.mcp_status, McpStatus::kConnected);
+  EXPECT_EQ(run.mcp_calls.size(), 2u);
+  const auto quiet = testing::ParseLines(PiAdapter(), ToolRun());
+  EXPECT_EQ(quiet.mcp_status, McpStatus::kUnknown);
+  EXPECT_TRUE(quiet.mcp_calls.empty());
+}
+
+TEST(PiParser, ReportsAnExtensionThatCouldNotConnect) {
+  const auto run = testing::ParseLines(PiAdapter(), ToolRun(), 0,
+                                       "[agent-swarm mcp] not connected: fetch failed\n");
+  EXPECT_TRUE(run.ok);  // pi still ran: the safety net judges the final text
+  EXPECT_EQ(run.mcp_status, McpStatus::kFailed);
 }
 
 }  // namespace

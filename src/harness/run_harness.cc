@@ -143,6 +143,12 @@ RunResult RunHarness(const Adapter& adapter, ProcessRunner& runner, const TaskRu
   result.model = parsed.model ? *parsed.model : cli::ModelOrDefault(endpoint);
   result.num_turns = parsed.num_turns;
   result.cancelled = outcome->cancelled;
+  // Without a configured server nothing the output says about MCP is ours (codex reports a
+  // started run as connected, a pi tool may share a swarm tool's name).
+  if (run.mcp) {
+    result.mcp_status = parsed.mcp_status;
+    result.mcp_calls = std::move(parsed.mcp_calls);
+  }
   PriceRun(parsed, result);
   // The server judges the value against the schema; a reply without one is its call too.
   if (run.output_schema) result.output = ExtractJsonValue(parsed.final_text);

@@ -254,5 +254,25 @@ TEST_F(RunHarnessTest, DrivesARealParserEndToEnd) {
   EXPECT_EQ(result.num_turns, 1);
 }
 
+TEST_F(RunHarnessTest, ReportsTheMcpStateOnlyForARunWithTheServer) {
+  // claude's parser: init says connected, and one store-progress call succeeded.
+  const std::string script =
+      R"(echo '{"type":"system","subtype":"init","session_id":"s1","mcp_servers":[{"name":"agent-swarm","status":"connected"}]}'; )"
+      R"(echo '{"type":"assistant","message":{"content":[{"type":"tool_use","id":"t1","name":"mcp__agent-swarm__store-progress","input":{"taskId":"task-1","status":"completed","output":"pong"}}]},"session_id":"s1"}'; )"
+      R"(echo '{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t1","content":"ok"}]},"session_id":"s1"}'; )"
+      R"(echo '{"type":"result","subtype":"success","is_error":false,"result":"pong","session_id":"s1"}')";
+  const auto without = Run(ScriptAdapter(script, true));
+  EXPECT_TRUE(without.ok);
+  EXPECT_EQ(without.mcp_status, McpStatus::kOff);
+  EXPECT_TRUE(without.mcp_calls.empty());
+  EXPECT_FALSE(FinishedThroughMcp(without));
+
+  run_.mcp = testing::TestMcpAccess();
+  const auto with = Run(ScriptAdapter(script, true));
+  EXPECT_EQ(with.mcp_status, McpStatus::kConnected);
+  ASSERT_EQ(with.mcp_calls.size(), 1u);
+  EXPECT_TRUE(FinishedThroughMcp(with));
+}
+
 }  // namespace
 }  // namespace swarm::harness

@@ -70,13 +70,27 @@ inline TaskRun MakeTaskRun(const std::filesystem::path& root, std::string prompt
   return run;
 }
 
+// The swarm's MCP server as a worker would hand it to a task run.
+inline McpAccess TestMcpAccess() {
+  return {"http://127.0.0.1:3013/mcp", "agent-7", "task-1", "mcpt.task-1.token-must-not-leak"};
+}
+
+// Whether any file below `dir` holds `secret`.
+inline bool AnyFileHolds(const std::filesystem::path& dir, const std::string& secret) {
+  for (const auto& file : FilesUnder(dir)) {
+    if (ReadFile(file).find(secret) != std::string::npos) return true;
+  }
+  return false;
+}
+
 // Feeds lines to a fresh parser of `adapter` and finishes it with the given exit code.
 inline ParsedRun ParseLines(const Adapter& adapter, const std::vector<std::string>& lines,
-                            int exit_code = 0) {
+                            int exit_code = 0, std::string stderr_tail = "") {
   auto parser = adapter.NewParser();
   for (const auto& line : lines) parser->Feed(line);
   ProcessOutcome outcome;
   outcome.exit_code = exit_code;
+  outcome.stderr_tail = std::move(stderr_tail);
   return parser->Finish(outcome);
 }
 

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "core/bounded_json.h"
+
 namespace swarm::stub_llm {
 namespace {
 
@@ -90,7 +92,23 @@ std::string TaskIdIn(std::string_view text) {
 
 bool LooksLikeToolError(std::string_view text) {
   text = TrimSpace(text);
-  return text.starts_with("Error") || text.starts_with("ERR");
+  // codex sends a tool's output as one string under a header of its own:
+  // "Wall time: 0.0043 seconds\nOutput:\n<output>".
+  if (text.starts_with("Wall time:")) {
+    constexpr std::string_view kOutput = "\nOutput:";
+    const std::size_t at = text.find(kOutput);
+    if (at != std::string_view::npos) text = TrimSpace(text.substr(at + kOutput.size()));
+  }
+  if (text.starts_with("Error") || text.starts_with("ERR")) return true;
+  // codex gives the model an MCP result's structuredContent instead of its text, and no error
+  // flag: the API's refusals say {"success": false, ...} there.
+  if (!text.starts_with("{")) return false;
+  auto parsed = ParseBoundedJson(text);
+  if (!parsed || !parsed->is_object()) return false;
+  const auto success = parsed->find("success");
+  const auto is_error = parsed->find("isError");
+  return (success != parsed->end() && *success == false) ||
+         (is_error != parsed->end() && *is_error == true);
 }
 
 }  // namespace swarm::stub_llm

@@ -41,8 +41,10 @@ bool ReplaceTaskId(nlohmann::json& args, std::string_view task_id);
 // quotes, backticks or trailing punctuation around it. Empty when there is none.
 std::string TaskIdIn(std::string_view text);
 
-// Whether a tool result's text reports an error: after trimming, it starts with "Error" or
-// "ERR" (the API's store-progress errors start "Error: output does not match…").
+// Whether a tool result's text reports an error: after trimming (and after codex's "Wall time:
+// … Output:" header), it starts with "Error" or "ERR" (the API's store-progress errors start
+// "Error: output does not match…"), or it is a JSON object with "success": false or
+// "isError": true (codex passes the result's structuredContent, not its text).
 bool LooksLikeToolError(std::string_view text);
 
 }  // namespace swarm::stub_llm

@@ -82,5 +82,19 @@ TEST(McpCallTest, ErrorTextsStartWithErrorOrErr) {
   EXPECT_FALSE(LooksLikeToolError(""));
 }
 
+// What codex 0.169.0 sent stub-llm for the API's store-progress refusal (seen in the e2e): the
+// structuredContent under its wall-time header, with no error flag on the wire.
+TEST(LooksLikeToolError, ReadsCodexsStructuredContentUnderItsHeader) {
+  EXPECT_TRUE(LooksLikeToolError(
+      "Wall time: 0.0043 seconds\nOutput:\n{\"message\":\"output does not match the task's "
+      "outputSchema\",\"status\":\"in_progress\",\"success\":false,\"taskId\":\"t1\"}"));
+  EXPECT_TRUE(LooksLikeToolError("Wall time: 0.1 seconds\nOutput:\nError: refused"));
+  EXPECT_TRUE(LooksLikeToolError(R"({"isError":true})"));
+  EXPECT_FALSE(LooksLikeToolError(
+      "Wall time: 0.0043 seconds\nOutput:\n{\"success\":true,\"status\":\"completed\"}"));
+  EXPECT_FALSE(LooksLikeToolError("Wall time: 0.1 seconds\nOutput:\nstored"));
+  EXPECT_FALSE(LooksLikeToolError("{not json"));
+}
+
 }  // namespace
 }  // namespace swarm::stub_llm

@@ -72,7 +72,9 @@ void TaskExecution::Run() {
     run.base_env["HOME"] = dirs->home.string();
     run.timeout = config.task_timeout;
     run.run_as = config.cli_user;
+    run.mcp = McpAccessFor(config, task_.id);
     result = RunHarness(run);
+    LogMcpConnection(result);
     // Kept for debugging, the work stays; the CLI's home (its config and any credentials it
     // wrote) goes either way.
     if (config.keep_task_dirs) {
@@ -115,7 +117,20 @@ harness::RunResult TaskExecution::RunHarness(const harness::TaskRun& run) {
     std::lock_guard lock(session_mu_);
     if (!session_id_) session_id_ = session_id;
   };
-  callbacks.on_line = [this](std::string_view line) { logs_.Add(Redact(std::string(line))); };
+  // The task token is no registered secret (one per task would grow the registry forever):
+  // it is scrubbed here, from the lines of its own run (a model that ran `env` prints it).
+  std::string token;
+  if (run.mcp && context_->config.mcp_auth == McpAuth::kTask) token = run.mcp->token;
+  callbacks.on_line = [this, token = std::move(token)](std::string_view line) {
+    std::string text = Redact(std::string(line));
+    if (!token.empty()) {
+      for (size_t at = text.find(token); at != std::string::npos;
+           at = text.find(token, at + kRedacted.size())) {
+        text.replace(at, token.size(), kRedacted);
+      }
+    }
+    logs_.Add(std::move(text));
+  };
   const auto started = std::chrono::steady_clock::now();
   harness::RunResult result;
   try {
@@ -132,6 +147,28 @@ harness::RunResult TaskExecution::RunHarness(const harness::TaskRun& run) {
   }
   if (!result.model) result.model = model;
   return result;
+}
+
+void TaskExecution::LogMcpConnection(const harness::RunResult& result) {
+  // kOff: no MCP configured, or the CLI never ran far enough to say.
+  if (result.mcp_status == harness::McpStatus::kOff) return;
+  json calls = json::array();
+  for (const auto& call : result.mcp_calls) {
+    calls.push_back(call.tool + (call.is_error == true    ? " (error)"
+                                 : call.is_error == false ? ""
+                                                          : " (no result)"));
+  }
+  const json fields = {{"taskId", task_.id},
+                       {"provider", context_->config.provider_name},
+                       {"status", harness::McpStatusName(result.mcp_status)},
+                       {"toolCalls", calls}};
+  if (result.mcp_status == harness::McpStatus::kConnected) {
+    log::Info("mcp server connected", fields);
+  } else {
+    // The CLIs drop an unreachable server silently; the run went on without the tools and
+    // only the final-text judgement (the /finish below) decides the task.
+    log::Warn("mcp server not connected", fields);
+  }
 }
 
 void TaskExecution::Report(LogBatcher::Clock::time_point now) {
@@ -216,6 +253,11 @@ void TaskExecution::ReportFinish(const harness::RunResult& result) {
   if (!reply) {
     // 409: another terminal result came first (a cancel, the dead-worker monitor); 404: the
     // task is gone. Either way the server's state stands.
+    if (reply.error().code == ErrorCode::kConflict && harness::FinishedThroughMcp(result)) {
+      // The agent's store-progress call finished it; the safety net had nothing to do.
+      log::Info("task finished through MCP", fields);
+      return;
+    }
     fields["error"] = reply.error().message;
     if (reply.error().code == ErrorCode::kConflict || reply.error().code == ErrorCode::kNotFound) {
       log::Info("task already finished", fields);
@@ -229,7 +271,10 @@ void TaskExecution::ReportFinish(const harness::RunResult& result) {
   if (task.contains("failureReason") && task["failureReason"].is_string()) {
     fields["failureReason"] = task["failureReason"];
   }
-  log::Info("task finished", fields);
+  const bool already = reply->body.is_object() && reply->body.value("alreadyFinished", false);
+  log::Info(already && harness::FinishedThroughMcp(result) ? "task finished through MCP"
+                                                           : "task finished",
+            fields);
 }
 
 }  // namespace swarm::worker

@@ -48,6 +48,8 @@ class TaskExecution {
 
  private:
   harness::RunResult RunHarness(const harness::TaskRun& run);
+  // "mcp server connected", or a warning that it was not, as far as the CLI told.
+  void LogMcpConnection(const harness::RunResult& result);
   // Sends the session id if one is known and not yet sent. Either thread; the lock keeps it
   // to one PUT, finished before the task's finish.
   void ReportSession();

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/mcp_token.h"
 #include "core/redact.h"
 #include "core/strings.h"
 #include "harness/process_hardening.h"
@@ -220,6 +221,17 @@ Result<WorkerConfig> WorkerConfig::FromEnv(const EnvMap& env) {
     c.max_tasks = *max;
   }
 
+  const std::string mcp_auth = EnvValue(env, "MCP_AUTH").value_or("task");
+  if (mcp_auth == "task") {
+    c.mcp_auth = McpAuth::kTask;
+  } else if (mcp_auth == "key") {
+    c.mcp_auth = McpAuth::kKey;
+  } else if (mcp_auth == "off") {
+    c.mcp_auth = McpAuth::kOff;
+  } else {
+    problems.Add(fmt::format("MCP_AUTH must be task, key or off, got \"{}\"", mcp_auth));
+  }
+
   c.provider_name = EnvValue(env, "HARNESS_PROVIDER").value_or("claude");
   bool known_provider = false;
   for (const auto& [name, provider] : kProviders) {
@@ -277,6 +289,19 @@ Result<WorkerConfig> WorkerConfig::FromEnv(const EnvMap& env) {
 
   if (!problems.empty()) return BadRequest(problems.Joined());
   return c;
+}
+
+std::optional<harness::McpAccess> McpAccessFor(const WorkerConfig& config,
+                                               const std::string& task_id) {
+  if (config.mcp_auth == McpAuth::kOff) return std::nullopt;
+  harness::McpAccess mcp;
+  mcp.url = config.api_url + "/mcp";
+  mcp.agent_id = config.agent_id;
+  mcp.task_id = task_id;
+  mcp.token = config.mcp_auth == McpAuth::kKey
+                  ? config.api_key
+                  : MintMcpTaskToken(config.api_key, config.agent_id, task_id);
+  return mcp;
 }
 
 }  // namespace swarm::worker

@@ -17,6 +17,14 @@
 
 namespace swarm::worker {
 
+// How the CLI authenticates to the swarm's MCP server (MCP_AUTH).
+enum class McpAuth {
+  kTask,  // a token bound to this agent and the task (core/mcp_token.h): the CLI never holds
+          // the swarm key
+  kKey,   // the swarm key itself, for an API that does not know task tokens (upstream's)
+  kOff,   // no MCP: the CLI is not configured with the server
+};
+
 struct WorkerConfig {
   // The API.
   std::string api_url;  // MCP_BASE_URL, no trailing slash
@@ -27,6 +35,8 @@ struct WorkerConfig {
   bool is_lead = false;
   std::vector<std::string> capabilities;  // CAPABILITIES, comma separated
   int max_tasks = 1;                      // MAX_CONCURRENT_TASKS
+  // The swarm's MCP server, at api_url + "/mcp", given to every CLI (MCP_AUTH, default task).
+  McpAuth mcp_auth = McpAuth::kTask;
 
   // The harness.
   harness::Provider provider = harness::Provider::kClaude;
@@ -64,5 +74,10 @@ struct WorkerConfig {
   // registered with core/redact.h so no log line can show them.
   static Result<WorkerConfig> FromEnv(const EnvMap& env);
 };
+
+// The swarm's MCP server for one task's CLI: api_url + "/mcp", with the bearer MCP_AUTH
+// chooses (a token minted for this agent and task, or the swarm key); nullopt when off.
+std::optional<harness::McpAccess> McpAccessFor(const WorkerConfig& config,
+                                               const std::string& task_id);
 
 }  // namespace swarm::worker

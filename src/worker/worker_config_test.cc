@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/mcp_token.h"
 #include "core/redact.h"
 
 namespace swarm::worker {
@@ -257,6 +258,40 @@ TEST_F(WorkerConfigTest, ARootWorkersTasksLiveWhereTheCliUserCanEnter) {
   c = WorkerConfig::FromEnv(env);
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->work_root, "/home/w/.agent-swarm/worker/smoke-claude-abc123");
+}
+
+TEST_F(WorkerConfigTest, McpAuthDefaultsToATaskToken) {
+  auto c = WorkerConfig::FromEnv(Minimal());
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->mcp_auth, McpAuth::kTask);
+  const auto mcp = McpAccessFor(*c, "task-42");
+  ASSERT_TRUE(mcp);
+  EXPECT_EQ(mcp->url, "http://127.0.0.1:3013/mcp");
+  EXPECT_EQ(mcp->agent_id, "smoke-claude-abc123");
+  EXPECT_EQ(mcp->task_id, "task-42");
+  // Bound to this agent and task, and never the key itself.
+  EXPECT_EQ(mcp->token.find("swarm-key-0123456789"), std::string::npos);
+  EXPECT_EQ(VerifyMcpTaskToken("swarm-key-0123456789", "smoke-claude-abc123", mcp->token),
+            "task-42");
+  EXPECT_EQ(VerifyMcpTaskToken("swarm-key-0123456789", "another-agent", mcp->token), std::nullopt);
+}
+
+TEST_F(WorkerConfigTest, McpAuthKeyHandsTheSwarmKeyAndOffHandsNothing) {
+  EnvMap env = Minimal();
+  env["MCP_AUTH"] = "key";
+  auto c = WorkerConfig::FromEnv(env);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->mcp_auth, McpAuth::kKey);
+  EXPECT_EQ(McpAccessFor(*c, "t")->token, "swarm-key-0123456789");
+
+  env["MCP_AUTH"] = "off";
+  c = WorkerConfig::FromEnv(env);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(McpAccessFor(*c, "t"), std::nullopt);
+
+  env["MCP_AUTH"] = "bearer";
+  EXPECT_NE(ErrorOf(env).find("MCP_AUTH must be task, key or off, got \"bearer\""),
+            std::string::npos);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/mcp_token.h"
 #include "core/version.h"
 #include "http/test_server.h"
 #include "support/child_process.h"
@@ -47,6 +48,9 @@ struct StandInState {
   bool fail_monitor_routes = false;  // /ping and /cancelled-tasks answer 500
   int pings = 0;
   int cancel_checks = 0;
+  std::vector<json> session_logs;
+  // The finish answers 409, as the API does for a task the agent already finished over MCP.
+  bool finished_elsewhere = false;
   // POST /api/tasks/{id}/supersede: 404 (an API without the route) unless this is set.
   bool supersede_route = false;
   std::vector<std::string> supersedes;  // "<task id> <reason>", as received
@@ -90,6 +94,7 @@ http::HttpResponse Handle(StandInState& s, const http::HttpRequest& request) {
     if (s.fail_monitor_routes) return Reply(500, {{"error", "boom"}});
     return Reply(200, {{"cancelled", json::array()}});
   }
+  if (path == "/api/session-logs") s.session_logs.push_back(json::parse(request.body));
   if (path.ends_with("/supersede")) {
     if (!s.supersede_route) return Reply(404, {{"error", "no route"}});
     const std::string id = path.substr(11, path.size() - 11 - 10);  // /api/tasks/<id>/supersede
@@ -103,6 +108,11 @@ http::HttpResponse Handle(StandInState& s, const http::HttpRequest& request) {
   }
   if (path.ends_with("/finish")) {
     ++s.finish_attempts;
+    if (s.finished_elsewhere) {
+      s.finishes.push_back(json::parse(request.body));
+      return Reply(409, {{"error", "task is already completed; the first terminal result stands"},
+                         {"alreadyFinished", true}});
+    }
     if (s.finish_attempts <= s.refuse_finishes || Steady::now() < s.refuse_finishes_until) {
       return Reply(503, {{"error", "restarting"}});
     }
@@ -458,6 +468,69 @@ TEST_F(WorkerStandInTest, HeartbeatsAndCancelChecksBackOffWhileTheyFail) {
   EXPECT_LE(Read(&StandInState::pings), 8);
   EXPECT_LE(Read(&StandInState::cancel_checks), 8);
   EXPECT_GE(Read(&StandInState::pings), 2);
+}
+
+// Each run gets the MCP server with a token for its own task, which never reaches the session
+// logs even when the CLI prints it; the finish the API refuses because the agent finished the
+// task over MCP is no error.
+TEST_F(WorkerStandInTest, HandsEachRunATaskTokenAndScrubsItFromTheLogs) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->queued_tasks = {"t-mcp"};
+    state_->finished_elsewhere = true;
+  }
+  std::mutex seen_mu;
+  std::optional<harness::McpAccess> seen;
+  auto runner = [&](const harness::TaskRun& run, const std::optional<std::string>&,
+                    const harness::RunCallbacks& callbacks, const std::atomic<bool>*) {
+    {
+      std::lock_guard lock(seen_mu);
+      seen = run.mcp;
+    }
+    if (run.mcp) callbacks.on_line("env: SWARM_MCP_TOKEN=" + run.mcp->token);
+    harness::RunResult r;
+    r.ok = true;
+    r.final_text = "done";
+    r.mcp_status = harness::McpStatus::kConnected;
+    r.mcp_calls.push_back({"store-progress", "completed", false});
+    return r;
+  };
+  auto running = Start(Env("w-mcp"), runner);
+  ASSERT_TRUE(WaitUntil([&] { return !Read(&StandInState::finishes).empty(); }, seconds(10)));
+  ASSERT_TRUE(WaitUntil([&] { return !Read(&StandInState::session_logs).empty(); }, seconds(10)));
+  {
+    std::lock_guard lock(seen_mu);
+    ASSERT_TRUE(seen.has_value());
+    EXPECT_EQ(seen->url, server_.Url("") + "/mcp");
+    EXPECT_EQ(seen->agent_id, "w-mcp");
+    EXPECT_EQ(seen->task_id, "t-mcp");
+    EXPECT_EQ(VerifyMcpTaskToken("stand-in-key-5d1e", "w-mcp", seen->token), "t-mcp");
+  }
+  const std::string logs = Read(&StandInState::session_logs).front().dump();
+  EXPECT_NE(logs.find("SWARM_MCP_TOKEN=[REDACTED]"), std::string::npos) << logs;
+  EXPECT_EQ(logs.find(seen->token), std::string::npos) << logs;
+  EXPECT_EQ(Read(&StandInState::finishes).size(), 1u);  // the 409 is not retried
+}
+
+TEST_F(WorkerStandInTest, McpAuthOffRunsTheCliWithoutTheServer) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->queued_tasks = {"t-off"};
+  }
+  std::atomic<bool> had_mcp{true};
+  auto runner = [&](const harness::TaskRun& run, const std::optional<std::string>&,
+                    const harness::RunCallbacks&, const std::atomic<bool>*) {
+    had_mcp = run.mcp.has_value();
+    harness::RunResult r;
+    r.ok = true;
+    r.final_text = "done";
+    return r;
+  };
+  EnvMap env = Env("w-mcp-off");
+  env["MCP_AUTH"] = "off";
+  auto running = Start(env, runner);
+  ASSERT_TRUE(WaitUntil([&] { return !Read(&StandInState::finishes).empty(); }, seconds(10)));
+  EXPECT_FALSE(had_mcp.load());
 }
 
 }  // namespace

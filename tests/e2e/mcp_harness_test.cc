@@ -1,0 +1,216 @@
+// End to end, per CLI: the real API (with its MCP server), stub-llm scripting the model's MCP
+// calls, and a real worker running the real CLI (claude, codex, opencode, pi from
+// ./scripts/install-harnesses.sh) configured with the swarm's MCP server. The agent finishes
+// its task itself through store-progress; a mismatching output comes back to it as a tool error
+// and it corrects it in the same session; an agent that never calls the tool still finishes
+// through the worker's /finish (the safety net).
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "support/api_process.h"
+#include "support/stub_llm_process.h"
+
+namespace swarm::testing_support {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::string HarnessBinDir() { return HARNESS_BIN_DIR; }
+
+// API + stub-llm + one worker for `provider`, torn down in reverse.
+class Deployment {
+ public:
+  Deployment(const std::string& provider, std::vector<std::string> llm_args)
+      : agent_id_("mcp-" + provider + "-e2e"),
+        api_(dir_.File("swarm.sqlite")),
+        llm_(dir_.File("llm.log"), std::move(llm_args)),
+        client_(api_.url()) {
+    // The worker runs as root here, so its CLI runs as an unprivileged user, which must be
+    // able to reach its task directory below this one (0700 from mkdtemp).
+    std::filesystem::permissions(dir_.path(),
+                                 std::filesystem::perms::owner_all |
+                                     std::filesystem::perms::group_exec |
+                                     std::filesystem::perms::others_exec,
+                                 std::filesystem::perm_options::replace);
+    ChildSpec spec;
+    spec.argv = {AgentSwarmBinary(), "worker"};
+    spec.env = {
+        {"PATH", HarnessBinDir() + ":/usr/local/bin:/usr/bin:/bin"},
+        {"MCP_BASE_URL", api_.url()},
+        {"AGENT_SWARM_API_KEY", kTestApiKey},
+        {"AGENT_ID", agent_id_},
+        {"HARNESS_PROVIDER", provider},
+        {"MAX_CONCURRENT_TASKS", "1"},
+        {"ANTHROPIC_BASE_URL", llm_.url()},
+        {"ANTHROPIC_API_KEY", "sk-ant-e2e-fake-0001"},
+        {"OPENAI_BASE_URL", llm_.openai_url()},
+        {"OPENAI_API_KEY", "sk-e2e-fake-0002"},
+        {"WORKER_WORK_DIR", dir_.File("work")},
+        {"HARNESS_BIN_DIR", HarnessBinDir()},
+        {"WORKER_TASK_TIMEOUT_SECONDS", "150"},
+        {"HOME", dir_.File("home")},
+        // MCP_AUTH unset: the default, a task-scoped token.
+    };
+    spec.stderr_path = dir_.File("worker.log");
+    worker_ = std::make_unique<ChildProcess>(spec);
+  }
+
+  TestApi& api() { return client_; }
+  std::string WorkerLog() { return ReadFile(dir_.File("worker.log")); }
+  std::string Logs() {
+    return "worker log:\n" + WorkerLog() + "\nstub-llm log:\n" + llm_.log() + "\napi log:\n" +
+           api_.log();
+  }
+
+  bool Registered() {
+    return WaitUntil([&] { return client_.Get("/api/agents/" + agent_id_).status == 200; },
+                     seconds(30), milliseconds(100));
+  }
+
+  std::string CreateTask(const std::string& text) {
+    const json body = {{"task", text},
+                       {"agentId", agent_id_},
+                       {"source", "api"},
+                       {"outputSchema", SeedOutputSchema()}};
+    Reply r = client_.Post("/api/tasks", body);
+    EXPECT_EQ(r.status, 201) << r.raw;
+    return r.body.value("id", "");
+  }
+
+  // The task once it is terminal (bounded), or its last state.
+  json WaitTerminal(const std::string& id, seconds limit = seconds(180)) {
+    json task;
+    WaitUntil(
+        [&] {
+          task = client_.Get("/api/tasks/" + id).body;
+          const std::string s = task.value("status", "");
+          return s == "completed" || s == "failed" || s == "cancelled";
+        },
+        limit, milliseconds(100));
+    return task;
+  }
+
+  // Once the worker has logged the end of the task (its finish report comes after the MCP
+  // call that made the task terminal).
+  bool WaitWorkerLogged(const std::string& text) {
+    return WaitUntil([&] { return WorkerLog().find(text) != std::string::npos; }, seconds(30),
+                     milliseconds(100));
+  }
+
+ private:
+  std::string agent_id_;
+  TempDir dir_;
+  ApiProcess api_;
+  StubLlmProcess llm_;
+  TestApi client_;
+  std::unique_ptr<ChildProcess> worker_;
+};
+
+// The task_status_change entries of GET /api/tasks/{id}'s log, as (new status, via).
+std::vector<std::pair<std::string, std::string>> StatusChanges(const json& task) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& log : task.value("logs", json::array())) {
+    if (log.value("eventType", "") != "task_status_change") continue;
+    std::string via;
+    if (const auto it = log.find("metadata"); it != log.end()) {
+      // The store keeps it as JSON text.
+      const json metadata =
+          it->is_string() ? json::parse(it->get<std::string>(), nullptr, false) : *it;
+      if (metadata.is_object()) via = metadata.value("via", "");
+    }
+    out.emplace_back(log.value("newValue", ""), via);
+  }
+  return out;
+}
+
+// What finished the task: the `via` of its change to completed ("" when there is none).
+std::string CompletedVia(const json& task) {
+  for (const auto& [status, via] : StatusChanges(task)) {
+    if (status == "completed") return via;
+  }
+  return "";
+}
+
+class McpHarness : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(std::filesystem::exists(HarnessBinDir() + "/" + GetParam()))
+        << "the " << GetParam() << " CLI is not installed in " << HarnessBinDir()
+        << ": run ./scripts/install-harnesses.sh";
+  }
+};
+
+TEST_P(McpHarness, TheAgentFinishesItsTaskThroughStoreProgress) {
+  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  ASSERT_TRUE(d.Registered()) << d.Logs();
+  const std::string id = d.CreateTask(
+      "Reply with exactly: pong\n"
+      R"(MCP_CALL: store-progress {"taskId":"{{taskId}}","status":"completed","output":{"reply":"pong"}})");
+  const json task = d.WaitTerminal(id);
+  ASSERT_EQ(task.value("status", ""), "completed") << task.dump(2) << "\n" << d.Logs();
+  EXPECT_EQ(json::parse(task.value("output", "null")), json({{"reply", "pong"}}));
+  EXPECT_EQ(CompletedVia(task), "mcp") << task.dump(2) << "\n" << d.Logs();
+  // The worker saw the connection and the call, and its /finish changed nothing.
+  ASSERT_TRUE(d.WaitWorkerLogged("task finished through MCP")) << d.Logs();
+  EXPECT_NE(d.WorkerLog().find("\"msg\":\"mcp server connected\""), std::string::npos) << d.Logs();
+  EXPECT_EQ(d.WorkerLog().find("mcp server not connected"), std::string::npos) << d.Logs();
+  EXPECT_EQ(StatusChanges(task).size(), 2u) << task.dump(2);  // in_progress, then completed
+}
+
+TEST_P(McpHarness, AMismatchComesBackAsAToolErrorAndIsFixedInTheSameSession) {
+  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  ASSERT_TRUE(d.Registered()) << d.Logs();
+  const std::string id = d.CreateTask(
+      "Reply with exactly: pong\n"
+      R"(MCP_CALL: store-progress {"taskId":"{{taskId}}","status":"completed","output":{"reply":"ping"}})"
+      "\n"
+      R"(MCP_RETRY: {"taskId":"{{taskId}}","status":"completed","output":{"reply":"pong"}})");
+  const json task = d.WaitTerminal(id);
+  ASSERT_EQ(task.value("status", ""), "completed") << task.dump(2) << "\n" << d.Logs();
+  EXPECT_EQ(json::parse(task.value("output", "null")), json({{"reply", "pong"}}));
+  EXPECT_EQ(CompletedVia(task), "mcp") << task.dump(2) << "\n" << d.Logs();
+  ASSERT_TRUE(d.WaitWorkerLogged("task finished through MCP")) << d.Logs();
+  // One run of the CLI (one cost record, every output line from one worker run), whose output
+  // holds the server's verdict on the first call: the agent got the error and fixed it in
+  // that session. (Not the provider session id: MCP may end the task before the worker
+  // reports it, and the API keeps no session id for a finished task.)
+  const Reply costs = d.api().Get("/api/session-costs?taskId=" + id);
+  EXPECT_EQ(costs.body.value("costs", json::array()).size(), 1u) << costs.raw;
+  const Reply logs = d.api().Get("/api/tasks/" + id + "/session-logs");
+  std::set<std::string> runs;
+  std::string lines;
+  for (const auto& log : logs.body.value("logs", json::array())) {
+    runs.insert(log.value("sessionId", ""));
+    lines += log.value("content", "") + "\n";
+  }
+  EXPECT_EQ(runs.size(), 1u) << logs.raw.substr(0, 4000);
+  EXPECT_NE(lines.find("does not match"), std::string::npos) << lines.substr(0, 4000);
+  // The mismatch changed nothing: in_progress, then completed, never failed.
+  EXPECT_EQ(StatusChanges(task).size(), 2u) << task.dump(2);
+}
+
+TEST_P(McpHarness, AnAgentThatNeverCallsTheToolStillFinishesThroughTheSafetyNet) {
+  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  ASSERT_TRUE(d.Registered()) << d.Logs();
+  const std::string id = d.CreateTask("Reply with exactly: pong");
+  const json task = d.WaitTerminal(id);
+  ASSERT_EQ(task.value("status", ""), "completed") << task.dump(2) << "\n" << d.Logs();
+  EXPECT_EQ(json::parse(task.value("output", "null")), json({{"reply", "pong"}}));
+  EXPECT_EQ(CompletedVia(task), "finish") << task.dump(2) << "\n" << d.Logs();
+  ASSERT_TRUE(d.WaitWorkerLogged("\"msg\":\"task finished\"")) << d.Logs();
+  EXPECT_EQ(d.WorkerLog().find("task finished through MCP"), std::string::npos) << d.Logs();
+}
+
+INSTANTIATE_TEST_SUITE_P(Clis, McpHarness, ::testing::Values("claude", "codex", "opencode", "pi"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace swarm::testing_support
