@@ -288,7 +288,11 @@ asio::awaitable<HttpResponse> ApiRoutes::Dispatch(HttpRequest request) {
 }
 
 HttpResponse ApiRoutes::Health(const HttpRequest&, const PathParams&) {
-  return Json(200, {{"status", "ok"}, {"version", BuildVersion()}});
+  // Beyond upstream's {status, version}: where the MCP server is and that it takes task-scoped
+  // tokens (core/mcp_token.h), which a worker with MCP_AUTH=auto looks for.
+  return Json(200, {{"status", "ok"},
+                    {"version", BuildVersion()},
+                    {"mcp", {{"path", "/mcp"}, {"taskTokens", true}}}});
 }
 
 HttpResponse ApiRoutes::RegisterAgent(const HttpRequest& request, const PathParams&) {

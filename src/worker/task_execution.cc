@@ -72,7 +72,7 @@ void TaskExecution::Run() {
     run.base_env["HOME"] = dirs->home.string();
     run.timeout = config.task_timeout;
     run.run_as = config.cli_user;
-    run.mcp = McpAccessFor(config, task_.id);
+    run.mcp = McpAccessFor(config, context_->mcp_auth.load(), task_.id);
     result = RunHarness(run);
     LogMcpConnection(result);
     // Kept for debugging, the work stays; the CLI's home (its config and any credentials it
@@ -120,7 +120,7 @@ harness::RunResult TaskExecution::RunHarness(const harness::TaskRun& run) {
   // The task token is no registered secret (one per task would grow the registry forever):
   // it is scrubbed here, from the lines of its own run (a model that ran `env` prints it).
   std::string token;
-  if (run.mcp && context_->config.mcp_auth == McpAuth::kTask) token = run.mcp->token;
+  if (run.mcp && context_->mcp_auth.load() == McpAuth::kTask) token = run.mcp->token;
   callbacks.on_line = [this, token = std::move(token)](std::string_view line) {
     std::string text = Redact(std::string(line));
     if (!token.empty()) {

@@ -97,8 +97,18 @@ Result<void> Worker::WaitForApi() {
     const milliseconds timeout = std::clamp(remaining, milliseconds(1'000), kHealthAttemptTimeout);
     auto reply = context_->client.Call("GET", "/health", std::nullopt, timeout);
     if (reply && reply->body.is_object() && reply->body.value("status", "") == "ok") {
-      log::Info("api ready",
-                {{"api", config_.api_url}, {"version", reply->body.value("version", "")}});
+      const McpAuth mcp = ResolveMcpAuth(config_.mcp_auth, reply->body);
+      context_->mcp_auth = mcp;
+      log::Info("api ready", {{"api", config_.api_url},
+                              {"version", reply->body.value("version", "")},
+                              {"mcp", McpAuthName(mcp)}});
+      if (config_.mcp_auth == McpAuth::kAuto && mcp == McpAuth::kOff) {
+        log::Warn(
+            "the API does not accept task-scoped MCP tokens: the CLIs run without the swarm's "
+            "MCP server and tasks finish through /finish (MCP_AUTH=key hands the CLI the swarm "
+            "key instead)",
+            {{"api", config_.api_url}});
+      }
       return {};
     }
     last_error = reply ? "GET /health answered without status ok" : reply.error().message;

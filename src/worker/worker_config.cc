@@ -221,15 +221,17 @@ Result<WorkerConfig> WorkerConfig::FromEnv(const EnvMap& env) {
     c.max_tasks = *max;
   }
 
-  const std::string mcp_auth = EnvValue(env, "MCP_AUTH").value_or("task");
-  if (mcp_auth == "task") {
+  const std::string mcp_auth = EnvValue(env, "MCP_AUTH").value_or("auto");
+  if (mcp_auth == "auto") {
+    c.mcp_auth = McpAuth::kAuto;
+  } else if (mcp_auth == "task") {
     c.mcp_auth = McpAuth::kTask;
   } else if (mcp_auth == "key") {
     c.mcp_auth = McpAuth::kKey;
   } else if (mcp_auth == "off") {
     c.mcp_auth = McpAuth::kOff;
   } else {
-    problems.Add(fmt::format("MCP_AUTH must be task, key or off, got \"{}\"", mcp_auth));
+    problems.Add(fmt::format("MCP_AUTH must be auto, task, key or off, got \"{}\"", mcp_auth));
   }
 
   c.provider_name = EnvValue(env, "HARNESS_PROVIDER").value_or("claude");
@@ -291,16 +293,40 @@ Result<WorkerConfig> WorkerConfig::FromEnv(const EnvMap& env) {
   return c;
 }
 
-std::optional<harness::McpAccess> McpAccessFor(const WorkerConfig& config,
+const char* McpAuthName(McpAuth auth) {
+  switch (auth) {
+    case McpAuth::kAuto:
+      return "auto";
+    case McpAuth::kTask:
+      return "task";
+    case McpAuth::kKey:
+      return "key";
+    case McpAuth::kOff:
+      return "off";
+  }
+  return "off";
+}
+
+McpAuth ResolveMcpAuth(McpAuth configured, const nlohmann::json& health) {
+  if (configured != McpAuth::kAuto) return configured;
+  // A /health from another server may hold anything: only a literal true counts.
+  if (!health.is_object()) return McpAuth::kOff;
+  const auto mcp = health.find("mcp");
+  if (mcp == health.end() || !mcp->is_object()) return McpAuth::kOff;
+  const auto tokens = mcp->find("taskTokens");
+  const bool yes = tokens != mcp->end() && tokens->is_boolean() && tokens->get<bool>();
+  return yes ? McpAuth::kTask : McpAuth::kOff;
+}
+
+std::optional<harness::McpAccess> McpAccessFor(const WorkerConfig& config, McpAuth auth,
                                                const std::string& task_id) {
-  if (config.mcp_auth == McpAuth::kOff) return std::nullopt;
+  if (auth == McpAuth::kOff || auth == McpAuth::kAuto) return std::nullopt;
   harness::McpAccess mcp;
   mcp.url = config.api_url + "/mcp";
   mcp.agent_id = config.agent_id;
   mcp.task_id = task_id;
-  mcp.token = config.mcp_auth == McpAuth::kKey
-                  ? config.api_key
-                  : MintMcpTaskToken(config.api_key, config.agent_id, task_id);
+  mcp.token = auth == McpAuth::kKey ? config.api_key
+                                    : MintMcpTaskToken(config.api_key, config.agent_id, task_id);
   return mcp;
 }
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 #include "harness/adapter.h"
 #include "worker/env_values.h"
@@ -19,11 +21,17 @@ namespace swarm::worker {
 
 // How the CLI authenticates to the swarm's MCP server (MCP_AUTH).
 enum class McpAuth {
+  // task when the API's GET /health says it accepts task tokens ("mcp":{"taskTokens":true}),
+  // else off: the CLI is never handed the swarm key unless asked (an API that is not ours,
+  // such as upstream's, then finishes tasks through the worker's /finish alone).
+  kAuto,
   kTask,  // a token bound to this agent and the task (core/mcp_token.h): the CLI never holds
           // the swarm key
   kKey,   // the swarm key itself, for an API that does not know task tokens (upstream's)
   kOff,   // no MCP: the CLI is not configured with the server
 };
+
+const char* McpAuthName(McpAuth auth);
 
 struct WorkerConfig {
   // The API.
@@ -36,7 +44,7 @@ struct WorkerConfig {
   std::vector<std::string> capabilities;  // CAPABILITIES, comma separated
   int max_tasks = 1;                      // MAX_CONCURRENT_TASKS
   // The swarm's MCP server, at api_url + "/mcp", given to every CLI (MCP_AUTH, default task).
-  McpAuth mcp_auth = McpAuth::kTask;
+  McpAuth mcp_auth = McpAuth::kAuto;
 
   // The harness.
   harness::Provider provider = harness::Provider::kClaude;
@@ -75,9 +83,14 @@ struct WorkerConfig {
   static Result<WorkerConfig> FromEnv(const EnvMap& env);
 };
 
-// The swarm's MCP server for one task's CLI: api_url + "/mcp", with the bearer MCP_AUTH
-// chooses (a token minted for this agent and task, or the swarm key); nullopt when off.
-std::optional<harness::McpAccess> McpAccessFor(const WorkerConfig& config,
+// What MCP_AUTH=auto turns into against the API whose GET /health answered `health`; any
+// other setting stays as it is.
+McpAuth ResolveMcpAuth(McpAuth configured, const nlohmann::json& health);
+
+// The swarm's MCP server for one task's CLI: api_url + "/mcp", with the bearer `auth` chooses
+// (a token minted for this agent and task, or the swarm key); nullopt when off (or still
+// auto: unresolved means no MCP).
+std::optional<harness::McpAccess> McpAccessFor(const WorkerConfig& config, McpAuth auth,
                                                const std::string& task_id);
 
 }  // namespace swarm::worker

@@ -260,11 +260,23 @@ TEST_F(WorkerConfigTest, ARootWorkersTasksLiveWhereTheCliUserCanEnter) {
   EXPECT_EQ(c->work_root, "/home/w/.agent-swarm/worker/smoke-claude-abc123");
 }
 
-TEST_F(WorkerConfigTest, McpAuthDefaultsToATaskToken) {
+TEST_F(WorkerConfigTest, McpAuthDefaultsToAutoWhichTakesTaskTokensOnlyFromAnApiThatSaysSo) {
   auto c = WorkerConfig::FromEnv(Minimal());
   ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(c->mcp_auth, McpAuth::kTask);
-  const auto mcp = McpAccessFor(*c, "task-42");
+  EXPECT_EQ(c->mcp_auth, McpAuth::kAuto);
+  const nlohmann::json ours = {{"status", "ok"}, {"mcp", {{"taskTokens", true}}}};
+  EXPECT_EQ(ResolveMcpAuth(McpAuth::kAuto, ours), McpAuth::kTask);
+  // Upstream's /health is {status, version}: no MCP rather than the swarm key in the CLI.
+  EXPECT_EQ(ResolveMcpAuth(McpAuth::kAuto, {{"status", "ok"}, {"version", "1.135.0"}}),
+            McpAuth::kOff);
+  EXPECT_EQ(ResolveMcpAuth(McpAuth::kAuto, {{"mcp", {{"taskTokens", "yes"}}}}), McpAuth::kOff);
+  EXPECT_EQ(ResolveMcpAuth(McpAuth::kAuto, nlohmann::json::array()), McpAuth::kOff);
+  // An explicit setting is kept whatever the API says.
+  EXPECT_EQ(ResolveMcpAuth(McpAuth::kKey, ours), McpAuth::kKey);
+  EXPECT_EQ(ResolveMcpAuth(McpAuth::kTask, nlohmann::json::object()), McpAuth::kTask);
+  EXPECT_EQ(McpAccessFor(*c, McpAuth::kAuto, "task-42"), std::nullopt);  // unresolved: none
+
+  const auto mcp = McpAccessFor(*c, ResolveMcpAuth(c->mcp_auth, ours), "task-42");
   ASSERT_TRUE(mcp);
   EXPECT_EQ(mcp->url, "http://127.0.0.1:3013/mcp");
   EXPECT_EQ(mcp->agent_id, "smoke-claude-abc123");
@@ -282,15 +294,15 @@ TEST_F(WorkerConfigTest, McpAuthKeyHandsTheSwarmKeyAndOffHandsNothing) {
   auto c = WorkerConfig::FromEnv(env);
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->mcp_auth, McpAuth::kKey);
-  EXPECT_EQ(McpAccessFor(*c, "t")->token, "swarm-key-0123456789");
+  EXPECT_EQ(McpAccessFor(*c, c->mcp_auth, "t")->token, "swarm-key-0123456789");
 
   env["MCP_AUTH"] = "off";
   c = WorkerConfig::FromEnv(env);
   ASSERT_TRUE(c) << c.error().message;
-  EXPECT_EQ(McpAccessFor(*c, "t"), std::nullopt);
+  EXPECT_EQ(McpAccessFor(*c, c->mcp_auth, "t"), std::nullopt);
 
   env["MCP_AUTH"] = "bearer";
-  EXPECT_NE(ErrorOf(env).find("MCP_AUTH must be task, key or off, got \"bearer\""),
+  EXPECT_NE(ErrorOf(env).find("MCP_AUTH must be auto, task, key or off, got \"bearer\""),
             std::string::npos);
 }
 

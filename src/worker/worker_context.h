@@ -33,6 +33,8 @@ struct WorkerContext {
   // This process's registration, sent as runtimeInstanceId: the API fails the running tasks
   // of an earlier process registered under the same AGENT_ID (it was restarted).
   const std::string runtime_instance_id = NewUuid();
+  // config.mcp_auth once resolved against the API's /health (WaitForApi); off until then.
+  std::atomic<McpAuth> mcp_auth{McpAuth::kOff};
 
   // When the shutdown grace period ends, once the worker is stopping (steady clock).
   std::optional<std::chrono::steady_clock::time_point> stop_deadline() const {

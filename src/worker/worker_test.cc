@@ -45,7 +45,8 @@ struct StandInState {
   Steady::time_point refuse_finishes_until{};
   int finish_attempts = 0;
   std::vector<json> finishes;
-  bool fail_monitor_routes = false;  // /ping and /cancelled-tasks answer 500
+  bool fail_monitor_routes = false;       // /ping and /cancelled-tasks answer 500
+  bool health_offers_task_tokens = true;  // /health says {"mcp":{"taskTokens":true}}, as ours
   int pings = 0;
   int cancel_checks = 0;
   std::vector<json> session_logs;
@@ -69,7 +70,11 @@ http::HttpResponse Reply(int status, const json& body) {
 http::HttpResponse Handle(StandInState& s, const http::HttpRequest& request) {
   std::lock_guard lock(s.mu);
   const std::string& path = request.path;
-  if (path == "/health") return Reply(200, {{"status", "ok"}, {"version", "stand-in"}});
+  if (path == "/health") {
+    json health = {{"status", "ok"}, {"version", "stand-in"}};
+    if (s.health_offers_task_tokens) health["mcp"] = {{"taskTokens", true}};
+    return Reply(200, health);
+  }
   if (path == "/api/agents") {
     s.registrations.push_back(json::parse(request.body));
     return Reply(201, {{"id", std::string(request.Header("x-agent-id"))}});
@@ -510,6 +515,28 @@ TEST_F(WorkerStandInTest, HandsEachRunATaskTokenAndScrubsItFromTheLogs) {
   EXPECT_NE(logs.find("SWARM_MCP_TOKEN=[REDACTED]"), std::string::npos) << logs;
   EXPECT_EQ(logs.find(seen->token), std::string::npos) << logs;
   EXPECT_EQ(Read(&StandInState::finishes).size(), 1u);  // the 409 is not retried
+}
+
+// An API that does not say it takes task tokens (upstream's /health is {status, version}):
+// MCP_AUTH=auto leaves the CLI without the server rather than handing it the swarm key.
+TEST_F(WorkerStandInTest, McpAuthAutoSkipsMcpAgainstAnApiWithoutTaskTokens) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->queued_tasks = {"t-auto"};
+    state_->health_offers_task_tokens = false;
+  }
+  std::atomic<bool> had_mcp{true};
+  auto runner = [&](const harness::TaskRun& run, const std::optional<std::string>&,
+                    const harness::RunCallbacks&, const std::atomic<bool>*) {
+    had_mcp = run.mcp.has_value();
+    harness::RunResult r;
+    r.ok = true;
+    r.final_text = "done";
+    return r;
+  };
+  auto running = Start(Env("w-mcp-auto"), runner);
+  ASSERT_TRUE(WaitUntil([&] { return !Read(&StandInState::finishes).empty(); }, seconds(10)));
+  EXPECT_FALSE(had_mcp.load());
 }
 
 TEST_F(WorkerStandInTest, McpAuthOffRunsTheCliWithoutTheServer) {
