@@ -143,11 +143,16 @@ constexpr auto kStartTask = Concat(
     kTaskColumns);
 // Session and progress reports only land on a live task of the reporting agent (any agent's
 // when the caller names none).
+// A terminal task still takes its holder's first session id (the agent may finish the task
+// through MCP before the worker has reported the session the CLI opened): that fills in a
+// missing field and changes nothing else, not even last_updated_at.
 constexpr auto kSetTaskSession = Concat(
     "UPDATE tasks SET session_id = ?2, provider = COALESCE(?3, provider), "
-    "model = COALESCE(?4, model), last_updated_at = ?5 WHERE id = ?1 "
-    "AND status NOT IN ('completed', 'failed', 'cancelled', 'superseded') AND (?6 IS NULL OR "
-    "agent_id = ?6) "
+    "model = COALESCE(?4, model), last_updated_at = CASE WHEN status IN ('completed', 'failed', "
+    "'cancelled', 'superseded') THEN last_updated_at ELSE ?5 END WHERE id = ?1 "
+    "AND (?6 IS NULL OR agent_id = ?6) "
+    "AND (status NOT IN ('completed', 'failed', 'cancelled', 'superseded') "
+    "OR (session_id IS NULL AND ?6 IS NOT NULL)) "
     "RETURNING ",
     kTaskColumns);
 constexpr auto kSetTaskProgress = Concat(

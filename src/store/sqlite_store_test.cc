@@ -997,6 +997,32 @@ TEST_F(SqliteStoreTest, ReportsOnAnotherAgentsOrATerminalTaskAreConflicts) {
   EXPECT_EQ(late_session.error().code, ErrorCode::kConflict);
   EXPECT_EQ(Get("t1").progress, "ok");
   EXPECT_EQ(Get("t1").session_id, std::nullopt);
+  // Another agent's late session stays refused.
+  auto other_late =
+      store_->SetTaskSession("t1", "s3", std::nullopt, std::nullopt, At(23), std::string("a2"));
+  ASSERT_FALSE(other_late);
+  EXPECT_EQ(other_late.error().code, ErrorCode::kConflict);
+}
+
+// The agent finished the task through MCP before its worker reported the CLI's session: the
+// holder's first session id still lands, once, and the task stays as it ended.
+TEST_F(SqliteStoreTest, AFinishedTaskTakesItsHoldersFirstSessionIdOnce) {
+  Register("a1");
+  Create("t1", "a1");
+  ASSERT_EQ(Claim("a1"), "t1");
+  Finish("t1", TaskStatus::kCompleted, 20);
+  const Task finished = Get("t1");
+  auto late = store_->SetTaskSession("t1", "sess-late", std::string("claude"), std::nullopt, At(30),
+                                     std::string("a1"));
+  ASSERT_TRUE(late) << late.error().message;
+  EXPECT_EQ(late->session_id, "sess-late");
+  EXPECT_EQ(late->status, TaskStatus::kCompleted);
+  EXPECT_EQ(late->last_updated_at, finished.last_updated_at);
+  auto again = store_->SetTaskSession("t1", "sess-other", std::nullopt, std::nullopt, At(31),
+                                      std::string("a1"));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::kConflict);
+  EXPECT_EQ(Get("t1").session_id, "sess-late");
 }
 
 TEST_F(SqliteStoreTest, SetTaskSessionStoresAndLogs) {

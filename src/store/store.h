@@ -175,7 +175,9 @@ class Store {
   virtual Result<std::optional<Task>> ClaimTask(const std::string& agent_id, bool include_pool,
                                                 const std::string& now) = 0;
   // Session and progress land only while the task is not terminal and, when `agent_id` is
-  // given, held by that agent; otherwise kConflict (kNotFound for an unknown task).
+  // given, held by that agent; otherwise kConflict (kNotFound for an unknown task). One
+  // exception: a terminal task without a session id takes its holder's first one (the agent
+  // finished it through MCP before the worker reported the session).
   virtual Result<Task> SetTaskSession(const std::string& task_id, const std::string& session_id,
                                       const std::optional<std::string>& provider,
                                       const std::optional<std::string>& model,
