@@ -5,16 +5,13 @@
 // and it corrects it in the same session; an agent that never calls the tool still finishes
 // through the worker's /finish (the safety net).
 #include <filesystem>
-#include <map>
-#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "support/api_process.h"
-#include "support/stub_llm_process.h"
+#include "support/worker_deployment.h"
 
 namespace swarm::testing_support {
 namespace {
@@ -23,96 +20,15 @@ using nlohmann::json;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-std::string HarnessBinDir() { return HARNESS_BIN_DIR; }
-
-// API + stub-llm + one worker for `provider`, torn down in reverse.
-class Deployment {
- public:
-  Deployment(const std::string& provider, std::vector<std::string> llm_args)
-      : agent_id_("mcp-" + provider + "-e2e"),
-        api_(dir_.File("swarm.sqlite")),
-        llm_(dir_.File("llm.log"), std::move(llm_args)),
-        client_(api_.url()) {
-    // The worker runs as root here, so its CLI runs as an unprivileged user, which must be
-    // able to reach its task directory below this one (0700 from mkdtemp).
-    std::filesystem::permissions(dir_.path(),
-                                 std::filesystem::perms::owner_all |
-                                     std::filesystem::perms::group_exec |
-                                     std::filesystem::perms::others_exec,
-                                 std::filesystem::perm_options::replace);
-    ChildSpec spec;
-    spec.argv = {AgentSwarmBinary(), "worker"};
-    spec.env = {
-        {"PATH", HarnessBinDir() + ":/usr/local/bin:/usr/bin:/bin"},
-        {"MCP_BASE_URL", api_.url()},
-        {"AGENT_SWARM_API_KEY", kTestApiKey},
-        {"AGENT_ID", agent_id_},
-        {"HARNESS_PROVIDER", provider},
-        {"MAX_CONCURRENT_TASKS", "1"},
-        {"ANTHROPIC_BASE_URL", llm_.url()},
-        {"ANTHROPIC_API_KEY", "sk-ant-e2e-fake-0001"},
-        {"OPENAI_BASE_URL", llm_.openai_url()},
-        {"OPENAI_API_KEY", "sk-e2e-fake-0002"},
-        {"WORKER_WORK_DIR", dir_.File("work")},
-        {"HARNESS_BIN_DIR", HarnessBinDir()},
-        {"WORKER_TASK_TIMEOUT_SECONDS", "150"},
-        {"HOME", dir_.File("home")},
-        // MCP_AUTH unset: the default, a task-scoped token.
-    };
-    spec.stderr_path = dir_.File("worker.log");
-    worker_ = std::make_unique<ChildProcess>(spec);
-  }
-
-  TestApi& api() { return client_; }
-  std::string WorkerLog() { return ReadFile(dir_.File("worker.log")); }
-  std::string Logs() {
-    return "worker log:\n" + WorkerLog() + "\nstub-llm log:\n" + llm_.log() + "\napi log:\n" +
-           api_.log();
-  }
-
-  bool Registered() {
-    return WaitUntil([&] { return client_.Get("/api/agents/" + agent_id_).status == 200; },
-                     seconds(30), milliseconds(100));
-  }
-
-  std::string CreateTask(const std::string& text) {
-    const json body = {{"task", text},
-                       {"agentId", agent_id_},
-                       {"source", "api"},
-                       {"outputSchema", SeedOutputSchema()}};
-    Reply r = client_.Post("/api/tasks", body);
-    EXPECT_EQ(r.status, 201) << r.raw;
-    return r.body.value("id", "");
-  }
-
-  // The task once it is terminal (bounded), or its last state.
-  json WaitTerminal(const std::string& id, seconds limit = seconds(180)) {
-    json task;
-    WaitUntil(
-        [&] {
-          task = client_.Get("/api/tasks/" + id).body;
-          const std::string s = task.value("status", "");
-          return s == "completed" || s == "failed" || s == "cancelled";
-        },
-        limit, milliseconds(100));
-    return task;
-  }
-
-  // Once the worker has logged the end of the task (its finish report comes after the MCP
-  // call that made the task terminal).
-  bool WaitWorkerLogged(const std::string& text) {
-    return WaitUntil([&] { return WorkerLog().find(text) != std::string::npos; }, seconds(30),
-                     milliseconds(100));
-  }
-
- private:
-  std::string agent_id_;
-  TempDir dir_;
-  ApiProcess api_;
-  StubLlmProcess llm_;
-  TestApi client_;
-  std::unique_ptr<ChildProcess> worker_;
-};
+// API + stub-llm answering `reply` + one worker for `provider`, its MCP_AUTH unset: the default,
+// a task-scoped token.
+DeploymentOptions Mcp(const std::string& provider, const std::string& reply) {
+  DeploymentOptions options;
+  options.provider = provider;
+  options.agent_id = "mcp-" + provider + "-e2e";
+  options.llm_args = {"--reply", reply};
+  return options;
+}
 
 // The task_status_change entries of GET /api/tasks/{id}'s log, as (new status, via).
 std::vector<std::pair<std::string, std::string>> StatusChanges(const json& task) {
@@ -149,7 +65,7 @@ class McpHarness : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(McpHarness, TheAgentFinishesItsTaskThroughStoreProgress) {
-  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  WorkerDeployment d(Mcp(GetParam(), R"({"reply":"pong"})"));
   ASSERT_TRUE(d.Registered()) << d.Logs();
   const std::string id = d.CreateTask(
       "Reply with exactly: pong\n"
@@ -166,7 +82,7 @@ TEST_P(McpHarness, TheAgentFinishesItsTaskThroughStoreProgress) {
 }
 
 TEST_P(McpHarness, AMismatchComesBackAsAToolErrorAndIsFixedInTheSameSession) {
-  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  WorkerDeployment d(Mcp(GetParam(), R"({"reply":"pong"})"));
   ASSERT_TRUE(d.Registered()) << d.Logs();
   const std::string id = d.CreateTask(
       "Reply with exactly: pong\n"
@@ -198,7 +114,7 @@ TEST_P(McpHarness, AMismatchComesBackAsAToolErrorAndIsFixedInTheSameSession) {
 }
 
 TEST_P(McpHarness, AnAgentThatNeverCallsTheToolStillFinishesThroughTheSafetyNet) {
-  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  WorkerDeployment d(Mcp(GetParam(), R"({"reply":"pong"})"));
   ASSERT_TRUE(d.Registered()) << d.Logs();
   const std::string id = d.CreateTask("Reply with exactly: pong");
   const json task = d.WaitTerminal(id);

@@ -5,12 +5,13 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <map>
+#include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
 
-#include "support/api_process.h"
-#include "support/stub_llm_process.h"
+#include "support/worker_deployment.h"
 
 namespace swarm::testing_support {
 namespace {
@@ -18,121 +19,24 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 
-std::string HarnessBinDir() { return HARNESS_BIN_DIR; }
+constexpr char kPong[] = R"({"reply":"pong"})";
 
-// Pids of processes whose working directory is inside `dir`: what a task's CLI left running.
-std::vector<pid_t> ProcessesUnder(const std::string& dir) {
-  std::vector<pid_t> pids;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::error_code ec;
-    const auto cwd = std::filesystem::read_symlink(entry.path() / "cwd", ec);
-    if (!ec && cwd.string().rfind(dir, 0) == 0) pids.push_back(std::stoi(name));
-  }
-  return pids;
+// The seed's smoke deployment for `provider`: stub-llm answering `reply`, the worker set up as
+// the seed runs it, with `env` on top.
+DeploymentOptions Smoke(const std::string& provider, const std::string& reply,
+                        std::map<std::string, std::string> env = {}) {
+  env.insert({{"API_KEY", kTestApiKey},
+              {"AGENT_ROLE", "worker"},
+              {"WORKER_YOLO", "true"},
+              {"SLACK_DISABLE", "true"},
+              {"GITHUB_DISABLE", "true"}});
+  DeploymentOptions options;
+  options.provider = provider;
+  options.agent_id = "smoke-" + provider + "-e2e";
+  options.llm_args = {"--reply", reply};
+  options.worker_env = std::move(env);
+  return options;
 }
-
-// API + stub-llm + one worker for `provider`, torn down in reverse.
-class Deployment {
- public:
-  Deployment(const std::string& provider, std::vector<std::string> llm_args,
-             std::map<std::string, std::string> extra_env = {},
-             std::vector<std::string> api_args = {})
-      : agent_id_("smoke-" + provider + "-e2e"),
-        api_(dir_.File("swarm.sqlite"), std::move(api_args)),
-        llm_(dir_.File("llm.log"), std::move(llm_args)),
-        client_(api_.url()) {
-    // The worker runs as root here, so its CLI runs as an unprivileged user, which must be
-    // able to reach its task directory below this one (0700 from mkdtemp).
-    std::filesystem::permissions(dir_.path(),
-                                 std::filesystem::perms::owner_all |
-                                     std::filesystem::perms::group_exec |
-                                     std::filesystem::perms::others_exec,
-                                 std::filesystem::perm_options::replace);
-    ChildSpec spec;
-    spec.argv = {AgentSwarmBinary(), "worker"};
-    spec.env = {
-        {"PATH", HarnessBinDir() + ":/usr/local/bin:/usr/bin:/bin"},
-        {"MCP_BASE_URL", api_.url()},
-        {"AGENT_SWARM_API_KEY", kTestApiKey},
-        {"API_KEY", kTestApiKey},
-        {"AGENT_ROLE", "worker"},
-        {"AGENT_ID", agent_id_},
-        {"HARNESS_PROVIDER", provider},
-        {"MAX_CONCURRENT_TASKS", "1"},
-        {"WORKER_YOLO", "true"},
-        {"SLACK_DISABLE", "true"},
-        {"GITHUB_DISABLE", "true"},
-        {"ANTHROPIC_BASE_URL", llm_.url()},
-        {"ANTHROPIC_API_KEY", "sk-ant-e2e-fake-0001"},
-        {"OPENAI_BASE_URL", llm_.openai_url()},
-        {"OPENAI_API_KEY", "sk-e2e-fake-0002"},
-        {"WORKER_WORK_DIR", dir_.File("work")},
-        {"HARNESS_BIN_DIR", HarnessBinDir()},
-        {"WORKER_TASK_TIMEOUT_SECONDS", "150"},
-        {"HOME", dir_.File("home")},
-    };
-    for (auto& [k, v] : extra_env) spec.env[k] = v;
-    spec.stderr_path = dir_.File("worker.log");
-    worker_ = std::make_unique<ChildProcess>(spec);
-  }
-
-  const std::string& agent_id() const { return agent_id_; }
-  TestApi& api() { return client_; }
-  const TempDir& dir() const { return dir_; }
-  std::string Logs() {
-    return "worker log:\n" + ReadFile(dir_.File("worker.log")) + "\nstub-llm log:\n" + llm_.log();
-  }
-  ChildProcess& worker() { return *worker_; }
-  StubLlmProcess& llm() { return llm_; }
-  // Kills whatever a task's CLI left behind (after a kill -9 of the worker).
-  ~Deployment() {
-    worker_.reset();
-    for (pid_t pid : ProcessesUnder(dir_.File("work"))) ::kill(pid, SIGKILL);
-  }
-
-  // Waits until the task is in_progress (claimed by the worker, CLI started).
-  bool WaitInProgress(const std::string& id) {
-    return WaitUntil(
-        [&] { return client_.Get("/api/tasks/" + id).body.value("status", "") == "in_progress"; },
-        seconds(30), std::chrono::milliseconds(100));
-  }
-
-  bool Registered() {
-    return WaitUntil([&] { return client_.Get("/api/agents/" + agent_id_).status == 200; },
-                     seconds(30), std::chrono::milliseconds(100));
-  }
-
-  std::string CreateTask(const std::string& text, bool with_schema = true) {
-    json body = {{"task", text}, {"agentId", agent_id_}, {"source", "api"}};
-    if (with_schema) body["outputSchema"] = SeedOutputSchema();
-    Reply r = client_.Post("/api/tasks", body);
-    EXPECT_EQ(r.status, 201) << r.raw;
-    return r.body.value("id", "");
-  }
-
-  // The task once it is terminal (bounded), or its last state.
-  json WaitTerminal(const std::string& id, seconds limit = seconds(180)) {
-    json task;
-    WaitUntil(
-        [&] {
-          task = client_.Get("/api/tasks/" + id).body;
-          const std::string s = task.value("status", "");
-          return s == "completed" || s == "failed" || s == "cancelled";
-        },
-        limit, std::chrono::milliseconds(100));
-    return task;
-  }
-
- private:
-  std::string agent_id_;
-  TempDir dir_;
-  ApiProcess api_;
-  StubLlmProcess llm_;
-  TestApi client_;
-  std::unique_ptr<ChildProcess> worker_;
-};
 
 class ProviderSmoke : public ::testing::TestWithParam<std::string> {
  protected:
@@ -145,7 +49,7 @@ class ProviderSmoke : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(ProviderSmoke, SeedTaskCompletesThroughTheRealCli) {
-  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  WorkerDeployment d(Smoke(GetParam(), kPong));
   ASSERT_TRUE(d.Registered()) << d.Logs();
   const std::string id = d.CreateTask("Reply with exactly: pong");
   json task = d.WaitTerminal(id);
@@ -169,7 +73,7 @@ TEST_P(ProviderSmoke, SeedTaskCompletesThroughTheRealCli) {
 }
 
 TEST_P(ProviderSmoke, ToolRoundTripWritesAFile) {
-  Deployment d(GetParam(), {"--reply", "done"}, {{"WORKER_KEEP_TASK_DIRS", "1"}});
+  WorkerDeployment d(Smoke(GetParam(), "done", {{"WORKER_KEEP_TASK_DIRS", "1"}}));
   ASSERT_TRUE(d.Registered()) << d.Logs();
   const std::string id =
       d.CreateTask("Make the marker file.\nRUN_SHELL: echo hello > made_by_tool.txt", false);
@@ -189,7 +93,7 @@ TEST_P(ProviderSmoke, ToolRoundTripWritesAFile) {
 // The commands a model has the CLI run cannot read the worker's swarm key: not from their
 // environment, nor from any process's /proc/<pid>/environ (the CLI runs as another user).
 TEST_P(ProviderSmoke, TheModelsCommandsCannotReadTheSwarmKey) {
-  Deployment d(GetParam(), {"--reply", "done"}, {{"WORKER_KEEP_TASK_DIRS", "1"}});
+  WorkerDeployment d(Smoke(GetParam(), "done", {{"WORKER_KEEP_TASK_DIRS", "1"}}));
   ASSERT_TRUE(d.Registered()) << d.Logs();
   const std::string id = d.CreateTask(
       "Look around.\nRUN_SHELL: id -u > uid.txt; for f in /proc/[0-9]*/environ; do "
@@ -209,7 +113,7 @@ TEST_P(ProviderSmoke, TheModelsCommandsCannotReadTheSwarmKey) {
 }
 
 TEST_P(ProviderSmoke, WrongReplyFailsNamingTheSchemaMismatch) {
-  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  WorkerDeployment d(Smoke(GetParam(), kPong));
   ASSERT_TRUE(d.Registered()) << d.Logs();
   const std::string id = d.CreateTask("Reply with exactly: pong\nREPLY: {\"reply\":\"ping\"}");
   json task = d.WaitTerminal(id, seconds(120));
@@ -220,7 +124,7 @@ TEST_P(ProviderSmoke, WrongReplyFailsNamingTheSchemaMismatch) {
 }
 
 TEST_P(ProviderSmoke, ModelServerErrorFailsTheTask) {
-  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  WorkerDeployment d(Smoke(GetParam(), kPong));
   ASSERT_TRUE(d.Registered()) << d.Logs();
   const auto start = std::chrono::steady_clock::now();
   const std::string id = d.CreateTask("Reply with exactly: pong\nHTTP_ERROR: 500 model exploded");
@@ -231,7 +135,7 @@ TEST_P(ProviderSmoke, ModelServerErrorFailsTheTask) {
 }
 
 TEST_P(ProviderSmoke, ClosedModelPortFailsTheTask) {
-  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  WorkerDeployment d(Smoke(GetParam(), kPong));
   ASSERT_TRUE(d.Registered()) << d.Logs();
   d.llm().child().Signal(SIGKILL);
   ASSERT_TRUE(d.llm().child().Wait(seconds(5)));
@@ -243,10 +147,10 @@ TEST_P(ProviderSmoke, ClosedModelPortFailsTheTask) {
 }
 
 TEST_P(ProviderSmoke, CancelWhileTheCliRunsLeavesNoProcess) {
-  Deployment d(GetParam(), {"--reply", R"({"reply":"pong"})"});
+  WorkerDeployment d(Smoke(GetParam(), kPong));
   ASSERT_TRUE(d.Registered()) << d.Logs();
   const std::string id = d.CreateTask("Reply with exactly: pong\nDELAY_MS: 60000");
-  ASSERT_TRUE(d.WaitInProgress(id)) << d.Logs();
+  ASSERT_TRUE(d.WaitStatus(id, "in_progress")) << d.Logs();
   // Give the CLI time to start and reach the (delayed) model.
   ASSERT_TRUE(WaitUntil([&] { return !ProcessesUnder(d.dir().File("work")).empty(); }, seconds(20),
                         std::chrono::milliseconds(100)))
@@ -272,10 +176,12 @@ INSTANTIATE_TEST_SUITE_P(Providers, ProviderSmoke,
 TEST(WorkerDeath, KilledWorkerTaskFailsAsWorkerLost) {
   ASSERT_TRUE(std::filesystem::exists(HarnessBinDir() + "/claude"))
       << "run ./scripts/install-harnesses.sh";
-  Deployment d("claude", {"--reply", R"({"reply":"pong"})"}, {}, {"--worker-timeout", "2"});
+  DeploymentOptions options = Smoke("claude", kPong);
+  options.api_args = {"--worker-timeout", "2"};
+  WorkerDeployment d(std::move(options));
   ASSERT_TRUE(d.Registered()) << d.Logs();
   const std::string id = d.CreateTask("Reply with exactly: pong\nDELAY_MS: 60000");
-  ASSERT_TRUE(d.WaitInProgress(id)) << d.Logs();
+  ASSERT_TRUE(d.WaitStatus(id, "in_progress")) << d.Logs();
   d.worker().Signal(SIGKILL);
   json task = d.WaitTerminal(id, seconds(20));
   ASSERT_EQ(task.value("status", ""), "failed") << task.dump(2);
@@ -287,7 +193,7 @@ TEST(WorkerDeath, KilledWorkerTaskFailsAsWorkerLost) {
 TEST(WorkerConcurrency, TwoTasksRunAtOnce) {
   ASSERT_TRUE(std::filesystem::exists(HarnessBinDir() + "/pi"))
       << "run ./scripts/install-harnesses.sh";
-  Deployment d("pi", {"--reply", R"({"reply":"pong"})"}, {{"MAX_CONCURRENT_TASKS", "2"}});
+  WorkerDeployment d(Smoke("pi", kPong, {{"MAX_CONCURRENT_TASKS", "2"}}));
   ASSERT_TRUE(d.Registered()) << d.Logs();
   const std::string a = d.CreateTask("Reply with exactly: pong\nDELAY_MS: 4000");
   const std::string b = d.CreateTask("Reply with exactly: pong\nDELAY_MS: 4000");
