@@ -94,10 +94,12 @@ TEST_P(McpHarness, AMismatchComesBackAsAToolErrorAndIsFixedInTheSameSession) {
   EXPECT_EQ(json::parse(task.value("output", "null")), json({{"reply", "pong"}}));
   EXPECT_EQ(CompletedVia(task), "mcp") << task.dump(2) << "\n" << d.Logs();
   ASSERT_TRUE(d.WaitWorkerLogged("task finished through MCP")) << d.Logs();
-  // One run of the CLI (one cost record, every output line from one worker run), whose output
-  // holds the server's verdict on the first call: the agent got the error and fixed it in
-  // that session. (Not the provider session id: MCP may end the task before the worker
-  // reports it, and the API keeps no session id for a finished task.)
+  // One run of the CLI (one provider session, one cost record, every output line from one
+  // worker run), whose output holds the server's verdict on the first call: the agent got the
+  // error and fixed it in that session. The session id lands even when MCP ended the task
+  // before the worker reported it.
+  const json after = d.api().Get("/api/tasks/" + id).body;
+  EXPECT_FALSE(after.value("claudeSessionId", "").empty()) << after.dump(2) << "\n" << d.Logs();
   const Reply costs = d.api().Get("/api/session-costs?taskId=" + id);
   EXPECT_EQ(costs.body.value("costs", json::array()).size(), 1u) << costs.raw;
   const Reply logs = d.api().Get("/api/tasks/" + id + "/session-logs");
