@@ -24,6 +24,18 @@
 namespace swarm {
 namespace {
 
+// stub-llm's script for --stub-model (see stub_llm/script.h): the seed's task is finished through
+// MCP; the task id comes from the worker's prompt ("Task ID: <id>").
+constexpr const char* kStubModelScript = R"({
+  "rules": [
+    {"match": "Reply with exactly: pong",
+     "mcp": {"tool": "store-progress",
+             "arguments": {"taskId": "{{taskId}}", "status": "completed",
+                           "output": {"reply": "pong"}}}}
+  ]
+}
+)";
+
 namespace fs = std::filesystem;
 using std::chrono::seconds;
 
@@ -206,9 +218,22 @@ int RunLocalSmoke(const SmokeFlags& flags, const EnvMap& process_env, const std:
 
     std::optional<std::string> model_base_url;
     if (flags.stub_model) {
-      auto stub = StartRole(*self, "stub-llm",
-                            {"stub-llm", "--port", "0", "--reply", R"({"reply":"pong"})"},
-                            BaseChildEnv(process_env), stack.work_dir, err);
+      // The model does what the swarm's prompt asks of a real one: it finishes the seed's task
+      // by calling the swarm's MCP tool store-progress (whatever name each CLI gives it), then
+      // replies the same JSON, which the worker's /finish safety net would send otherwise.
+      const std::string script_path = stack.work_dir + "/stub-llm-script.json";
+      {
+        std::ofstream script(script_path);
+        script << kStubModelScript;
+        if (!script) {
+          return fail("writing the stub model's script",
+                      Error{ErrorCode::kInternal, "cannot write " + script_path});
+        }
+      }
+      auto stub = StartRole(
+          *self, "stub-llm",
+          {"stub-llm", "--port", "0", "--reply", R"({"reply":"pong"})", "--script", script_path},
+          BaseChildEnv(process_env), stack.work_dir, err);
       if (!stub) return fail("starting stub-llm", stub.error());
       stack.stub_llm = std::move(*stub);
       model_base_url = Url(stack.stub_llm->port());

@@ -217,7 +217,7 @@ std::string SmokeProgressView::PlainLines(const std::vector<ProviderSmokeResult>
 }
 
 std::string RenderSmokeReport(const SmokeRun& run) {
-  TextTable table({"PROVIDER", "OK", "STATUS", "SESSION", "COST", "TIME", "REASON"},
+  TextTable table({"PROVIDER", "OK", "STATUS", "VIA", "SESSION", "COST", "TIME", "REASON"},
                   kReasonCellWidth);
   std::vector<std::string> long_reasons;
   int passed = 0;
@@ -226,7 +226,7 @@ std::string RenderSmokeReport(const SmokeRun& run) {
     const std::string reason = r.failure_reason.value_or("");
     if (reason.size() > kReasonCellWidth) long_reasons.push_back(r.provider + ": " + reason);
     table.AddRow({r.provider, r.ok ? "yes" : "no", r.task_status.value_or(SmokePhaseName(r.phase)),
-                  r.session_id.value_or("-"),
+                  r.finished_via.value_or("-"), r.session_id.value_or("-"),
                   r.cost_usd ? fmt::format("${:.4f}", *r.cost_usd) : "-",
                   r.timings.total_ms ? Seconds(*r.timings.total_ms) : "-", reason});
   }

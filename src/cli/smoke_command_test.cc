@@ -39,6 +39,7 @@ ProviderSmokeResult Passed(std::string provider, int64_t total_ms) {
   r.task_id = "task-" + r.provider;
   r.task_status = "completed";
   r.session_id = "sess-" + r.provider;
+  r.finished_via = "mcp";
   r.output = R"({"reply":"pong"})";
   r.log_lines = 12;
   r.timings.total_ms = total_ms;
@@ -164,11 +165,11 @@ TEST(RenderSmokeReport, TableWithEveryColumn) {
   pi.failure_reason = std::string(70, 'x');
   auto run = MakeRun(SmokeRunStatus::kFailed, {claude, codex, pi});
   EXPECT_EQ(RenderSmokeReport(run),
-            "PROVIDER  OK   STATUS     SESSION      COST     TIME   REASON\n"
-            "claude    yes  completed  sess-claude  $0.0123  12.3s\n"
-            "codex     no   failed     -            -        8.0s   output does not match the "
+            "PROVIDER  OK   STATUS     VIA  SESSION      COST     TIME   REASON\n"
+            "claude    yes  completed  mcp  sess-claude  $0.0123  12.3s\n"
+            "codex     no   failed     -    -            -        8.0s   output does not match the "
             "outputSchema\n"
-            "pi        no   done       -            -        -      " +
+            "pi        no   done       -    -            -        -      " +
                 std::string(59, 'x') + "…\n" + "pi: " + std::string(70, 'x') + "\n" +
                 "smoke run 0190abcd-run failed: 1/3 provider(s) ok, API 0.1.0\n");
 }
@@ -282,7 +283,7 @@ TEST_F(RemoteSmokeTest, PassedRunExitsZeroWithTheTable) {
       json({{"providers", {"claude", "codex"}}, {"deploymentSha", "abc"}, {"timeoutMs", 30000}}));
   EXPECT_EQ(api_->auth.front(), std::string("Bearer ") + kSwarmKey);
   EXPECT_EQ(api_->gets, 2);
-  EXPECT_THAT(out_.str(), HasSubstr("claude    yes  completed  sess-claude  $0.0020  3.0s"));
+  EXPECT_THAT(out_.str(), HasSubstr("claude    yes  completed  mcp  sess-claude  $0.0020  3.0s"));
   EXPECT_THAT(out_.str(), HasSubstr("smoke run 0190abcd-run passed: 2/2 provider(s) ok"));
   // Not a terminal: plain phase lines.
   EXPECT_THAT(err_.str(), HasSubstr("] codex: task running\n"));

@@ -127,6 +127,7 @@ json ProviderSmokeResultToJson(const ProviderSmokeResult& r) {
   PutOptional(out, "sessionId", r.session_id);
   PutOptional(out, "output", r.output);
   PutOptional(out, "costUsd", r.cost_usd);
+  PutOptional(out, "finishedVia", r.finished_via);
   PutOptional(out, "cliVersion", r.cli_version);
   PutOptional(out, "workerVersion", r.worker_version);
   json timings = json::object();
@@ -169,6 +170,7 @@ std::optional<ProviderSmokeResult> ProviderSmokeResultFromJson(const json& in) {
   r.output = GetOptional<std::string>(in, "output");
   r.cost_usd = GetOptional<double>(in, "costUsd");
   r.log_lines = Get<int64_t>(in, "logLines", 0);
+  r.finished_via = GetOptional<std::string>(in, "finishedVia");
   r.cli_version = GetOptional<std::string>(in, "cliVersion");
   r.worker_version = GetOptional<std::string>(in, "workerVersion");
   r.sandbox_killed = Get<bool>(in, "sandboxKilled", false);

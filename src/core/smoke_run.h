@@ -76,6 +76,9 @@ struct ProviderSmokeResult {
   std::optional<std::string> output;
   std::optional<double> cost_usd;
   int64_t log_lines = 0;
+  // What made the task terminal, from its status-change log: "mcp" (the agent called
+  // store-progress), "finish" (the worker's safety net), "cancel".
+  std::optional<std::string> finished_via;
   std::optional<std::string> cli_version;
   std::optional<std::string> worker_version;
   SmokeTimings timings;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/swarm_client.h"
+#include "core/bounded_json.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/utf8.h"
@@ -500,7 +501,35 @@ class ProviderCheck {
       ctx_.SleepUntil(std::min(Clock::now() + ctx_.options.poll_interval, deadline));
     }
     r_.timings.task_done_ms = ctx_.ElapsedMs();
+    if (OptionalText(task, "status") == "completed") AwaitReports(client, path, id, task, deadline);
     Judge(client, id, task);
+  }
+
+  // A task the agent finished through MCP is terminal while its CLI is still exiting: the
+  // worker reports the session id, the log lines and the cost after that. So before judging
+  // (and killing the sandbox), wait until they are in, within options.reports_settle and the run's
+  // timeout; whatever is still missing then is judged missing.
+  void AwaitReports(SwarmClient& client, const std::string& path, const std::string& id, json& task,
+                    Clock::time_point deadline) {
+    const auto until = std::min(deadline, Clock::now() + ctx_.options.reports_settle);
+    while (true) {
+      const bool session = !OptionalText(task, "claudeSessionId").empty();
+      bool logs = false;
+      if (auto got = client.Call(
+              "GET", fmt::format("/api/tasks/{}/session-logs?limit=1", UrlEncode(id)))) {
+        const json& lines = got->body.is_object() ? got->body.value("logs", json::array()) : json();
+        logs = lines.is_array() && !lines.empty();
+      }
+      // The worker records a cost row for every run with a session, priced or not.
+      bool cost = false;
+      if (auto got = client.Call("GET", "/api/session-costs?taskId=" + UrlEncode(id))) {
+        const json& rows = got->body.is_object() ? got->body.value("costs", json::array()) : json();
+        cost = rows.is_array() && !rows.empty();
+      }
+      if ((session && logs && cost) || ctx_.stop.load() || Clock::now() >= until) return;
+      ctx_.SleepUntil(std::min(Clock::now() + ctx_.options.poll_interval, until));
+      if (auto got = client.Call("GET", path + "?logsLimit=1")) task = std::move(got->body);
+    }
   }
 
   // POST /api/tasks/{id}/cancel; false (and a problem said) when it did not take.
@@ -551,6 +580,8 @@ class ProviderCheck {
       Problem(status == "cancelled" ? "the task was cancelled: " + reason : std::move(reason));
     }
 
+    r_.finished_via = FinishedVia(client, id);
+
     auto logs = client.Call(
         "GET", fmt::format("/api/tasks/{}/session-logs?limit={}", UrlEncode(id), kLogLinesLimit));
     if (!logs) {
@@ -565,6 +596,29 @@ class ProviderCheck {
     if (completed && !r_.cost_usd && CostRequired(provider_)) {
       Problem(fmt::format("no cost was reported ({} reports one for every run)", provider_));
     }
+  }
+
+  // The `via` of the task's change to a terminal status (its lifecycle log, newest first):
+  // whether the agent finished through MCP or the worker's /finish did. Informational: a
+  // provider passes either way, the output is judged the same.
+  std::optional<std::string> FinishedVia(SwarmClient& client, const std::string& id) {
+    auto task = client.Call("GET", fmt::format("/api/tasks/{}?logsLimit=50", UrlEncode(id)));
+    if (!task || !task->body.is_object()) return std::nullopt;
+    const json& logs = task->body.value("logs", json::array());
+    if (!logs.is_array()) return std::nullopt;
+    for (const json& log : logs) {
+      if (!log.is_object() || OptionalText(log, "eventType") != "task_status_change") continue;
+      const std::string to = OptionalText(log, "newValue");
+      if (to != "completed" && to != "failed" && to != "cancelled") continue;
+      const auto metadata = log.find("metadata");
+      if (metadata == log.end() || !metadata->is_string()) return std::nullopt;
+      auto parsed = ParseBoundedJson(metadata->get<std::string>());
+      if (!parsed || !parsed->is_object()) return std::nullopt;
+      std::string via = OptionalText(*parsed, "via");
+      if (via.empty()) return std::nullopt;
+      return Outside(std::move(via), kMaxVersionBytes);
+    }
+    return std::nullopt;
   }
 
   // The priced session costs of the task; the task's own total when they cannot be read.

@@ -40,6 +40,9 @@ struct SmokeRunnerOptions {
   std::chrono::milliseconds registration_wait{90'000};
   std::chrono::milliseconds poll_interval{200};    // following the task: cheap GETs
   std::chrono::milliseconds startup_grace{2'000};  // see sandbox::WorkerLaunchDeps
+  // How long a completed task's worker may take to report its session id, log lines and cost
+  // (an agent that finished through MCP makes the task terminal while its CLI still runs).
+  std::chrono::milliseconds reports_settle{20'000};
 };
 
 // Called from the providers' threads, one call at a time, with the provider's result so far

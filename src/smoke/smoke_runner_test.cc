@@ -47,6 +47,9 @@ struct Script {
   std::string failure_reason;
   std::string session_id = "sess-1";
   int log_lines = 3;
+  int reports_late_by = 0;
+  std::string via = "finish";  // the `via` of the task's terminal status-change log  // reads of
+                               // the session logs that find none yet (MCP finished first)
   std::optional<double> cost = 0.0123;
   std::string cost_source = "harness";
 };
@@ -142,9 +145,12 @@ class FakeApi : public http::HttpClient {
       return Reply(200, {{"success", true}, {"task", task}});
     }
     if (method == "GET" && tail == "/session-logs") {
-      EXPECT_EQ(params.Get("limit"), "1000");
+      // limit=1: waiting for the first line; 1000: counting them for the report.
+      const std::string limit = params.Get("limit").value_or("");
+      EXPECT_TRUE(limit == "1" || limit == "1000") << limit;
       json logs = json::array();
-      for (int i = 0; i < s.log_lines; ++i) logs.push_back({{"lineNumber", i}});
+      const int lines = s.reports_late_by > session_log_gets_[id]++ ? 0 : s.log_lines;
+      for (int i = 0; i < lines; ++i) logs.push_back({{"lineNumber", i}});
       return Reply(200, {{"logs", logs}});
     }
     return Reply(404, {{"error", "no route " + path}});
@@ -178,6 +184,9 @@ class FakeApi : public http::HttpClient {
     }
     task["status"] = "completed";
     if (!s.output.empty()) task["output"] = s.output;
+    task["logs"] = json::array({{{"eventType", "task_status_change"},
+                                 {"newValue", "completed"},
+                                 {"metadata", json({{"via", s.via}}).dump()}}});
   }
 
   mutable std::mutex mu_;
@@ -186,6 +195,7 @@ class FakeApi : public http::HttpClient {
   std::map<std::string, json> tasks_;
   std::map<std::string, int> polls_;
   std::map<std::string, int> agent_gets_;
+  std::map<std::string, int> session_log_gets_;
   std::vector<std::string> cancelled_;
   bool wrong_key_ = false;
 };
@@ -318,6 +328,8 @@ class SmokeRunnerTest : public ::testing::Test {
     options.poll_interval = milliseconds(5);
     options.startup_grace = milliseconds(10);
     options.registration_wait = milliseconds(3000);
+    // Scripts without a cost row would otherwise wait the whole settle out.
+    options.reports_settle = milliseconds(300);
     request.template_id = "agent-swarm-worker-sha1";
     request.api_url = std::string(kApiUrl) + "/";
     request.api_key = kApiKey;
@@ -430,6 +442,32 @@ TEST_F(SmokeRunnerTest, AllProvidersPassWithEverythingTheSeedChecks) {
   EXPECT_TRUE(api.cancelled().empty());
   EXPECT_FALSE(api.saw_wrong_key());
   ExpectNoSandboxLeft();
+}
+
+// An agent that finished through MCP makes the task terminal before its worker has reported
+// the session's lines and cost: the runner waits for them (within the settle) before judging.
+TEST_F(SmokeRunnerTest, ReportsThatArriveAfterAnMcpFinishAreWaitedFor) {
+  api.scripts["claude"].reports_late_by = 5;
+  api.scripts["claude"].via = "mcp";
+  auto results = Run({"claude"});
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_TRUE(results[0].ok) << results[0].failure_reason.value_or("");
+  EXPECT_EQ(results[0].log_lines, 3);
+  EXPECT_EQ(results[0].finished_via, "mcp");
+}
+
+TEST_F(SmokeRunnerTest, ReportsThatNeverArriveFailOnceTheSettleIsOver) {
+  api.scripts["claude"].reports_late_by = 1'000'000;
+  const auto started = std::chrono::steady_clock::now();
+  auto results = Run({"claude"});
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_FALSE(results[0].ok);
+  EXPECT_NE(results[0].failure_reason.value_or("").find("no session logs were recorded"),
+            std::string::npos)
+      << results[0].failure_reason.value_or("");
+  EXPECT_EQ(results[0].finished_via, "finish");
+  EXPECT_LT(std::chrono::steady_clock::now() - started,
+            std::chrono::seconds(4));  // the 300 ms settle
 }
 
 TEST_F(SmokeRunnerTest, TheSandboxGetsTheSeedsRuntimeEnvAndMetadataExactly) {

@@ -130,6 +130,8 @@ TEST_F(SmokeCliTest, LocalStubModelRunPassesForAllFourProviders) {
     EXPECT_FALSE(result.value("sessionId", "").empty());
     EXPECT_EQ(json::parse(result.value("output", "null")), json({{"reply", "pong"}}));
     EXPECT_GT(result["logLines"].get<int>(), 0);
+    // The stub model finishes through the swarm's MCP server, as the prompt asks a real one to.
+    EXPECT_EQ(result.value("finishedVia", ""), "mcp") << result.dump();
     EXPECT_EQ(result["workerVersion"], report["apiVersion"]);
     EXPECT_EQ(result["sandboxKilled"], true);
     EXPECT_TRUE(SandboxProcesses(result["sandboxId"]).empty());
