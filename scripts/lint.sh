@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fast checks that need no build: shellcheck on every shell script, and the Dockerfiles
+# Fast checks that need no build: shellcheck on every shell script, clang-format on every C++
+# file, and the Dockerfiles
 # checked with hadolint when it is installed (it is not in Debian 12), else with the rules
 # below that matter most for a reproducible image:
 #   - every apt-get install names package=version; every npm install names package@version;
@@ -17,6 +18,16 @@ fail() {
 command -v shellcheck >/dev/null || { echo "lint: shellcheck is not installed (apt-get install shellcheck)" >&2; exit 1; }
 mapfile -t shell_files < <(ls scripts/*.sh docker/*.sh 2>/dev/null)
 shellcheck "${shell_files[@]}" || status=1
+
+# Every C++ file follows .clang-format. The formatter is pinned (clang-format-14, the version of
+# the clang that builds the fuzzers): another version may format the same code differently.
+formatter=$(command -v clang-format-14 || true)
+if [[ -z $formatter ]]; then
+  fail "clang-format-14 is not installed (apt-get install clang-format-14)"
+else
+  mapfile -t cxx_files < <(git ls-files '*.cc' '*.h')
+  "$formatter" --dry-run --Werror "${cxx_files[@]}" || fail "C++ files not clang-formatted: run $formatter -i on them"
+fi
 
 # The instructions of a Dockerfile, one a line: continuation lines joined, comments dropped.
 instructions() {
@@ -81,6 +92,6 @@ if ((${#dockerfiles[@]})); then
 fi
 
 if ((status == 0)); then
-  echo "lint: ok (${#shell_files[@]} shell scripts, ${#dockerfiles[@]} Dockerfiles)"
+  echo "lint: ok (${#shell_files[@]} shell scripts, ${#cxx_files[@]} C++ files, ${#dockerfiles[@]} Dockerfiles)"
 fi
 exit "$status"

@@ -11,7 +11,7 @@ packages=(
   nlohmann-json3-dev libvalijson-dev libsqlitecpp-dev libsqlite3-dev
   libcli11-dev libspdlog-dev libfmt-dev libcurl4-openssl-dev libexpected-dev
   libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libarchive-dev libssl-dev
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev clang-format-14
   curl wrk ripgrep shellcheck bubblewrap jq
 )
 missing=()

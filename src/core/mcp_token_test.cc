@@ -29,8 +29,8 @@ TEST(McpTokenTest, RefusesMalformedTokens) {
   const std::string token = MintMcpTaskToken(kKey, "agent-1", kTask);
   for (const std::string& bad :
        {std::string(), std::string("mcpt."), std::string("mcpt..") + std::string(64, 'a'),
-        token.substr(0, token.size() - 1), token + "0", std::string(kKey),
-        "Bearer " + token, "mcpt.a.b." + token.substr(token.rfind('.') + 1),
+        token.substr(0, token.size() - 1), token + "0", std::string(kKey), "Bearer " + token,
+        "mcpt.a.b." + token.substr(token.rfind('.') + 1),
         "mcpt." + std::string(300, 'x') + token.substr(token.rfind('.'))}) {
     EXPECT_FALSE(VerifyMcpTaskToken(kKey, "agent-1", bad)) << bad;
   }
