@@ -232,6 +232,19 @@ TEST_F(CompatRoutesTest, PausedTasksListsTheCallersOwn) {
   EXPECT_EQ(Body(Send("GET", "/api/paused-tasks", "", "ghost"))["tasks"].size(), 0u);
 }
 
+TEST_F(CompatRoutesTest, MeIsTheCallingAgent) {
+  Register("w1");
+  EXPECT_EQ(Send("GET", "/me").status, 400);
+  EXPECT_EQ(Send("GET", "/me", "", "ghost").status, 404);
+  auto r = Send("GET", "/me", "", "w1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json me = Body(r);
+  EXPECT_EQ(me["id"], "w1");
+  EXPECT_EQ(me["name"], "w1");
+  EXPECT_EQ(me["capacity"]["max"], 1);
+  EXPECT_EQ(me["shouldBlockPolling"], false);
+}
+
 TEST_F(CompatRoutesTest, ActiveSessionsRoundTrip) {
   Register("w1");
   const std::string id = Running("w1");

@@ -57,6 +57,7 @@ void ApiRoutes::AddCompatRoutes() {
   AddSync("POST", "/api/tasks/{id}/pause", Access::kAuthenticated, &ApiRoutes::PauseTask);
   AddSync("POST", "/api/tasks/{id}/resume", Access::kAuthenticated, &ApiRoutes::ResumeTask);
   AddSync("GET", "/api/paused-tasks", Access::kAuthenticated, &ApiRoutes::ListPausedTasks);
+  AddSync("GET", "/me", Access::kAuthenticated, &ApiRoutes::Me);
   AddSync("POST", "/api/active-sessions", Access::kAuthenticated, &ApiRoutes::OpenSession);
   AddSync("GET", "/api/active-sessions", Access::kAuthenticated, &ApiRoutes::ListSessions);
   AddSync("PUT", "/api/active-sessions/heartbeat/{taskId}", Access::kAuthenticated,
@@ -178,6 +179,23 @@ HttpResponse ApiRoutes::ListPausedTasks(const HttpRequest& request, const PathPa
   w.BeginObject().Key("tasks");
   WriteArray(w, page->tasks, WriteTask);
   w.EndObject();
+  return Written(200, w);
+}
+
+HttpResponse ApiRoutes::Me(const HttpRequest& request, const PathParams&) {
+  // Upstream's worker reads its own profile here at boot and its hooks ask whether to stop
+  // polling; this API keeps no poll budget, so polling is never blocked.
+  auto id = OptionalAgentId(request);
+  if (!id) return http::JsonError(400, "Missing X-Agent-ID header");
+  auto agent = agents_.Get(*id);
+  if (!agent) return ErrorResponse(agent.error());
+  JsonWriter rendered;
+  WriteAgent(rendered, *agent);
+  json me = json::parse(rendered.Take(), nullptr, /*allow_exceptions=*/false);
+  if (!me.is_object()) return http::JsonError(500, "could not render the agent");
+  me["shouldBlockPolling"] = false;
+  JsonWriter w;
+  w.Raw(me.dump());
   return Written(200, w);
 }
 
