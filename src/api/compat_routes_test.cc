@@ -192,9 +192,57 @@ TEST_F(CompatRoutesTest, PauseAndResume) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Body(r)["task"]["status"], "paused");
   EXPECT_EQ(Send("POST", "/api/tasks/" + id + "/resume", "", "w2").status, 403);
+  // Its holder resumes it to run it at once (upstream's worker at boot): in_progress, and the
+  // poll does not hand it out a second time.
   r = Send("POST", "/api/tasks/" + id + "/resume", "", "w1");
   ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r)["task"]["status"], "in_progress");
+  auto again = tasks_->Claim("w1");
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_FALSE(again->task) << again->task->id;
+  // An operator's resume (no X-Agent-ID) puts it back in the agent's queue instead.
+  ASSERT_EQ(Send("POST", "/api/tasks/" + id + "/pause", "", "w1").status, 200);
+  r = Send("POST", "/api/tasks/" + id + "/resume");
+  ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Body(r)["task"]["status"], "pending");
+}
+
+TEST_F(CompatRoutesTest, PausedTasksListsTheCallersOwn) {
+  ASSERT_EQ(Send("POST", "/api/agents", json{{"name", "w1"}, {"maxTasks", 3}}.dump(), "w1").status,
+            201);
+  Register("w2");
+  const std::string older = Running("w1");
+  const std::string newer = Running("w1");
+  const std::string others = Running("w2");
+  Running("w1");  // in progress, not paused: not listed
+  for (const auto& [id, agent] : {std::pair{older, "w1"}, {newer, "w1"}, {others, "w2"}}) {
+    ASSERT_EQ(Send("POST", "/api/tasks/" + id + "/pause", "", agent).status, 200);
+  }
+  EXPECT_EQ(Send("GET", "/api/paused-tasks").status, 400);
+  auto r = Send("GET", "/api/paused-tasks", "", "w1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json tasks = Body(r)["tasks"];
+  ASSERT_EQ(tasks.size(), 2u) << r.body;
+  EXPECT_EQ(tasks[0]["id"], older);
+  EXPECT_EQ(tasks[1]["id"], newer);
+  EXPECT_EQ(tasks[0]["status"], "paused");
+  // Resumed, it leaves the list.
+  ASSERT_EQ(Send("POST", "/api/tasks/" + older + "/resume", "", "w1").status, 200);
+  EXPECT_EQ(Body(Send("GET", "/api/paused-tasks", "", "w1"))["tasks"].size(), 1u);
+  EXPECT_EQ(Body(Send("GET", "/api/paused-tasks", "", "ghost"))["tasks"].size(), 0u);
+}
+
+TEST_F(CompatRoutesTest, MeIsTheCallingAgent) {
+  Register("w1");
+  EXPECT_EQ(Send("GET", "/me").status, 400);
+  EXPECT_EQ(Send("GET", "/me", "", "ghost").status, 404);
+  auto r = Send("GET", "/me", "", "w1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json me = Body(r);
+  EXPECT_EQ(me["id"], "w1");
+  EXPECT_EQ(me["name"], "w1");
+  EXPECT_EQ(me["capacity"]["max"], 1);
+  EXPECT_EQ(me["shouldBlockPolling"], false);
 }
 
 TEST_F(CompatRoutesTest, ActiveSessionsRoundTrip) {

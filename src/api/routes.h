@@ -112,6 +112,8 @@ class ApiRoutes {
   http::HttpResponse SupersedeTask(const http::HttpRequest&, const http::PathParams&);
   http::HttpResponse PauseTask(const http::HttpRequest&, const http::PathParams&);
   http::HttpResponse ResumeTask(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse ListPausedTasks(const http::HttpRequest&, const http::PathParams&);
+  http::HttpResponse Me(const http::HttpRequest&, const http::PathParams&);
   http::HttpResponse OpenSession(const http::HttpRequest&, const http::PathParams&);
   http::HttpResponse ListSessions(const http::HttpRequest&, const http::PathParams&);
   http::HttpResponse SessionHeartbeat(const http::HttpRequest&, const http::PathParams&);

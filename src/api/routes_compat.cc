@@ -2,6 +2,8 @@
 // credential report, the hand-back of a task (supersede, and the legacy pause/resume), active
 // sessions, and the boot-time config read. Kept apart from routes.cc so the core table stays
 // readable; the handlers are as thin as the others.
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -22,6 +24,9 @@ using http::HttpRequest;
 using http::HttpResponse;
 using http::PathParams;
 using nlohmann::json;
+
+// A worker pauses at most its own concurrent tasks; the bound keeps one answer small.
+constexpr int kMaxPausedTasksListed = 100;
 
 HttpResponse SessionsUnavailable() {
   return http::JsonError(503, "active sessions are not available in this process");
@@ -51,6 +56,8 @@ void ApiRoutes::AddCompatRoutes() {
   AddSync("POST", "/api/tasks/{id}/supersede", Access::kAuthenticated, &ApiRoutes::SupersedeTask);
   AddSync("POST", "/api/tasks/{id}/pause", Access::kAuthenticated, &ApiRoutes::PauseTask);
   AddSync("POST", "/api/tasks/{id}/resume", Access::kAuthenticated, &ApiRoutes::ResumeTask);
+  AddSync("GET", "/api/paused-tasks", Access::kAuthenticated, &ApiRoutes::ListPausedTasks);
+  AddSync("GET", "/me", Access::kAuthenticated, &ApiRoutes::Me);
   AddSync("POST", "/api/active-sessions", Access::kAuthenticated, &ApiRoutes::OpenSession);
   AddSync("GET", "/api/active-sessions", Access::kAuthenticated, &ApiRoutes::ListSessions);
   AddSync("PUT", "/api/active-sessions/heartbeat/{taskId}", Access::kAuthenticated,
@@ -153,6 +160,43 @@ HttpResponse ApiRoutes::ResumeTask(const HttpRequest& request, const PathParams&
   auto task = tasks_.Resume(params.Get("id"), OptionalAgentId(request));
   if (!task) return ErrorResponse(task.error());
   return TaskEnvelope(*task);
+}
+
+HttpResponse ApiRoutes::ListPausedTasks(const HttpRequest& request, const PathParams&) {
+  // Upstream's worker asks at boot for the tasks it paused before (the hand-back used when
+  // supersede is refused) and resumes each; without this list they would stay paused forever.
+  auto agent = OptionalAgentId(request);
+  if (!agent) return http::JsonError(400, "Missing X-Agent-ID header");
+  TaskFilter filter;
+  filter.statuses = {TaskStatus::kPaused};
+  filter.agent_id = *agent;
+  filter.limit = kMaxPausedTasksListed;
+  auto page = tasks_.List(filter);
+  if (!page) return ErrorResponse(page.error());
+  // Oldest first, as upstream resumes them.
+  std::reverse(page->tasks.begin(), page->tasks.end());
+  JsonWriter w;
+  w.BeginObject().Key("tasks");
+  WriteArray(w, page->tasks, WriteTask);
+  w.EndObject();
+  return Written(200, w);
+}
+
+HttpResponse ApiRoutes::Me(const HttpRequest& request, const PathParams&) {
+  // Upstream's worker reads its own profile here at boot and its hooks ask whether to stop
+  // polling; this API keeps no poll budget, so polling is never blocked.
+  auto id = OptionalAgentId(request);
+  if (!id) return http::JsonError(400, "Missing X-Agent-ID header");
+  auto agent = agents_.Get(*id);
+  if (!agent) return ErrorResponse(agent.error());
+  JsonWriter rendered;
+  WriteAgent(rendered, *agent);
+  json me = json::parse(rendered.Take(), nullptr, /*allow_exceptions=*/false);
+  if (!me.is_object()) return http::JsonError(500, "could not render the agent");
+  me["shouldBlockPolling"] = false;
+  JsonWriter w;
+  w.Raw(me.dump());
+  return Written(200, w);
 }
 
 HttpResponse ApiRoutes::OpenSession(const HttpRequest& request, const PathParams&) {

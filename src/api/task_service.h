@@ -110,7 +110,8 @@ class TaskService {
   // (Store::SupersedeTask). Wakes whoever can claim the child.
   Result<SupersedeResult> Supersede(const std::string& id, const std::string& agent_id,
                                     const std::string& reason);
-  // Upstream's legacy hand-back: in_progress → paused, and paused → pending for its agent.
+  // Upstream's legacy hand-back: in_progress → paused; resumed, in_progress again when its
+  // holder resumes it (the caller runs it), else pending for its agent (Store::ResumeTask).
   Result<Task> Pause(const std::string& id, const std::optional<std::string>& agent_id);
   Result<Task> Resume(const std::string& id, const std::optional<std::string>& agent_id);
 

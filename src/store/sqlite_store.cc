@@ -1640,6 +1640,12 @@ constexpr auto kResumePausedTask = Concat(
     "UPDATE tasks SET status = CASE WHEN agent_id IS NULL THEN 'unassigned' ELSE 'pending' END, "
     "started_at = NULL, last_updated_at = ?2 WHERE id = ?1 AND status = 'paused' RETURNING ",
     kTaskColumns);
+// Resumed by its holder (upstream's worker at boot): the caller runs it at once, as upstream's
+// /resume does, so it goes straight back to in_progress instead of waiting to be claimed again.
+constexpr auto kResumePausedTaskForHolder = Concat(
+    "UPDATE tasks SET status = 'in_progress', started_at = ?2, last_updated_at = ?2 "
+    "WHERE id = ?1 AND status = 'paused' RETURNING ",
+    kTaskColumns);
 constexpr auto kAgentInProgressTasks =
     Concat("SELECT ", kTaskColumns,
            " FROM tasks WHERE agent_id = ? AND status = 'in_progress' ORDER BY created_at, rowid");
@@ -1927,13 +1933,19 @@ Result<Task> SqliteStore::ResumeTask(const std::string& task_id,
     auto state = ReadTaskState(c, task_id);
     if (!state) return tl::unexpected(state.error());
     if (agent_id && state->agent_id != agent_id) return NotTheHolder(task_id, *state, *agent_id);
-    auto s = c.Prepare(kResumePausedTask);
+    auto s = c.Prepare(agent_id ? std::string_view(kResumePausedTaskForHolder)
+                                : std::string_view(kResumePausedTask));
     BindAll(*s, task_id, now);
     if (!s->executeStep()) {
       return Conflict(
           fmt::format("task {} is {}, not paused", task_id, TaskStatusName(state->status)));
     }
     Task task = TaskFromRow(*s);
+    if (task.status == TaskStatus::kInProgress) {
+      auto busy = c.Prepare(kMarkAgentBusy);
+      BindAll(*busy, *agent_id, now);
+      busy->exec();
+    }
     InsertLog(c, {"task_status_change", agent_id, task_id, TaskStatusName(TaskStatus::kPaused),
                   TaskStatusName(task.status), now});
     return task;

@@ -222,7 +222,9 @@ class Store {
   // kNotFound, kForbidden (another agent's task), kConflict (neither in_progress nor
   // terminal); a terminal task gives kAlreadyFinished.
   virtual Result<SupersedeResult> SupersedeTask(const SupersedeRequest& request) = 0;
-  // in_progress → paused (upstream's legacy hand-back); paused → pending for its agent.
+  // in_progress → paused (upstream's legacy hand-back). Resume: paused → in_progress when its
+  // holder (`agent_id`) resumes it, as upstream's worker runs it at once; paused → pending (or
+  // unassigned) for its agent when an operator does.
   // kNotFound, kForbidden (`agent_id` given and not the holder), kConflict (wrong status).
   virtual Result<Task> PauseTask(const std::string& task_id,
                                  const std::optional<std::string>& agent_id,
