@@ -24,6 +24,10 @@ constexpr char kKey[] = "compat-routes-key-81c2";
 
 class CompatRoutesTest : public testing::Test {
  protected:
+  // Dispatch posts heartbeats to the write pool without waiting for them: they must run
+  // before the services they touch are destroyed (the members below executors_ go first).
+  void TearDown() override { executors_.Join(); }
+
   void SetUp() override {
     auto opened = SqliteStore::Open(":memory:");
     ASSERT_TRUE(opened) << opened.error().message;

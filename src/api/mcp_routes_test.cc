@@ -46,6 +46,10 @@ class FakeBodyStream final : public http::BodyStream {
 
 class McpRoutesTest : public testing::Test {
  protected:
+  // Dispatch posts heartbeats to the write pool without waiting for them: they must run
+  // before the services they touch are destroyed (the members below executors_ go first).
+  void TearDown() override { executors_.Join(); }
+
   void SetUp() override {
     auto opened = SqliteStore::Open(":memory:");
     ASSERT_TRUE(opened) << opened.error().message;

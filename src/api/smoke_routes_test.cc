@@ -43,6 +43,7 @@ class SmokeRoutesTest : public testing::Test {
     gate_->Open();
     if (smoke_) smoke_->Shutdown(std::chrono::seconds(5));
     ClearSecretsForTest();
+    executors_.Join();  // heartbeats Dispatch posted, before the services go
   }
 
   void Build(SmokeServiceOptions options, bool with_smoke = true) {
