@@ -60,14 +60,7 @@ struct Runtime {
         smoke(store, clock, setup.executor, setup.backend ? &setup.backend->sandboxes() : nullptr,
               setup.service),
         mcp_tools(tasks, agents),
-        mcp(
-            mcp_tools,
-            [this](const std::string& agent_id) -> Result<void> {
-              auto agent = agents.Get(agent_id);
-              if (!agent) return tl::unexpected(agent.error());
-              return {};
-            },
-            clock, McpOptions(options)),
+        mcp(mcp_tools, RegisteredAgentCheck(agents), clock, McpOptions(options)),
         routes(RoutesOptions{.api_key = options.api_key, .smoke_defaults = setup.defaults}, agents,
                tasks, hub, executors, &smoke, &sessions, &mcp) {}
 

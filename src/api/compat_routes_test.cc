@@ -2,9 +2,6 @@
 // ApiRoutes::Dispatch without sockets: credential status, supersede, pause/resume, active
 // sessions, the boot-time config read and activity.
 #include <gtest/gtest.h>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <nlohmann/json.hpp>
 
 #include "api/active_sessions.h"
@@ -12,6 +9,7 @@
 #include "api/heartbeats.h"
 #include "api/poll_hub.h"
 #include "api/routes.h"
+#include "api/routes_test_support.h"
 #include "api/task_service.h"
 #include "store/sqlite_store.h"
 
@@ -43,19 +41,9 @@ class CompatRoutesTest : public testing::Test {
 
   http::HttpResponse Send(const std::string& method, const std::string& target,
                           const std::string& body = "", const std::string& agent = "") {
-    http::HttpRequest request;
-    request.method = method;
-    const auto q = target.find('?');
-    request.path = target.substr(0, q);
-    if (q != std::string::npos) request.query = target.substr(q + 1);
-    request.body = body;
-    request.headers.emplace_back("authorization", std::string("Bearer ") + kKey);
+    http::HttpRequest request = testing_support::RouteRequest(method, target, body, kKey);
     if (!agent.empty()) request.headers.emplace_back("x-agent-id", agent);
-    boost::asio::io_context io;
-    auto future =
-        boost::asio::co_spawn(io, routes_->Dispatch(std::move(request)), boost::asio::use_future);
-    io.run();
-    return future.get();
+    return testing_support::DispatchNow(*routes_, std::move(request));
   }
   json Body(const http::HttpResponse& r) { return json::parse(r.body, nullptr, false); }
 

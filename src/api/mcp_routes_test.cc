@@ -12,6 +12,7 @@
 #include "api/mcp_tools.h"
 #include "api/poll_hub.h"
 #include "api/routes.h"
+#include "api/routes_test_support.h"
 #include "api/task_service.h"
 #include "core/mcp_token.h"
 #include "store/sqlite_store.h"
@@ -57,14 +58,8 @@ class McpRoutesTest : public testing::Test {
     tasks_ = std::make_unique<TaskService>(*store_, clock_, hub_);
     agents_ = std::make_unique<AgentService>(*store_, clock_, heartbeats_);
     tools_ = std::make_unique<McpTools>(*tasks_, *agents_);
-    endpoint_ = std::make_unique<mcp::Endpoint>(
-        *tools_,
-        [this](const std::string& id) -> Result<void> {
-          auto agent = agents_->Get(id);
-          if (!agent) return tl::unexpected(agent.error());
-          return {};
-        },
-        clock_, mcp::EndpointOptions{});
+    endpoint_ = std::make_unique<mcp::Endpoint>(*tools_, RegisteredAgentCheck(*agents_), clock_,
+                                                mcp::EndpointOptions{});
     RoutesOptions options;
     options.api_key = kKey;
     options.mcp_keepalive = std::chrono::milliseconds(50);
@@ -108,11 +103,7 @@ class McpRoutesTest : public testing::Test {
   http::HttpResponse Dispatch(http::HttpRequest request) {
     // The head hook runs first on the server; a request it refuses never reaches Dispatch.
     if (auto refused = routes_->CheckHead(request)) return *refused;
-    boost::asio::io_context io;
-    auto future =
-        boost::asio::co_spawn(io, routes_->Dispatch(std::move(request)), boost::asio::use_future);
-    io.run();
-    return future.get();
+    return testing_support::DispatchNow(*routes_, std::move(request));
   }
 
   http::HttpResponse Rpc(const std::string& agent, const std::string& bearer, const json& message,

@@ -451,4 +451,12 @@ Result<ToolOutcome> McpTools::GetSwarm(const json&, const mcp::Caller&) {
   return Success({{"agents", std::move(list)}});
 }
 
+mcp::AgentCheck RegisteredAgentCheck(AgentService& agents) {
+  return [&agents](const std::string& agent_id) -> Result<void> {
+    auto agent = agents.Get(agent_id);
+    if (!agent) return tl::unexpected(agent.error());
+    return {};
+  };
+}
+
 }  // namespace swarm

@@ -17,9 +17,13 @@
 
 #include "api/agent_service.h"
 #include "api/task_service.h"
+#include "mcp/endpoint.h"
 #include "mcp/tool_set.h"
 
 namespace swarm {
+
+// The endpoint's check at initialize: the agent is registered here (kNotFound when not).
+mcp::AgentCheck RegisteredAgentCheck(AgentService& agents);
 
 class McpTools final : public mcp::ToolSet {
  public:

@@ -1,15 +1,13 @@
 // The smoke-run routes through ApiRoutes::Dispatch (auth, the route table, the handlers),
 // without sockets: a real store, a fake executor.
 #include <gtest/gtest.h>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <nlohmann/json.hpp>
 
 #include "api/agent_service.h"
 #include "api/heartbeats.h"
 #include "api/poll_hub.h"
 #include "api/routes.h"
+#include "api/routes_test_support.h"
 #include "api/smoke_test_support.h"
 #include "api/task_service.h"
 #include "core/redact.h"
@@ -77,18 +75,8 @@ class SmokeRoutesTest : public testing::Test {
 
   http::HttpResponse Send(const std::string& method, const std::string& target,
                           const std::string& body = "", bool authorized = true) {
-    http::HttpRequest request;
-    request.method = method;
-    const auto q = target.find('?');
-    request.path = target.substr(0, q);
-    if (q != std::string::npos) request.query = target.substr(q + 1);
-    request.body = body;
-    if (authorized) request.headers.emplace_back("authorization", std::string("Bearer ") + kKey);
-    boost::asio::io_context io;
-    auto future =
-        boost::asio::co_spawn(io, routes_->Dispatch(std::move(request)), boost::asio::use_future);
-    io.run();
-    return future.get();
+    return testing_support::DispatchNow(
+        *routes_, testing_support::RouteRequest(method, target, body, authorized ? kKey : ""));
   }
 
   json Body(const http::HttpResponse& r) { return json::parse(r.body, nullptr, false); }
