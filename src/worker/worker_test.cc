@@ -168,6 +168,51 @@ class WorkerStandInTest : public ::testing::Test {
   http::test_support::TestServer server_{http::ServerOptions{}, StandInHandler{state_}};
   TempDir dir_;
 
+  // Runs one task on a worker started with `env`: whether its CLI was given the MCP server.
+  bool RunGaveMcp(const std::string& task_id, const EnvMap& env) {
+    {
+      std::lock_guard lock(state_->mu);
+      state_->queued_tasks = {task_id};
+    }
+    std::atomic<bool> had_mcp{true};
+    auto runner = [&](const harness::TaskRun& run, const std::optional<std::string>&,
+                      const harness::RunCallbacks&, const std::atomic<bool>*) {
+      had_mcp = run.mcp.has_value();
+      harness::RunResult r;
+      r.ok = true;
+      r.final_text = "done";
+      return r;
+    };
+    auto running = Start(env, runner);
+    EXPECT_TRUE(WaitUntil([&] { return !Read(&StandInState::finishes).empty(); }, seconds(10)));
+    return had_mcp.load();
+  }
+
+  // Runs task `task_id` on a worker with a 300 ms shutdown grace, stops the worker while the
+  // task still runs (it runs until cancelled), and waits for the worker to end.
+  void StopPastTheGrace(const std::string& task_id, const std::string& agent) {
+    {
+      std::lock_guard lock(state_->mu);
+      state_->queued_tasks = {task_id};
+    }
+    EnvMap env = Env(agent);
+    env["SHUTDOWN_TIMEOUT"] = "300";
+    std::atomic<bool> started{false};
+    auto runner = [&](const harness::TaskRun&, const std::optional<std::string>&,
+                      const harness::RunCallbacks&, const std::atomic<bool>* cancel) {
+      started = true;
+      WaitUntil([&] { return cancel->load(); }, seconds(30));
+      harness::RunResult r;
+      r.cancelled = cancel->load();
+      r.failure_reason = "cancelled";
+      return r;
+    };
+    auto running = Start(env, runner);
+    ASSERT_TRUE(WaitUntil([&] { return started.load(); }, seconds(5)));
+    running->worker->Stop();
+    ASSERT_EQ(running->done.wait_for(seconds(20)), std::future_status::ready);
+  }
+
   EnvMap Env(const std::string& agent_id) const {
     return {{"MCP_BASE_URL", server_.Url("")},
             {"AGENT_SWARM_API_KEY", "stand-in-key-5d1e"},
@@ -379,50 +424,16 @@ TEST_F(WorkerStandInTest, ATaskClaimedWhileStoppingIsHandedBackNotFailed) {
 TEST_F(WorkerStandInTest, ARunningTaskPastTheGraceIsHandedBack) {
   {
     std::lock_guard lock(state_->mu);
-    state_->queued_tasks = {"t-long"};
     state_->supersede_route = true;
   }
-  EnvMap env = Env("w-grace");
-  env["SHUTDOWN_TIMEOUT"] = "300";
-  std::atomic<bool> started{false};
-  auto runner = [&](const harness::TaskRun&, const std::optional<std::string>&,
-                    const harness::RunCallbacks&, const std::atomic<bool>* cancel) {
-    started = true;
-    WaitUntil([&] { return cancel->load(); }, seconds(30));
-    harness::RunResult r;
-    r.cancelled = cancel->load();
-    r.failure_reason = "cancelled";
-    return r;
-  };
-  auto running = Start(env, runner);
-  ASSERT_TRUE(WaitUntil([&] { return started.load(); }, seconds(5)));
-  running->worker->Stop();
-  ASSERT_EQ(running->done.wait_for(seconds(20)), std::future_status::ready);
+  ASSERT_NO_FATAL_FAILURE(StopPastTheGrace("t-long", "w-grace"));
   EXPECT_EQ(Read(&StandInState::supersedes), std::vector<std::string>{"t-long graceful_shutdown"});
   EXPECT_TRUE(Read(&StandInState::finishes).empty()) << Read(&StandInState::finishes)[0].dump();
 }
 
 // Without the supersede route (an older API) the same task is finished failed, as before.
 TEST_F(WorkerStandInTest, ARunningTaskPastTheGraceFailsWhenTheApiCannotTakeItBack) {
-  {
-    std::lock_guard lock(state_->mu);
-    state_->queued_tasks = {"t-long-old-api"};
-  }
-  EnvMap env = Env("w-grace-old");
-  env["SHUTDOWN_TIMEOUT"] = "300";
-  std::atomic<bool> started{false};
-  auto runner = [&](const harness::TaskRun&, const std::optional<std::string>&,
-                    const harness::RunCallbacks&, const std::atomic<bool>* cancel) {
-    started = true;
-    WaitUntil([&] { return cancel->load(); }, seconds(30));
-    harness::RunResult r;
-    r.cancelled = cancel->load();
-    return r;
-  };
-  auto running = Start(env, runner);
-  ASSERT_TRUE(WaitUntil([&] { return started.load(); }, seconds(5)));
-  running->worker->Stop();
-  ASSERT_EQ(running->done.wait_for(seconds(20)), std::future_status::ready);
+  ASSERT_NO_FATAL_FAILURE(StopPastTheGrace("t-long-old-api", "w-grace-old"));
   const auto finishes = Read(&StandInState::finishes);
   ASSERT_EQ(finishes.size(), 1u);
   EXPECT_EQ(finishes[0]["status"], "failed");
@@ -522,42 +533,15 @@ TEST_F(WorkerStandInTest, HandsEachRunATaskTokenAndScrubsItFromTheLogs) {
 TEST_F(WorkerStandInTest, McpAuthAutoSkipsMcpAgainstAnApiWithoutTaskTokens) {
   {
     std::lock_guard lock(state_->mu);
-    state_->queued_tasks = {"t-auto"};
     state_->health_offers_task_tokens = false;
   }
-  std::atomic<bool> had_mcp{true};
-  auto runner = [&](const harness::TaskRun& run, const std::optional<std::string>&,
-                    const harness::RunCallbacks&, const std::atomic<bool>*) {
-    had_mcp = run.mcp.has_value();
-    harness::RunResult r;
-    r.ok = true;
-    r.final_text = "done";
-    return r;
-  };
-  auto running = Start(Env("w-mcp-auto"), runner);
-  ASSERT_TRUE(WaitUntil([&] { return !Read(&StandInState::finishes).empty(); }, seconds(10)));
-  EXPECT_FALSE(had_mcp.load());
+  EXPECT_FALSE(RunGaveMcp("t-auto", Env("w-mcp-auto")));
 }
 
 TEST_F(WorkerStandInTest, McpAuthOffRunsTheCliWithoutTheServer) {
-  {
-    std::lock_guard lock(state_->mu);
-    state_->queued_tasks = {"t-off"};
-  }
-  std::atomic<bool> had_mcp{true};
-  auto runner = [&](const harness::TaskRun& run, const std::optional<std::string>&,
-                    const harness::RunCallbacks&, const std::atomic<bool>*) {
-    had_mcp = run.mcp.has_value();
-    harness::RunResult r;
-    r.ok = true;
-    r.final_text = "done";
-    return r;
-  };
   EnvMap env = Env("w-mcp-off");
   env["MCP_AUTH"] = "off";
-  auto running = Start(env, runner);
-  ASSERT_TRUE(WaitUntil([&] { return !Read(&StandInState::finishes).empty(); }, seconds(10)));
-  EXPECT_FALSE(had_mcp.load());
+  EXPECT_FALSE(RunGaveMcp("t-off", env));
 }
 
 }  // namespace
