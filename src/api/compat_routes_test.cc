@@ -133,6 +133,10 @@ TEST_F(CompatRoutesTest, CredentialReportsAreBounded) {
   EXPECT_EQ(put({{"cred_status", {{"blob", std::string(20'000, 'x')}}}}), 400);
   EXPECT_EQ(put({{"latest_model", {1, 2}}}), 400);
   EXPECT_EQ(Send("PUT", "/api/agents/w1/credential-status", "{").status, 400);
+  // A cred_status nested far past the JSON depth bound: refused, not walked.
+  const std::string deep =
+      R"({"cred_status":)" + std::string(5000, '[') + std::string(5000, ']') + "}";
+  EXPECT_EQ(Send("PUT", "/api/agents/w1/credential-status", deep).status, 400);
   EXPECT_EQ(Send("PUT", "/api/agents/ghost/credential-status", R"({"ready":true})").status, 404);
   // Nothing stuck.
   const json agent = Body(Send("GET", "/api/agents/w1"));
