@@ -72,22 +72,16 @@ class ApiSmokeRunsTest : public ::testing::Test {
   std::string db_ = dir_.File("swarm.sqlite");
 };
 
-TEST_F(ApiSmokeRunsTest, TheEmbeddedSandboxdStartsWithTheApiAndStopsWithIt) {
+// The embedded sandboxd is started by the first run that needs a sandbox, not with the API (the
+// API is healthy in milliseconds, and no process is spent when no run comes), and stops with it.
+TEST_F(ApiSmokeRunsTest, TheEmbeddedSandboxdStartsWithTheFirstRunAndStopsWithTheApi) {
   ApiProcess api(db_, {"--smoke-secrets", SecretsFile(0600)}, {{"OPENAI_API_KEY", kEnvSecret}});
   EXPECT_TRUE(Contains(api.log(), R"("msg":"smoke runs ready")")) << api.log();
   EXPECT_TRUE(Contains(api.log(), R"("backend":"local")")) << api.log();
-  const auto sandboxd = Children(api.child().pid(), " sandboxd ");
-  ASSERT_EQ(sandboxd.size(), 1u) << api.log();
-  // Its key and nothing of the API's secrets: not in argv, not in its environment.
-  const std::string environ = ReadFile("/proc/" + std::to_string(sandboxd[0]) + "/environ");
-  EXPECT_TRUE(Contains(environ, "SANDBOXD_API_KEY="));
-  for (const char* secret : {kTestApiKey, kEnvSecret, kFileSecret}) {
-    EXPECT_FALSE(Contains(environ, secret)) << secret;
-    EXPECT_FALSE(Contains(ProcessCommandLine(sandboxd[0]), secret)) << secret;
-  }
+  EXPECT_TRUE(Children(api.child().pid(), " sandboxd ").empty()) << "started with the API";
 
   // A run: claude has no credential here, so it fails at once, naming the variable, and the
-  // run reads failed. What the request left out came from the API.
+  // run reads failed. What the request left out came from the API. No sandbox, no sandboxd.
   TestApi client(api.url());
   const Reply started = client.Post("/api/smoke-runs", {{"providers", {"claude"}}});
   ASSERT_EQ(started.status, 202) << started.raw;
@@ -99,6 +93,25 @@ TEST_F(ApiSmokeRunsTest, TheEmbeddedSandboxdStartsWithTheApiAndStopsWithIt) {
   EXPECT_TRUE(Contains(run["results"][0].value("failureReason", ""), "ANTHROPIC_API_KEY"))
       << run.dump(2);
   EXPECT_EQ(run["results"][0].value("sandboxId", "x"), "") << "no sandbox is spent on it";
+  EXPECT_TRUE(Children(api.child().pid(), " sandboxd ").empty());
+
+  // codex has its key: its sandbox starts sandboxd (the run itself times out: no model here).
+  const Reply codex =
+      client.Post("/api/smoke-runs", {{"providers", {"codex"}}, {"timeoutMs", 1000}});
+  ASSERT_EQ(codex.status, 202) << codex.raw;
+  const json codex_run = Follow(client, codex.body.value("id", ""));
+  EXPECT_EQ(codex_run.value("status", ""), "failed") << codex_run.dump(2);
+  EXPECT_NE(codex_run["results"][0].value("sandboxId", ""), "") << codex_run.dump(2);
+  EXPECT_TRUE(Contains(api.log(), R"("msg":"embedded sandboxd started")")) << api.log();
+  const auto sandboxd = Children(api.child().pid(), " sandboxd ");
+  ASSERT_EQ(sandboxd.size(), 1u) << api.log();
+  // Its key and nothing of the API's secrets: not in argv, not in its environment.
+  const std::string environ = ReadFile("/proc/" + std::to_string(sandboxd[0]) + "/environ");
+  EXPECT_TRUE(Contains(environ, "SANDBOXD_API_KEY="));
+  for (const char* secret : {kTestApiKey, kEnvSecret, kFileSecret}) {
+    EXPECT_FALSE(Contains(environ, secret)) << secret;
+    EXPECT_FALSE(Contains(ProcessCommandLine(sandboxd[0]), secret)) << secret;
+  }
 
   api.child().Signal(SIGTERM);
   EXPECT_EQ(api.child().Wait(seconds(20)), 0) << api.log();

@@ -9,10 +9,13 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include <fmt/format.h>
 
 #include "core/log.h"
+#include "core/role_process.h"
+#include "sandbox/deferred_provider.h"
 #include "sandbox/dotenv.h"
 #include "sandbox/e2b_client.h"
 #include "sandbox/e2b_config.h"
@@ -48,6 +51,53 @@ Result<std::string> RandomKey() {
   std::string out;
   for (unsigned char b : bytes) out += fmt::format("{:02x}", b);
   return out;
+}
+
+// Bounds the worker template's build in a fresh sandboxd (a copy of a few files: ~200 ms).
+constexpr std::chrono::milliseconds kTemplateBuildLimit{60'000};
+
+// Starts `<self> sandboxd` with a fresh random key and builds the worker template in it.
+Result<sandbox::OpenedSandboxes> StartEmbeddedSandboxd(RoleProcessSpec spec, http::HttpClient& http,
+                                                       const std::string& template_id) {
+  auto key = RandomKey();
+  if (!key) return tl::unexpected(key.error());
+  spec.env["SANDBOXD_API_KEY"] = *key;
+  // The log of the one before (a sandboxd that died, or the last API's) is kept one generation.
+  std::error_code ignored;
+  if (std::filesystem::exists(spec.log_path, ignored)) {
+    std::filesystem::rename(spec.log_path, spec.log_path + ".1", ignored);
+  }
+  auto started = RoleProcess::Start(spec);
+  if (!started) {
+    return MakeError(started.error().code,
+                     "cannot start the embedded sandboxd: " + started.error().message);
+  }
+  std::shared_ptr<RoleProcess> child = std::move(*started);
+  sandbox::E2bConfig local;
+  local.api_key = *key;
+  local.api_url = fmt::format("http://127.0.0.1:{}", child->port());
+  local.sandbox_url = local.api_url;
+  local.domain = std::string(sandbox::kDefaultE2bDomain);
+  sandbox::E2bTemplateService templates(local, http);
+  auto built = templates.Build(sandbox::LocalWorkerTemplate(template_id), nullptr);
+  if (!built) {
+    child->Stop();
+    return MakeError(built.error().code,
+                     fmt::format("cannot build the worker template {} in the embedded sandboxd: {}",
+                                 template_id, built.error().message));
+  }
+  log::Info("embedded sandboxd started",
+            {{"sandboxes", local.api_url}, {"pid", child->pid()}, {"template", template_id}});
+  sandbox::OpenedSandboxes opened;
+  opened.provider = std::make_shared<sandbox::E2bSandboxProvider>(local, http);
+  opened.alive = [child] {
+    if (child->Running()) return true;
+    log::Warn("embedded sandboxd died; the next smoke run starts it again",
+              {{"pid", child->pid()}, {"log", child->log_path()}});
+    return false;
+  };
+  opened.stop = [child] { child->Stop(); };
+  return opened;
 }
 
 }  // namespace
@@ -207,49 +257,36 @@ Result<std::shared_ptr<SmokeBackend>> SmokeBackend::Open(const SmokeBackendConfi
     return Internal("SmokeBackend::Open needs a resolved backend (e2b or local)");
   }
 
-  auto key = RandomKey();
-  if (!key) return tl::unexpected(key.error());
+  // The embedded sandboxd starts with the first smoke run, not with the API (see
+  // sandbox/deferred_provider.h), and again after it died.
+  backend->kind_ = SmokeBackendKind::kLocal;
+  backend->endpoint_ = "embedded sandboxd (started by the first run)";
   RoleProcessSpec spec;
   spec.executable = self_exe;
   spec.args = {"sandboxd", "--port", "0", "--root", config.db_path + ".sandboxd"};
-  // Its whole environment: the key, and what any process needs; none of the API's secrets.
-  spec.env["SANDBOXD_API_KEY"] = *key;
+  // Its whole environment: the key (added per start), and what any process needs; none of the
+  // API's secrets.
   spec.env["PATH"] = EnvValue(env, "PATH").empty() ? kDefaultPath : EnvValue(env, "PATH");
   for (const char* var : {"HOME", "TMPDIR", "LANG", "TZ"}) {
     if (auto value = EnvValue(env, var); !value.empty()) spec.env[var] = value;
   }
   spec.log_path = config.db_path + ".sandboxd.log";
   spec.start_timeout = config.start_timeout;
-  auto child = RoleProcess::Start(spec);
-  if (!child) {
-    return MakeError(child.error().code,
-                     "cannot start the embedded sandboxd: " + child.error().message);
-  }
-  backend->kind_ = SmokeBackendKind::kLocal;
-  backend->sandboxd_ = std::move(*child);
-
-  sandbox::E2bConfig local;
-  local.api_key = *key;
-  local.api_url = fmt::format("http://127.0.0.1:{}", backend->sandboxd_->port());
-  local.sandbox_url = local.api_url;
-  local.domain = std::string(sandbox::kDefaultE2bDomain);
-  backend->endpoint_ = local.api_url;
-  backend->sandboxes_ = std::make_unique<sandbox::E2bSandboxProvider>(local, *backend->http_);
-
-  sandbox::E2bTemplateService templates(local, *backend->http_);
-  auto built = templates.Build(sandbox::LocalWorkerTemplate(config.template_id), nullptr);
-  if (!built) {
-    return MakeError(built.error().code,
-                     fmt::format("cannot build the worker template {} in the embedded sandboxd: {}",
-                                 config.template_id, built.error().message));
-  }
+  http::HttpClient* http = backend->http_.get();
+  auto deferred = std::make_unique<sandbox::DeferredSandboxProvider>(
+      [spec, http, template_id = config.template_id] {
+        return StartEmbeddedSandboxd(spec, *http, template_id);
+      },
+      config.start_timeout + kTemplateBuildLimit);
+  backend->deferred_ = deferred.get();
+  backend->sandboxes_ = std::move(deferred);
   return backend;
 }
 
 SmokeBackend::~SmokeBackend() { Stop(); }
 
 void SmokeBackend::Stop() {
-  if (sandboxd_) sandboxd_->Stop();
+  if (deferred_) deferred_->Stop();
 }
 
 }  // namespace swarm

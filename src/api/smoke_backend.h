@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/role_process.h"
 #include "http/client.h"
+#include "sandbox/deferred_provider.h"
 #include "sandbox/sandbox_provider.h"
 
 namespace swarm {
@@ -64,10 +64,11 @@ struct SmokeBackendConfig {
 // The sandbox side of the API's smoke runs. Thread-safe once opened.
 class SmokeBackend {
  public:
-  // e2b: the E2B client over E2bConfig::FromEnv(env) (E2B_API_KEY required). local: starts
+  // e2b: the E2B client over E2bConfig::FromEnv(env) (E2B_API_KEY required). local: on first
+  // use (sandbox::DeferredSandboxProvider: not at start-up, where it would cost the API ~250 ms
+  // before /health and a process no one may need), and again after it died, starts
   // `<self> sandboxd --port 0 --root <db_path>.sandboxd` with a fresh random key in its env (and
-  // nothing else secret), and builds LocalWorkerTemplate(template_id) in it. Call it from a
-  // thread that lives as long as the API: sandboxd is told to stop when that thread ends.
+  // nothing else secret) and builds LocalWorkerTemplate(template_id) in it.
   static Result<std::shared_ptr<SmokeBackend>> Open(const SmokeBackendConfig& config,
                                                     const sandbox::StringMap& env,
                                                     const std::string& self_exe);
@@ -76,7 +77,8 @@ class SmokeBackend {
   SmokeBackendKind kind() const { return kind_; }
   sandbox::SandboxProvider& sandboxes() { return *sandboxes_; }
   http::HttpClient& http() { return *http_; }
-  // Where the sandboxes come from, for the log: E2B's control-plane URL or the local sandboxd's.
+  // Where the sandboxes come from, for the log: E2B's control-plane URL, or words for the
+  // embedded sandboxd (its URL changes with every start; each start logs it).
   const std::string& endpoint() const { return endpoint_; }
   // Stops the local sandboxd (its sandboxes with it); nothing for E2B. Idempotent.
   void Stop();
@@ -88,7 +90,7 @@ class SmokeBackend {
   std::string endpoint_;
   std::unique_ptr<http::HttpClient> http_;
   std::unique_ptr<sandbox::SandboxProvider> sandboxes_;
-  std::unique_ptr<RoleProcess> sandboxd_;
+  sandbox::DeferredSandboxProvider* deferred_ = nullptr;  // sandboxes_, when local
 };
 
 }  // namespace swarm

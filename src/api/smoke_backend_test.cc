@@ -154,14 +154,29 @@ TEST(SmokeBackend, E2bNeedsItsKey) {
   EXPECT_EQ((*ok)->endpoint(), "http://h:1");
 }
 
-TEST(SmokeBackend, ALocalSandboxdThatCannotStartIsAnError) {
+// The embedded sandboxd starts with the first run, not with the API; one that cannot start is
+// that call's error (a failed run naming it), and the next call tries again.
+TEST(SmokeBackend, TheEmbeddedSandboxdStartsOnFirstUseAndAFailedStartIsThatCallsError) {
   SmokeBackendConfig config;
   config.kind = SmokeBackendKind::kLocal;
   config.db_path = (fs::temp_directory_path() / "smoke-backend-test.sqlite").string();
   config.start_timeout = std::chrono::milliseconds(2000);
+  fs::remove(config.db_path + ".sandboxd.log");
   auto opened = SmokeBackend::Open(config, {}, "/bin/false");  // exits at once
-  ASSERT_FALSE(opened);
-  EXPECT_NE(opened.error().message.find("embedded sandboxd"), std::string::npos);
+  ASSERT_TRUE(opened) << opened.error().message;
+  EXPECT_EQ((*opened)->kind(), SmokeBackendKind::kLocal);
+  // Nothing started: no log yet, and the sweep's listing starts nothing.
+  auto listed = (*opened)->sandboxes().List({});
+  ASSERT_TRUE(listed);
+  EXPECT_TRUE(listed->empty());
+  EXPECT_FALSE(fs::exists(config.db_path + ".sandboxd.log"));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto created = (*opened)->sandboxes().Create({});
+    ASSERT_FALSE(created);
+    EXPECT_NE(created.error().message.find("cannot start the embedded sandboxd"), std::string::npos)
+        << created.error().message;
+  }
+  (*opened)->Stop();
   fs::remove(config.db_path + ".sandboxd.log");
 }
 

@@ -406,8 +406,10 @@ TEST_F(SmokeRunTest, ASandboxRefusedFailsOnlyThatProvider) {
   ExpectNothingLeft();
 }
 
-// With no sandbox backend configured the API runs its own sandboxd (the embedded default),
-// builds the worker template in it, and a run passes through it; stopping the API stops it.
+// With no sandbox backend configured the API runs its own sandboxd (the embedded default): not
+// at start-up but with the first run, which builds the worker template in it and passes
+// through it; a sandboxd killed between runs is started again by the next run; stopping the API
+// stops it.
 TEST_F(SmokeRunTest, TheEmbeddedSandboxdRunsARunWithNothingConfigured) {
   api_ = std::make_unique<ApiProcess>(dir_.File("swarm.sqlite"), std::vector<std::string>{},
                                       std::map<std::string, std::string>{
@@ -415,6 +417,16 @@ TEST_F(SmokeRunTest, TheEmbeddedSandboxdRunsARunWithNothingConfigured) {
                                           {"HARNESS_BIN_DIR", HarnessBinDir()},
                                       });
   client_ = std::make_unique<TestApi>(api_->url());
+  const std::string sandboxd_root = dir_.File("swarm.sqlite.sandboxd");
+  auto sandboxd_pids = [&] {
+    std::vector<pid_t> pids;
+    for (pid_t pid : LiveProcesses()) {
+      const std::string argv = ProcessCommandLine(pid);
+      if (Contains(argv, "sandboxd") && Contains(argv, sandboxd_root)) pids.push_back(pid);
+    }
+    return pids;
+  };
+  EXPECT_TRUE(sandboxd_pids().empty()) << "sandboxd started before any run";
   json request = Request({"claude", "pi"}, llm_);
   request.erase("template");  // the API's own: the one it built in its sandboxd
   const std::string run_id = Start(request);
@@ -425,14 +437,33 @@ TEST_F(SmokeRunTest, TheEmbeddedSandboxdRunsARunWithNothingConfigured) {
   ExpectPassed(*ResultFor(run, "claude"));
   ExpectPassed(*ResultFor(run, "pi"));
   ExpectNoSecretAnywhere(run_id);
+
+  // sandboxd killed as a crash would: the next run starts another and passes through it.
+  const std::vector<pid_t> first = sandboxd_pids();
+  ASSERT_EQ(first.size(), 1u);
+  ::kill(first[0], SIGKILL);
+  ASSERT_TRUE(WaitUntil([&] { return sandboxd_pids().empty(); }, seconds(10)));
+  json again = Request({"claude"}, llm_);
+  again.erase("template");
+  const json second = Follow(Start(again));
+  EXPECT_EQ(second.value("status", ""), "passed") << second.dump(2);
+  ExpectPassed(*ResultFor(second, "claude"));
+  const std::vector<pid_t> restarted = sandboxd_pids();
+  ASSERT_EQ(restarted.size(), 1u);
+  EXPECT_NE(restarted[0], first[0]);
+
   // Its sandboxd is gone with it, and no process of a sandbox is left.
   api_->child().Signal(SIGTERM);
   ASSERT_TRUE(api_->child().Wait(seconds(30)));
-  for (const auto& id :
-       SandboxdCreatedSandboxes(ReadFile(dir_.File("swarm.sqlite.sandboxd.log")))) {
-    EXPECT_TRUE(WaitUntil([&] { return SandboxProcesses(id).empty(); }, seconds(10))) << id;
+  for (const char* log : {"swarm.sqlite.sandboxd.log", "swarm.sqlite.sandboxd.log.1"}) {
+    for (const auto& id : SandboxdCreatedSandboxes(ReadFile(dir_.File(log)))) {
+      EXPECT_TRUE(WaitUntil([&] { return SandboxProcesses(id).empty(); }, seconds(10))) << id;
+    }
   }
-  EXPECT_EQ(SandboxdCreatedSandboxes(ReadFile(dir_.File("swarm.sqlite.sandboxd.log"))).size(), 2u);
+  // The killed sandboxd's log was kept beside its successor's.
+  EXPECT_EQ(SandboxdCreatedSandboxes(ReadFile(dir_.File("swarm.sqlite.sandboxd.log.1"))).size(),
+            2u);
+  EXPECT_EQ(SandboxdCreatedSandboxes(ReadFile(dir_.File("swarm.sqlite.sandboxd.log"))).size(), 1u);
   for (const auto& argv : AllCommandLines()) {
     EXPECT_FALSE(Contains(argv, dir_.File("swarm.sqlite.sandboxd"))) << "sandboxd still runs";
   }
