@@ -346,7 +346,9 @@ TEST_F(WorkerCliTest, AStderrWhoseReaderLeftDoesNotKillTheWorker) {
 
 TEST_F(WorkerCliTest, AWorkerRestartedUnderTheSameIdGetsWorkAtOnce) {
   // The API's default worker timeout (60 s) would keep the killed process's task holding the
-  // agent's only slot; the new process's registration fails that task at once.
+  // agent's only slot; the new process's registration takes that task off it at once. The
+  // killed worker had opened an active session for it, so it is superseded rather than failed,
+  // and the new process runs its resume child.
   ApiProcess api(dir_.File("swarm.sqlite"));
   TestApi client(api.url());
   auto env = Env(api.url(), "w-restart");
@@ -373,12 +375,22 @@ TEST_F(WorkerCliTest, AWorkerRestartedUnderTheSameIdGetsWorkAtOnce) {
   EXPECT_TRUE(WaitUntil(
       [&] {
         task = client.Get("/api/tasks/" + hung).body;
-        return task.value("status", "") == "failed";
+        return task.value("status", "") == "superseded";
       },
       seconds(10)))
       << task.dump();
-  EXPECT_NE(task.value("failureReason", "").find("worker restarted"), std::string::npos)
-      << task.dump();
+  json resume;
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        const json listed = client.Get("/api/tasks?agentId=w-restart").body;
+        for (const json& t : listed["tasks"]) {
+          if (t.value("parentTaskId", json()) == hung) resume = t;
+        }
+        return resume.is_object() && resume.value("status", "") == "completed";
+      },
+      seconds(10)))
+      << resume.dump() << ReadFile(dir_.File("second.log"));
+  EXPECT_EQ(resume.is_object() ? resume.value("taskType", "") : "", "resume");
   const auto created_at = Steady::now();
   const std::string next =
       client.Post("/api/tasks", {{"task", "Reply with exactly: pong"}, {"agentId", "w-restart"}})

@@ -13,6 +13,20 @@ Result<UpsertedAgent> AgentService::Register(const AgentRegistration& registrati
                                    {"agentId", registration.id},
                                    {"reason", task.failure_reason.value_or("")}});
   }
+  for (const SupersedeResult& resumed : upserted->resumed_tasks) {
+    if (!resumed.resume) continue;
+    log::Warn("worker restarted: task resumed",
+              {{"taskId", resumed.task.id},
+               {"agentId", registration.id},
+               {"resumeTaskId", resumed.resume->id},
+               {"resumeAgentId", resumed.resume->agent_id.value_or("")}});
+    if (!hub_) continue;
+    if (resumed.resume->agent_id) {
+      hub_->NotifyAgent(*resumed.resume->agent_id);
+    } else {
+      hub_->NotifyPool();  // no free slot for it here: it waits in the pool
+    }
+  }
   return upserted;
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "api/heartbeats.h"
+#include "api/poll_hub.h"
 #include "core/agent.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -14,9 +15,13 @@ namespace swarm {
 
 class AgentService {
  public:
-  AgentService(Store& store, const Clock& clock, Heartbeats& heartbeats)
-      : store_(store), clock_(clock), heartbeats_(heartbeats) {}
+  // `hub`, when given, is told of the resume children a restarted worker's registration makes,
+  // so the polls that can claim them wake at once.
+  AgentService(Store& store, const Clock& clock, Heartbeats& heartbeats, PollHub* hub = nullptr)
+      : store_(store), clock_(clock), heartbeats_(heartbeats), hub_(hub) {}
 
+  // A new runtimeInstanceId is a restarted worker: its previous process's tasks that had an
+  // active session are resumed (for this agent), the others failed (Store::UpsertAgent).
   Result<UpsertedAgent> Register(const AgentRegistration& registration);
   Result<Agent> Get(const std::string& id);
   Result<std::vector<Agent>> List();
@@ -36,6 +41,7 @@ class AgentService {
   Store& store_;
   const Clock& clock_;
   Heartbeats& heartbeats_;
+  PollHub* hub_;
 };
 
 }  // namespace swarm

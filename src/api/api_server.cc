@@ -53,7 +53,7 @@ struct SmokeSetup {
 struct Runtime {
   Runtime(Store& store, const ApiServerOptions& options, SmokeSetup& setup)
       : batcher(store),
-        agents(store, clock, heartbeats),
+        agents(store, clock, heartbeats, &hub),
         tasks(store, clock, hub, &batcher),
         monitor(store, clock, heartbeats, hub, options.worker_timeout),
         sessions(store, clock, agents, hub),

@@ -1,6 +1,12 @@
 #include "api/worker_monitor.h"
 
+#include <optional>
+
 #include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include "api/active_sessions.h"
 #include "api/agent_service.h"
@@ -11,6 +17,20 @@ namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+
+namespace asio = boost::asio;
+
+// Registers a poll waiter for `agent`, then registers `reg` (a restarted worker), then waits
+// up to 10 s: `*woke_after` is how long the wait took.
+asio::awaitable<void> PollAcrossARestart(PollHub* hub, AgentService* agents, AgentRegistration reg,
+                                         std::optional<milliseconds>* woke_after) {
+  auto waiter = hub->Register(reg.id, co_await asio::this_coro::executor);
+  waiter->SetPoolEligible(true);
+  EXPECT_TRUE(agents->Register(reg));
+  const auto start = std::chrono::steady_clock::now();
+  co_await waiter->Wait(start + seconds(10));
+  *woke_after = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start);
+}
 
 // The monitor over a real (in-memory) store with a clock the test moves: no sleeping.
 class WorkerMonitorTest : public testing::Test {
@@ -167,6 +187,43 @@ TEST_F(WorkerMonitorTest, AnActiveSessionHeartbeatKeepsTheWorkerAlive) {
     ASSERT_TRUE(monitor_->Sweep());
   }
   EXPECT_EQ(StatusOf(task), TaskStatus::kInProgress);
+}
+
+// A worker killed with -9 and started again registers with a new runtime instance: the task
+// its previous process had a session for is resumed for it, and its poll wakes at once for
+// the child (AgentService tells the PollHub) rather than at its deadline.
+TEST_F(WorkerMonitorTest, ARestartedWorkersRegistrationWakesItsPollForTheResumeChild) {
+  AgentService agents(*store_, clock_, heartbeats_, &hub_);
+  ActiveSessionService sessions(*store_, clock_, agents, hub_);
+  AgentRegistration reg;
+  reg.id = "restarted";
+  reg.name = "restarted";
+  reg.runtime_instance_id = "process-1";
+  ASSERT_TRUE(agents.Register(reg));
+  NewTask t;
+  t.id = "interrupted";
+  t.agent_id = "restarted";
+  t.task = "work";
+  t.now = Now();
+  ASSERT_TRUE(store_->CreateTask(t));
+  ASSERT_TRUE(store_->ClaimTask("restarted", false, Now()));
+  ActiveSession session;
+  session.agent_id = "restarted";
+  session.task_id = "interrupted";
+  session.trigger_type = "task_assigned";
+  ASSERT_TRUE(sessions.Open(session));
+
+  reg.runtime_instance_id = "process-2";
+  asio::io_context io;
+  std::optional<milliseconds> woke_after;
+  asio::co_spawn(io, PollAcrossARestart(&hub_, &agents, reg, &woke_after), asio::detached);
+  io.run_for(seconds(15));
+  ASSERT_TRUE(woke_after.has_value());
+  EXPECT_LT(*woke_after, seconds(2));
+  EXPECT_EQ(StatusOf("interrupted"), TaskStatus::kSuperseded);
+  auto claimed = store_->ClaimTask("restarted", false, Now());
+  ASSERT_TRUE(claimed && *claimed);
+  EXPECT_EQ((*claimed)->parent_task_id, "interrupted");
 }
 
 TEST_F(WorkerMonitorTest, SweepIntervalFollowsTheTimeout) {

@@ -930,6 +930,12 @@ auto SqliteStore::Read(std::string_view op, F&& body) {
 // ---------------------------------------------------------------------------------------------
 // Agents.
 
+namespace {
+Result<void> HandBackRestartedTasksInTxn(Connection& c, const std::string& agent_id,
+                                         const std::string& reason, const std::string& now,
+                                         UpsertedAgent& result);
+}  // namespace
+
 Result<UpsertedAgent> SqliteStore::UpsertAgent(const AgentRegistration& reg,
                                                const std::string& now) {
   // An empty capability list counts as "not given": the registration has no other way to say.
@@ -947,19 +953,8 @@ Result<UpsertedAgent> SqliteStore::UpsertAgent(const AgentRegistration& reg,
         previous_instance = Row(*instance).OptText();
       }
     }
-    if (known && reg.runtime_instance_id && previous_instance &&
-        *previous_instance != *reg.runtime_instance_id) {
-      const std::string reason =
-          fmt::format("worker restarted: agent {} registered again as a new process", reg.id);
-      auto s = c.Prepare(kFailAgentTasks);
-      BindAll(*s, reg.id, reason, now);
-      result.restarted_tasks = CollectTasks(*s);
-      for (const Task& task : result.restarted_tasks) {
-        InsertLog(c,
-                  {"task_status_change", reg.id, task.id, TaskStatusName(TaskStatus::kInProgress),
-                   TaskStatusName(TaskStatus::kFailed), now});
-      }
-    }
+    const bool restarted = known && reg.runtime_instance_id && previous_instance &&
+                           *previous_instance != *reg.runtime_instance_id;
     if (known) {
       auto update = c.Prepare(kReregisterAgent);
       BindAll(*update, reg.id, reg.max_tasks, reg.provider, reg.harness_provider, reg.role,
@@ -972,6 +967,15 @@ Result<UpsertedAgent> SqliteStore::UpsertAgent(const AgentRegistration& reg,
               capabilities.value_or("[]"), reg.max_tasks.value_or(1), reg.provider,
               reg.harness_provider, now, reg.runtime_instance_id, reg.version, reg.cli_version);
       insert->exec();
+    }
+    if (restarted) {
+      // After the row is updated: the agent is online again (not offline) with its new
+      // max_tasks, so a resume child is pinned to it.
+      const std::string reason =
+          fmt::format("worker restarted: agent {} registered again as a new process", reg.id);
+      if (auto handed = HandBackRestartedTasksInTxn(c, reg.id, reason, now, result); !handed) {
+        return tl::unexpected(handed.error());
+      }
     }
     auto agent = SelectAgent(c, reg.id);
     if (!agent) return tl::unexpected(agent.error());
@@ -1816,6 +1820,44 @@ Result<SupersedeResult> SupersedeInTxn(Connection& c, const Task& parent, const 
   result.kind = SupersedeKind::kResumed;
   result.resume = std::move(*created);
   return result;
+}
+
+// The previous process of a restarted worker (UpsertAgent) left in_progress tasks: those with
+// an active session are superseded (crash_recovery), their resume child pending for the agent
+// now registering (ResumePin); the others fail with `reason`. Sessionless ones go first, so
+// their slots are free when the children are pinned. The previous process's sessions go.
+Result<void> HandBackRestartedTasksInTxn(Connection& c, const std::string& agent_id,
+                                         const std::string& reason, const std::string& now,
+                                         UpsertedAgent& result) {
+  std::vector<Task> with_session;
+  {
+    auto s = c.Prepare(kAgentInProgressTasks);
+    BindAll(*s, agent_id);
+    for (Task& task : CollectTasks(*s)) {
+      auto has = c.Prepare(kTaskHasSession);
+      BindAll(*has, task.id);
+      if (has->executeStep()) {
+        with_session.push_back(std::move(task));
+      } else if (auto failed = FailInProgress(c, task, reason, agent_id, now)) {
+        result.restarted_tasks.push_back(std::move(*failed));
+      }
+    }
+  }
+  for (const Task& task : with_session) {
+    auto superseded = SupersedeInTxn(c, task, "crash_recovery", NewUuid(), kMaxResumeGenerations,
+                                     agent_id, reason, now);
+    if (!superseded) return tl::unexpected(superseded.error());
+    if (superseded->kind == SupersedeKind::kFailed) {
+      result.restarted_tasks.push_back(std::move(superseded->task));
+    } else {
+      result.resumed_tasks.push_back(std::move(*superseded));
+    }
+  }
+  IdleIfFree(c, agent_id, now);
+  auto drop = c.Prepare(kDeleteAgentSessions);
+  BindAll(*drop, agent_id);
+  drop->exec();
+  return {};
 }
 
 // The task's status and holder, for the guarded transitions' refusals.

@@ -21,13 +21,6 @@
 
 namespace swarm {
 
-struct UpsertedAgent {
-  Agent agent;
-  bool created = false;  // false: an existing agent registered again
-  // The in_progress tasks of the agent's previous runtime instance, failed by this call.
-  std::vector<Task> restarted_tasks;
-};
-
 // What PruneLogs removed.
 struct PruneCounts {
   int64_t agent_logs = 0;
@@ -131,6 +124,17 @@ struct LostWorkerRecovery {
   std::vector<SupersedeResult> superseded;  // had an active session: resumed in the pool
 };
 
+struct UpsertedAgent {
+  Agent agent;
+  bool created = false;  // false: an existing agent registered again
+  // The in_progress tasks of the agent's previous runtime instance, failed by this call: those
+  // without an active session (or past the resume-generation limit).
+  std::vector<Task> restarted_tasks;
+  // Those with an active session, superseded (crash_recovery) by this call instead; each
+  // resume child pending for this agent (or in the pool when it has no free slot).
+  std::vector<SupersedeResult> resumed_tasks;
+};
+
 struct SmokeRunPage {
   std::vector<SmokeRun> runs;  // newest created_at first
   int64_t total = 0;
@@ -144,8 +148,10 @@ class Store {
   // Creates the agent (status idle, max_tasks default 1) or updates a known one: an offline
   // agent becomes idle; max_tasks, provider, harness_provider, role, description,
   // capabilities and runtime_instance_id are replaced when given; the name is kept. When the
-  // registration names a runtime instance other than the stored one, the agent's in_progress
-  // tasks are failed with "worker restarted: …" in the same transaction.
+  // registration names a runtime instance other than the stored one (the worker restarted),
+  // the agent's in_progress tasks with an active session are superseded (crash_recovery, the
+  // resume child pending for this agent) and the others failed with "worker restarted: …",
+  // and the agent's active sessions deleted, all in the same transaction.
   virtual Result<UpsertedAgent> UpsertAgent(const AgentRegistration& reg,
                                             const std::string& now) = 0;
   virtual Result<Agent> GetAgent(const std::string& id) = 0;  // kNotFound

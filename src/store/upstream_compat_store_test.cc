@@ -394,6 +394,53 @@ TEST_F(UpstreamCompatStoreTest, ALostWorkerPastTheGenerationLimitFails) {
   EXPECT_EQ(store_->ListTasks(TaskFilter{})->total, 1);  // no child
 }
 
+// A worker killed mid-task and started again under the same AGENT_ID registers with a new
+// runtime instance: the task its previous process had opened a session for is resumed (its
+// child pending for the agent, whose restarted process polls next), the other one fails.
+TEST_F(UpstreamCompatStoreTest, ARestartedWorkersSessionTaskResumesForItTheOthersFail) {
+  AgentRegistration reg;
+  reg.id = "w1";
+  reg.name = "w1";
+  reg.max_tasks = 2;
+  reg.runtime_instance_id = "process-1";
+  ASSERT_TRUE(store_->UpsertAgent(reg, At(0)));
+  Running("with-session", "w1");
+  Running("without", "w1");
+  ASSERT_TRUE(store_->CreateActiveSession(Session("w1", "with-session"), 10));
+
+  reg.runtime_instance_id = "process-2";
+  auto restarted = store_->UpsertAgent(reg, At(20));
+  ASSERT_TRUE(restarted) << restarted.error().message;
+  ASSERT_EQ(restarted->restarted_tasks.size(), 1u);
+  EXPECT_EQ(restarted->restarted_tasks[0].id, "without");
+  EXPECT_THAT(restarted->restarted_tasks[0].failure_reason.value_or(""),
+              HasSubstr("worker restarted"));
+  EXPECT_EQ(store_->GetTask("without")->status, TaskStatus::kFailed);
+
+  ASSERT_EQ(restarted->resumed_tasks.size(), 1u);
+  EXPECT_EQ(restarted->resumed_tasks[0].task.id, "with-session");
+  EXPECT_EQ(store_->GetTask("with-session")->status, TaskStatus::kSuperseded);
+  ASSERT_TRUE(restarted->resumed_tasks[0].resume.has_value());
+  const Task child = *store_->GetTask(restarted->resumed_tasks[0].resume->id);
+  EXPECT_EQ(child.status, TaskStatus::kPending);
+  EXPECT_EQ(child.agent_id, "w1");
+  EXPECT_EQ(child.task_type, "resume");
+  EXPECT_EQ(child.task, "work on with-session");
+  EXPECT_EQ(child.output_schema, R"({"type":"object"})");
+  EXPECT_EQ(child.parent_task_id, "with-session");
+  EXPECT_THAT(child.tags, ::testing::Contains("reason:crash_recovery"));
+  EXPECT_THAT(Events("with-session"), ::testing::Contains("task_superseded"));
+
+  // The previous process's sessions are gone; the agent is free and claims the child.
+  EXPECT_TRUE(store_->ListActiveSessions(std::string("w1"), 100)->empty());
+  EXPECT_EQ(restarted->agent.runtime_instance_id, "process-2");
+  EXPECT_EQ(restarted->agent.status, AgentStatus::kIdle);
+  EXPECT_EQ(restarted->agent.active_tasks, 0);
+  auto claimed = store_->ClaimTask("w1", false, At(30));
+  ASSERT_TRUE(claimed && *claimed);
+  EXPECT_EQ((*claimed)->id, child.id);
+}
+
 // Migration 0005 rebuilds agents and tasks to widen their status CHECKs: rows made by the
 // previous schema survive it whole, and the new statuses can be stored.
 TEST(UpstreamCompatMigrationTest, RowsOfTheOldSchemaSurviveAndTheNewStatusesFit) {

@@ -22,6 +22,9 @@ constexpr RetryPolicy kSessionRetry{3, milliseconds(200), milliseconds(1'000)};
 constexpr RetryPolicy kLogsRetry{3, milliseconds(200), milliseconds(1'000)};
 constexpr RetryPolicy kCostRetry{5, milliseconds(250), milliseconds(4'000)};
 constexpr milliseconds kReportTimeout(15'000);
+// Active sessions: short calls, so neither the task's start nor the monitor waits for long on
+// an API that hangs; one try plus kSessionRetry's few quick ones (a 4xx is not retried).
+constexpr milliseconds kActiveSessionTimeout(5'000);
 
 LogBatcher::Limits BatchLimits(const WorkerConfig& config) {
   LogBatcher::Limits limits;
@@ -39,6 +42,8 @@ TaskExecution::TaskExecution(std::shared_ptr<WorkerContext> context, ClaimedTask
             BatchLimits(context_->config)),
       logs_backoff_(context_->config.log_flush_interval,
                     std::max(context_->config.log_flush_interval, kMonitorBackoffMax)),
+      session_renew_backoff_(context_->config.heartbeat_interval,
+                             std::max(context_->config.heartbeat_interval, kMonitorBackoffMax)),
       cancel_check_backoff(context_->config.cancel_check_interval,
                            std::max(context_->config.cancel_check_interval, kMonitorBackoffMax)) {}
 
@@ -57,6 +62,7 @@ void TaskExecution::Run() {
   log::Info("task started", {{"taskId", task_.id},
                              {"provider", config.provider_name},
                              {"hasOutputSchema", task_.output_schema.has_value()}});
+  OpenActiveSession();
   harness::RunResult result;
   auto dirs = PrepareTaskDirs(config.work_root, task_.id);
   if (!dirs) {
@@ -102,6 +108,67 @@ void TaskExecution::Run() {
     HandBackTask(*context_, task_.id, claimed_at_);
   } else {
     ReportFinish(result);
+  }
+  // Last: until the task's end is reported, a crash of this worker still resumes it.
+  EndActiveSession();
+}
+
+void TaskExecution::OpenActiveSession() {
+  const json body =
+      ActiveSessionBody(context_->config.agent_id, task_, context_->runtime_instance_id);
+  auto reply = CallWithRetry(
+      [&] {
+        return context_->client.Call("POST", "/api/active-sessions", body, kActiveSessionTimeout);
+      },
+      kSessionRetry, "open active session");
+  if (!reply) {
+    // An API without the route (404) or one that is down: the task runs all the same, only a
+    // crash of this worker would then fail it rather than resume it.
+    log::Warn("could not open an active session; the task runs without one",
+              {{"taskId", task_.id}, {"error", reply.error().message}});
+    return;
+  }
+  active_session_open_ = true;
+}
+
+milliseconds TaskExecution::RenewActiveSession() {
+  const milliseconds interval = context_->config.heartbeat_interval;
+  if (!active_session_open_) return interval;
+  auto reply = context_->client.Call("PUT", "/api/active-sessions/heartbeat/" + UrlEncode(task_.id),
+                                     std::nullopt, kActiveSessionTimeout);
+  if (!reply) {
+    const milliseconds next = session_renew_backoff_.Next();
+    if (!session_renew_failing_) {
+      log::Warn(
+          "could not renew the active session",
+          {{"taskId", task_.id}, {"error", reply.error().message}, {"retryInMs", next.count()}});
+    }
+    session_renew_failing_ = true;
+    return next;
+  }
+  session_renew_backoff_.Reset();
+  session_renew_failing_ = false;
+  if (reply->body.is_object() && reply->body.value("updated", true) == false &&
+      active_session_open_.exchange(false)) {
+    // Ended on the API's side (an operator's cleanup): renewing it is in vain.
+    log::Warn("the API no longer has the task's active session", {{"taskId", task_.id}});
+  }
+  return interval;
+}
+
+void TaskExecution::EndActiveSession() {
+  if (!active_session_open_.exchange(false)) return;
+  auto reply = CallWithRetry(
+      [&] {
+        return context_->client.Call("DELETE",
+                                     "/api/active-sessions/by-task/" + UrlEncode(task_.id),
+                                     std::nullopt, kActiveSessionTimeout);
+      },
+      kSessionRetry, "end active session");
+  if (!reply) {
+    // It lingers until this agent's next boot cleans up; the task's state is already reported.
+    log::Warn("could not end the active session",
+              {{"taskId", task_.id}, {"error", reply.error().message}});
   }
 }
 

@@ -42,11 +42,22 @@ class TaskExecution {
   // due. Network I/O stays off the thread reading the CLI's output.
   void Report(LogBatcher::Clock::time_point now);
 
+  // The task's active session (POST /api/active-sessions), opened by Run before the CLI starts:
+  // while it exists the API resumes the task rather than failing it if this worker dies.
+  bool active_session_open() const { return active_session_open_.load(); }
+  // Monitor, at the heartbeat cadence: renews the active session. Returns when to renew it
+  // next: the heartbeat interval, or longer while renewals fail.
+  std::chrono::milliseconds RenewActiveSession();
+  // DELETE /api/active-sessions/by-task/{id}, best effort; once (later calls do nothing). Run
+  // calls it when the task has ended; the worker for a task that would not stop.
+  void EndActiveSession();
+
   const std::string& id() const { return task_.id; }
   bool done() const { return done_.load(); }
   bool cancel_requested() const { return cancel_.load(); }
 
  private:
+  void OpenActiveSession();
   harness::RunResult RunHarness(const harness::TaskRun& run);
   // "mcp server connected", or a warning that it was not, as far as the CLI told.
   void LogMcpConnection(const harness::RunResult& result);
@@ -72,6 +83,10 @@ class TaskExecution {
   Backoff logs_backoff_;
   Steady::time_point logs_paused_until_{};
 
+  std::atomic<bool> active_session_open_{false};
+  Backoff session_renew_backoff_;       // monitor only
+  bool session_renew_failing_ = false;  // monitor only: warn once per streak of failures
+
   std::mutex session_send_mu_;     // held while reporting: one PUT, done before the finish
   bool session_reported_ = false;  // guarded by session_send_mu_
   std::mutex session_mu_;          // guards the two below; never held across I/O
@@ -83,6 +98,8 @@ class TaskExecution {
   // it waits after a failed check. Monitor only. (Declared after the context it is made from.)
   LogBatcher::Clock::time_point next_cancel_check{};
   Backoff cancel_check_backoff;
+  // When the monitor should next renew the active session. Monitor only.
+  LogBatcher::Clock::time_point next_session_renewal{};
 };
 
 }  // namespace swarm::worker

@@ -1,5 +1,6 @@
 #include "worker/task_report.h"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "core/version.h"
@@ -23,6 +24,15 @@ std::string Reason(const std::string& text) {
   std::string reason = SanitizeUtf8(text.substr(0, kMaxReasonBytes));
   if (text.size() > kMaxReasonBytes) reason += "…";
   return reason;
+}
+
+// The first `max_chars` characters (code points) of valid UTF-8 `text`.
+std::string FirstChars(const std::string& text, std::size_t max_chars) {
+  std::size_t at = 0;
+  for (std::size_t chars = 0; at < text.size() && chars < max_chars; ++chars) {
+    at += std::max<std::size_t>(Utf8SequenceLength(text, at), 1);
+  }
+  return text.substr(0, std::min(at, text.size()));
 }
 
 }  // namespace
@@ -51,6 +61,18 @@ Result<std::optional<ClaimedTask>> ParsePollReply(const json& reply) {
   }
   claimed.model = OptionalString(*task, "model");
   return claimed;
+}
+
+json ActiveSessionBody(const std::string& agent_id, const ClaimedTask& task,
+                       const std::string& runtime_instance_id) {
+  return {{"agentId", agent_id},
+          {"taskId", task.id},
+          {"triggerType", "task_assigned"},
+          // A character is at most 4 bytes: sanitize only what can be kept.
+          {"taskDescription", FirstChars(SanitizeUtf8(std::string_view(task.text).substr(
+                                             0, 4 * kActiveSessionDescriptionChars)),
+                                         kActiveSessionDescriptionChars)},
+          {"runtimeInstanceId", runtime_instance_id}};
 }
 
 json RegisterBody(const WorkerConfig& config, const std::string& runtime_instance_id) {

@@ -36,6 +36,13 @@ Result<std::optional<ClaimedTask>> ParsePollReply(const nlohmann::json& reply);
 // (BuildVersion) and, when known, the CLI's (config.cli_version).
 nlohmann::json RegisterBody(const WorkerConfig& config, const std::string& runtime_instance_id);
 
+// POST /api/active-sessions, before the task's CLI starts (as upstream's worker does): while
+// it exists, a crash of this worker resumes the task instead of failing it. taskDescription
+// is the task's first kActiveSessionDescriptionChars characters.
+inline constexpr std::size_t kActiveSessionDescriptionChars = 200;
+nlohmann::json ActiveSessionBody(const std::string& agent_id, const ClaimedTask& task,
+                                 const std::string& runtime_instance_id);
+
 // PUT /api/tasks/{id}/session.
 nlohmann::json SessionBody(const std::string& session_id, const std::string& provider,
                            const std::optional<std::string>& model);

@@ -34,6 +34,26 @@ TEST(ParsePollReply, TaskAssignedGivesTheTask) {
   EXPECT_EQ((*r)->model, std::nullopt);
 }
 
+TEST(ActiveSessionBody, NamesTheTaskAndItsFirst200Characters) {
+  ClaimedTask task;
+  task.id = "t1";
+  // 150 two-byte characters, then 100 ASCII ones: 200 characters are 350 bytes.
+  std::string text;
+  for (int i = 0; i < 150; ++i) text += "\xC3\xA9";  // é
+  text += std::string(100, 'x');
+  task.text = text;
+  const json body = ActiveSessionBody("agent-1", task, "instance-1");
+  EXPECT_EQ(body["agentId"], "agent-1");
+  EXPECT_EQ(body["taskId"], "t1");
+  EXPECT_EQ(body["triggerType"], "task_assigned");
+  EXPECT_EQ(body["runtimeInstanceId"], "instance-1");
+  EXPECT_EQ(body["taskDescription"].get<std::string>(), text.substr(0, 350));
+
+  task.text = "short \xFF text";  // not UTF-8: sanitized, so the body can be sent
+  const std::string short_text = ActiveSessionBody("a", task, "i")["taskDescription"];
+  EXPECT_EQ(short_text, "short \xEF\xBF\xBD text");
+}
+
 TEST(ParsePollReply, RejectsWhatItCannotRun) {
   EXPECT_FALSE(ParsePollReply(json::parse(R"({})")));
   EXPECT_FALSE(ParsePollReply(json::parse(R"({"trigger":{"type":"task_offered","taskId":"t"}})")));

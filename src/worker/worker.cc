@@ -81,6 +81,7 @@ Result<void> Worker::Run() {
     return registered;
   }
   ReportCredentials();
+  CleanUpActiveSessions();
   monitor_ = std::thread(&Worker::MonitorLoop, this);
   PollLoop();
   Shutdown();
@@ -221,6 +222,25 @@ void Worker::ReportCredentials() {
             {{"ready", body["ready"]}, {"satisfiedBy", body["cred_status"]["satisfiedBy"]}});
 }
 
+void Worker::CleanUpActiveSessions() {
+  const json body = {{"agentId", config_.agent_id}};
+  auto reply = CallWithRetry(
+      [&] {
+        return context_->client.Call("POST", "/api/active-sessions/cleanup", body,
+                                     kMonitorCallTimeout);
+      },
+      kCredentialRetry, "clean up active sessions", &stopping_);
+  if (!reply) {
+    // An API without the route; sessions of a previous process only linger there.
+    log::Warn("could not clean up the agent's active sessions", {{"error", reply.error().message}});
+    return;
+  }
+  if (reply->body.is_object() && reply->body.value("cleaned", 0) > 0) {
+    log::Info("active sessions of a previous process cleaned up",
+              {{"cleaned", reply->body["cleaned"]}});
+  }
+}
+
 std::size_t Worker::ReapLocked() {
   std::size_t running = 0;
   for (auto it = tasks_.begin(); it != tasks_.end();) {
@@ -308,6 +328,7 @@ void Worker::PollLoop() {
 void Worker::StartTask(ClaimedTask task) {
   auto execution = std::make_shared<TaskExecution>(context_, task);
   execution->next_cancel_check = Steady::now();
+  execution->next_session_renewal = Steady::now() + config_.heartbeat_interval;
   std::lock_guard lock(context_->mu);
   ReapLocked();
   if (tasks_.count(task.id)) {
@@ -365,6 +386,7 @@ void Worker::Shutdown() {
     // thread behind (it holds the shared context, so it touches nothing freed).
     log::Error("task did not stop after its cancel", {{"taskId", slot.execution->id()}});
     HandBackTask(*context_, slot.execution->id(), Steady::now());
+    slot.execution->EndActiveSession();
     slot.thread.detach();
   }
   monitor_stop_ = true;
@@ -408,6 +430,10 @@ void Worker::MonitorLoop() {
       if (!execution->cancel_requested() && now >= execution->next_cancel_check) {
         const milliseconds next = CheckCancelled(*execution);
         execution->next_cancel_check = Steady::now() + next;
+      }
+      if (execution->active_session_open() && Steady::now() >= execution->next_session_renewal) {
+        const milliseconds next = execution->RenewActiveSession();
+        execution->next_session_renewal = Steady::now() + next;
       }
       execution->Report(Steady::now());
     }

@@ -54,6 +54,9 @@ class Worker {
   Result<void> Register();
   // PUT /api/agents/{id}/credential-status; a failure is logged, never fatal.
   void ReportCredentials();
+  // POST /api/active-sessions/cleanup at boot: sessions a previous process of this AGENT_ID
+  // left behind go. Best effort.
+  void CleanUpActiveSessions();
   void ProbeCliVersion();
   // The registration body with the CLI version, when known.
   nlohmann::json RegistrationBody();

@@ -58,6 +58,12 @@ struct StandInState {
   // PUT /api/agents/{id}/credential-status: 404 unless this is set.
   bool credential_route = false;
   std::vector<json> credential_reports;
+  // /api/active-sessions…: answered as our API does, or 404 (an API without them) if false.
+  bool active_session_routes = true;
+  std::vector<json> session_opens;  // POST /api/active-sessions bodies
+  // In order: "<METHOD> <path>" of each active-session call, and "finish <status>" for each
+  // finish taken.
+  std::vector<std::string> events;
 };
 
 http::HttpResponse Reply(int status, const json& body) {
@@ -100,6 +106,17 @@ http::HttpResponse Handle(StandInState& s, const http::HttpRequest& request) {
     return Reply(200, {{"cancelled", json::array()}});
   }
   if (path == "/api/session-logs") s.session_logs.push_back(json::parse(request.body));
+  if (path.starts_with("/api/active-sessions")) {
+    s.events.push_back(request.method + " " + path);
+    if (!s.active_session_routes) return Reply(404, {{"error", "Not found"}});
+    if (path == "/api/active-sessions") {
+      s.session_opens.push_back(json::parse(request.body));
+      return Reply(201, {{"session", s.session_opens.back()}});
+    }
+    if (path == "/api/active-sessions/cleanup") return Reply(200, {{"cleaned", 0}});
+    if (request.method == "DELETE") return Reply(200, {{"deleted", true}});
+    return Reply(200, {{"updated", true}});
+  }
   if (path.ends_with("/supersede")) {
     if (!s.supersede_route) return Reply(404, {{"error", "no route"}});
     const std::string id = path.substr(11, path.size() - 11 - 10);  // /api/tasks/<id>/supersede
@@ -122,6 +139,7 @@ http::HttpResponse Handle(StandInState& s, const http::HttpRequest& request) {
       return Reply(503, {{"error", "restarting"}});
     }
     s.finishes.push_back(json::parse(request.body));
+    s.events.push_back("finish " + s.finishes.back().value("status", ""));
     return Reply(200, {{"task", {{"status", s.finishes.back().value("status", "")}}}});
   }
   return Reply(200, {{"success", true}});  // close, session, logs, costs
@@ -466,6 +484,79 @@ TEST_F(WorkerStandInTest, ACredentialStatusRefusalIsNotFatal) {
   ASSERT_TRUE(WaitUntil([&] { return !Read(&StandInState::finishes).empty(); }, seconds(10)));
   EXPECT_EQ(Read(&StandInState::credential_reports).size(), 1u);  // 404 is not retried
   EXPECT_EQ(Read(&StandInState::finishes)[0]["status"], "completed");
+}
+
+// As upstream's worker: at boot the agent's old sessions are cleaned up; each task gets an
+// active session before its CLI starts (so a crash of the worker resumes the task), renewed
+// at the heartbeat cadence while it runs, and ended once its finish is reported.
+TEST_F(WorkerStandInTest, OpensAnActiveSessionBeforeTheCliRenewsItAndEndsItAfterTheFinish) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->queued_tasks = {"t-session"};
+  }
+  EnvMap env = Env("w-session");
+  env["WORKER_HEARTBEAT_SECONDS"] = "0.1";
+  std::atomic<int> opens_when_cli_started{-1};
+  auto runner = [&](const harness::TaskRun&, const std::optional<std::string>&,
+                    const harness::RunCallbacks&, const std::atomic<bool>* cancel) {
+    opens_when_cli_started = static_cast<int>(Read(&StandInState::session_opens).size());
+    WaitUntil([&] { return cancel->load(); }, milliseconds(1'000));  // a few heartbeats long
+    harness::RunResult r;
+    r.ok = true;
+    r.final_text = "done";
+    return r;
+  };
+  auto running = Start(env, runner);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        const auto events = Read(&StandInState::events);
+        return !events.empty() && events.back() == "DELETE /api/active-sessions/by-task/t-session";
+      },
+      seconds(10)));
+  EXPECT_EQ(opens_when_cli_started.load(), 1);
+
+  const auto opens = Read(&StandInState::session_opens);
+  ASSERT_EQ(opens.size(), 1u);
+  EXPECT_EQ(opens[0]["agentId"], "w-session");
+  EXPECT_EQ(opens[0]["taskId"], "t-session");
+  EXPECT_EQ(opens[0]["triggerType"], "task_assigned");
+  EXPECT_EQ(opens[0]["taskDescription"], "work t-session");
+  EXPECT_EQ(opens[0]["runtimeInstanceId"],
+            Read(&StandInState::registrations).at(0)["runtimeInstanceId"]);
+
+  // Cleanup at boot, open, renewals while the CLI runs, the finish, then the end.
+  const auto events = Read(&StandInState::events);
+  ASSERT_GE(events.size(), 5u);
+  EXPECT_EQ(events[0], "POST /api/active-sessions/cleanup");
+  EXPECT_EQ(events[1], "POST /api/active-sessions");
+  int renewals = 0;
+  for (std::size_t i = 2; i + 2 < events.size(); ++i) {
+    EXPECT_EQ(events[i], "PUT /api/active-sessions/heartbeat/t-session");
+    ++renewals;
+  }
+  // 1 s at 0.1 s; at least a few even on a busy machine, and not a tight loop.
+  EXPECT_GE(renewals, 3);
+  EXPECT_LE(renewals, 15);
+  EXPECT_EQ(events[events.size() - 2], "finish completed");
+}
+
+// An API without the routes (404): one try, one warning, and the task runs and finishes as
+// before; nothing is renewed or ended.
+TEST_F(WorkerStandInTest, AnApiWithoutActiveSessionsStillGetsTheTaskRun) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->queued_tasks = {"t-no-sessions"};
+    state_->active_session_routes = false;
+  }
+  EnvMap env = Env("w-no-sessions");
+  env["WORKER_HEARTBEAT_SECONDS"] = "0.1";
+  auto running = Start(env, Completing(milliseconds(500)));
+  ASSERT_TRUE(WaitUntil([&] { return !Read(&StandInState::finishes).empty(); }, seconds(10)));
+  EXPECT_EQ(Read(&StandInState::finishes)[0]["status"], "completed");
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_EQ(Read(&StandInState::events),
+            (std::vector<std::string>{"POST /api/active-sessions/cleanup",
+                                      "POST /api/active-sessions", "finish completed"}));
 }
 
 TEST_F(WorkerStandInTest, HeartbeatsAndCancelChecksBackOffWhileTheyFail) {

@@ -45,7 +45,7 @@ WorkerDeployment::~WorkerDeployment() {
   for (pid_t pid : ProcessesUnder(dir_.File("work"))) ::kill(pid, SIGKILL);
 }
 
-ChildProcess& WorkerDeployment::StartWorker() {
+ChildProcess& WorkerDeployment::StartWorker(const std::map<std::string, std::string>& env) {
   ChildSpec spec;
   spec.argv = {AgentSwarmBinary(), "worker"};
   spec.env = {
@@ -65,6 +65,7 @@ ChildProcess& WorkerDeployment::StartWorker() {
       {"HOME", dir_.File("home")},
   };
   for (const auto& [name, value] : options_.worker_env) spec.env[name] = value;
+  for (const auto& [name, value] : env) spec.env[name] = value;
   const std::string log = workers_.empty()
                               ? std::string("worker.log")
                               : "worker" + std::to_string(workers_.size() + 1) + ".log";

@@ -45,8 +45,9 @@ class WorkerDeployment {
   WorkerDeployment& operator=(const WorkerDeployment&) = delete;
 
   // Starts one more worker under the same AGENT_ID (its log: worker.log, then worker2.log, …)
-  // and returns it; worker() is this one from now on.
-  ChildProcess& StartWorker();
+  // and returns it; worker() is this one from now on. `env` is added to (and overrides) the
+  // worker's environment, e.g. another AGENT_ID.
+  ChildProcess& StartWorker(const std::map<std::string, std::string>& env = {});
 
   const std::string& agent_id() const { return options_.agent_id; }
   TestApi& api() { return client_; }
