@@ -477,7 +477,10 @@ class ProviderCheck {
           r_.task_status = status;
           ctx_.Report(r_);
         }
-        if (status == "completed" || status == "failed" || status == "cancelled") break;
+        if (status == "completed" || status == "failed" || status == "cancelled" ||
+            status == "superseded") {
+          break;
+        }
       } else if (got.error().code == ErrorCode::kNotFound) {
         Problem(fmt::format("the smoke task {} is gone: {}", id, got.error().message));
         return;
@@ -502,6 +505,7 @@ class ProviderCheck {
     }
     r_.timings.task_done_ms = ctx_.ElapsedMs();
     if (OptionalText(task, "status") == "completed") AwaitReports(client, path, id, task, deadline);
+    if (OptionalText(task, "status") == "superseded") Superseded(client, id);
     Judge(client, id, task);
   }
 
@@ -530,6 +534,42 @@ class ProviderCheck {
       ctx_.SleepUntil(std::min(Clock::now() + ctx_.options.poll_interval, until));
       if (auto got = client.Call("GET", path + "?logsLimit=1")) task = std::move(got->body);
     }
+  }
+
+  // The task was superseded: its worker died with it in hand (the API's crash recovery) or
+  // handed it back. A run proves this provider's own worker, so the resume child the API made
+  // is cancelled rather than left for whichever worker claims it next, and the provider fails.
+  void Superseded(SwarmClient& client, const std::string& id) {
+    std::string reason = "unknown";
+    std::string child;
+    if (auto task = client.Call("GET", fmt::format("/api/tasks/{}?logsLimit=50", UrlEncode(id)))) {
+      const json logs = task->body.is_object() ? task->body.value("logs", json::array()) : json();
+      for (const json& log : logs.is_array() ? logs : json::array()) {
+        if (!log.is_object() || OptionalText(log, "eventType") != "task_superseded") continue;
+        const auto metadata = log.find("metadata");
+        if (metadata == log.end() || !metadata->is_string()) break;
+        auto parsed = ParseBoundedJson(metadata->get<std::string>());
+        if (!parsed || !parsed->is_object()) break;
+        if (std::string r = OptionalText(*parsed, "reason"); !r.empty()) {
+          reason = Outside(std::move(r), kMaxVersionBytes);
+        }
+        child = Outside(OptionalText(*parsed, "resumeTaskId"), kMaxVersionBytes);
+        break;
+      }
+    }
+    std::string what = fmt::format(
+        "the worker lost the task: the API superseded it ({}), as it does when a worker dies or "
+        "hands a task back",
+        reason);
+    if (!child.empty()) {
+      auto cancelled = client.Call(
+          "POST", "/api/tasks/" + UrlEncode(child) + "/cancel",
+          json{{"reason", "a smoke run proves its provider's own worker; not resumed elsewhere"}});
+      what += cancelled ? fmt::format("; its resume task {} was cancelled", child)
+                        : fmt::format("; cancelling its resume task {} failed: {}", child,
+                                      cancelled.error().message);
+    }
+    Problem(std::move(what));
   }
 
   // POST /api/tasks/{id}/cancel; false (and a problem said) when it did not take.
@@ -573,7 +613,7 @@ class ProviderCheck {
       // The API judged the output against the outputSchema before it took "completed".
       if (!r_.session_id) Problem("the completed task has no session id");
       if (!r_.output) Problem("the completed task has no output");
-    } else {
+    } else if (status != "superseded") {  // Superseded() said why
       // The task's reason as it stands (the schema's verdict, the CLI's error), scrubbed.
       std::string reason = OptionalText(task, "failureReason");
       if (reason.empty()) reason = fmt::format("the task ended {} without a reason", status);

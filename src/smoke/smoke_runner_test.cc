@@ -40,7 +40,8 @@ struct Script {
   std::optional<std::string> version = kApiVersion;
   std::optional<std::string> cli_version = "2.0.1 (Claude Code)";
   bool cli_version_late = false;  // reported after registration: absent from the first GET
-  enum class Outcome { kComplete, kFail, kHang } outcome = Outcome::kComplete;
+  // kSuperseded: the API's crash recovery (a resume child, `<id>-resume`, left in the pool).
+  enum class Outcome { kComplete, kFail, kHang, kSuperseded } outcome = Outcome::kComplete;
   int polls_to_finish = 2;      // GETs of the task before it is terminal
   int tasks_before_finish = 0;  // tasks that must exist before it finishes (overlap)
   std::string output = R"({"reply":"pong"})";
@@ -177,6 +178,18 @@ class FakeApi : public http::HttpClient {
     if (s.outcome == Script::Outcome::kHang || polls < s.polls_to_finish) return;
     if (static_cast<int>(created_.size()) < s.tasks_before_finish) return;
     if (!s.session_id.empty()) task["claudeSessionId"] = s.session_id;
+    if (s.outcome == Script::Outcome::kSuperseded) {
+      task["status"] = "superseded";
+      const std::string child = task["id"].get<std::string>() + "-resume";
+      tasks_[child] = {{"id", child},
+                       {"agentId", task["agentId"]},
+                       {"status", "unassigned"},
+                       {"parentTaskId", task["id"]}};
+      task["logs"] = json::array(
+          {{{"eventType", "task_superseded"},
+            {"metadata", json({{"reason", "crash_recovery"}, {"resumeTaskId", child}}).dump()}}});
+      return;
+    }
     if (s.outcome == Script::Outcome::kFail) {
       task["status"] = "failed";
       task["failureReason"] = s.failure_reason;
@@ -592,6 +605,27 @@ TEST_F(SmokeRunnerTest, AWrongReplyCarriesTheTasksReasonScrubbed) {
             "[REDACTED])");
   EXPECT_EQ(r.session_id, "sess-1");  // what was known is still reported
   EXPECT_EQ(r.log_lines, 3);
+  EXPECT_TRUE(r.sandbox_killed);
+  ExpectNoSandboxLeft();
+}
+
+// The worker died holding the task and the API superseded it: the provider fails saying so,
+// and the resume child is cancelled, not left in the pool for another worker.
+TEST_F(SmokeRunnerTest, ASupersededTaskFailsTheProviderAndItsResumeChildIsCancelled) {
+  api.scripts["pi"].outcome = Script::Outcome::kSuperseded;
+  auto results = Run({"claude", "pi"});
+  EXPECT_TRUE(results[0].ok) << results[0].failure_reason.value_or("");
+  const auto& r = results[1];
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.task_status, "superseded");
+  ASSERT_TRUE(r.failure_reason);
+  const std::string child = *r.task_id + "-resume";
+  EXPECT_EQ(*r.failure_reason,
+            "the worker lost the task: the API superseded it (crash_recovery), as it does when a "
+            "worker dies or hands a task back; its resume task " +
+                child + " was cancelled");
+  const auto cancelled = api.cancelled();
+  EXPECT_NE(std::find(cancelled.begin(), cancelled.end(), child), cancelled.end());
   EXPECT_TRUE(r.sandbox_killed);
   ExpectNoSandboxLeft();
 }
