@@ -172,8 +172,10 @@ INSTANTIATE_TEST_SUITE_P(Providers, ProviderSmoke,
                          ::testing::Values("claude", "codex", "opencode", "pi"),
                          [](const auto& info) { return info.param; });
 
-// A worker killed with -9 while its CLI runs: the API's dead-worker monitor fails the task.
-TEST(WorkerDeath, KilledWorkerTaskFailsAsWorkerLost) {
+// A worker killed with -9 while its CLI runs: it had opened an active session for the task, so
+// the API's dead-worker monitor supersedes it (crash_recovery) and its resume child waits in the
+// pool for another worker, the agent being offline.
+TEST(WorkerDeath, KilledWorkerTaskIsSupersededForAnotherWorker) {
   ASSERT_TRUE(std::filesystem::exists(HarnessBinDir() + "/claude"))
       << "run ./scripts/install-harnesses.sh";
   DeploymentOptions options = Smoke("claude", kPong);
@@ -182,11 +184,18 @@ TEST(WorkerDeath, KilledWorkerTaskFailsAsWorkerLost) {
   ASSERT_TRUE(d.Registered()) << d.Logs();
   const std::string id = d.CreateTask("Reply with exactly: pong\nDELAY_MS: 60000");
   ASSERT_TRUE(d.WaitStatus(id, "in_progress")) << d.Logs();
+  // The CLI runs, so the session (opened before the CLI starts) exists.
+  ASSERT_TRUE(WaitUntil([&] { return !ProcessesUnder(d.dir().File("work")).empty(); }, seconds(20),
+                        std::chrono::milliseconds(100)))
+      << d.Logs();
   d.worker().Signal(SIGKILL);
   json task = d.WaitTerminal(id, seconds(20));
-  ASSERT_EQ(task.value("status", ""), "failed") << task.dump(2);
-  EXPECT_NE(task.value("failureReason", "").find("worker lost"), std::string::npos) << task.dump(2);
+  ASSERT_EQ(task.value("status", ""), "superseded") << task.dump(2);
   EXPECT_EQ(d.api().Get("/api/agents/" + d.agent_id()).body["status"], "offline");
+  const json pool = d.api().Get("/api/tasks?status=unassigned").body;
+  ASSERT_EQ(pool.value("total", 0), 1) << pool.dump(2);
+  EXPECT_EQ(pool["tasks"][0].value("parentTaskId", ""), id) << pool.dump(2);
+  EXPECT_EQ(pool["tasks"][0].value("taskType", ""), "resume") << pool.dump(2);
 }
 
 // MAX_CONCURRENT_TASKS=2: one worker runs two tasks at the same time.
