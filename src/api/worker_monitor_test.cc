@@ -62,6 +62,16 @@ class WorkerMonitorTest : public testing::Test {
   std::string Now() { return FormatIsoTime(clock_.Now()); }
   TaskStatus StatusOf(const std::string& id) { return store_->GetTask(id)->status; }
 
+  // The session a worker opens before its CLI starts (POST /api/active-sessions).
+  static bool OpenSession(ActiveSessionService& sessions, const std::string& agent,
+                          const std::string& task) {
+    ActiveSession session;
+    session.agent_id = agent;
+    session.task_id = task;
+    session.trigger_type = "task_assigned";
+    return sessions.Open(session).has_value();
+  }
+
   ManualClock clock_{TimePoint(seconds(1'800'000'000))};
   Heartbeats heartbeats_;
   PollHub hub_;
@@ -150,11 +160,7 @@ TEST_F(WorkerMonitorTest, ALostWorkersTaskWithASessionIsResumedInThePool) {
   heartbeats_.Known("upstream", clock_.Monotonic());
   AgentService agents(*store_, clock_, heartbeats_);
   ActiveSessionService sessions(*store_, clock_, agents, hub_);
-  ActiveSession session;
-  session.agent_id = "upstream";
-  session.task_id = "with-session";
-  session.trigger_type = "task_assigned";
-  ASSERT_TRUE(sessions.Open(session));
+  ASSERT_TRUE(OpenSession(sessions, "upstream", "with-session"));
 
   clock_.Advance(seconds(11));
   std::vector<Task> resumed;
@@ -176,11 +182,7 @@ TEST_F(WorkerMonitorTest, AnActiveSessionHeartbeatKeepsTheWorkerAlive) {
   const std::string task = Working("renewing");
   AgentService agents(*store_, clock_, heartbeats_);
   ActiveSessionService sessions(*store_, clock_, agents, hub_);
-  ActiveSession session;
-  session.agent_id = "renewing";
-  session.task_id = task;
-  session.trigger_type = "task_assigned";
-  ASSERT_TRUE(sessions.Open(session));
+  ASSERT_TRUE(OpenSession(sessions, "renewing", task));
   for (int i = 0; i < 5; ++i) {
     clock_.Advance(seconds(8));
     ASSERT_TRUE(sessions.Heartbeat(task));
@@ -207,11 +209,7 @@ TEST_F(WorkerMonitorTest, ARestartedWorkersRegistrationWakesItsPollForTheResumeC
   t.now = Now();
   ASSERT_TRUE(store_->CreateTask(t));
   ASSERT_TRUE(store_->ClaimTask("restarted", false, Now()));
-  ActiveSession session;
-  session.agent_id = "restarted";
-  session.task_id = "interrupted";
-  session.trigger_type = "task_assigned";
-  ASSERT_TRUE(sessions.Open(session));
+  ASSERT_TRUE(OpenSession(sessions, "restarted", "interrupted"));
 
   reg.runtime_instance_id = "process-2";
   asio::io_context io;
