@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <exception>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -542,20 +543,14 @@ class ProviderCheck {
   void Superseded(SwarmClient& client, const std::string& id) {
     std::string reason = "unknown";
     std::string child;
-    if (auto task = client.Call("GET", fmt::format("/api/tasks/{}?logsLimit=50", UrlEncode(id)))) {
-      const json logs = task->body.is_object() ? task->body.value("logs", json::array()) : json();
-      for (const json& log : logs.is_array() ? logs : json::array()) {
-        if (!log.is_object() || OptionalText(log, "eventType") != "task_superseded") continue;
-        const auto metadata = log.find("metadata");
-        if (metadata == log.end() || !metadata->is_string()) break;
-        auto parsed = ParseBoundedJson(metadata->get<std::string>());
-        if (!parsed || !parsed->is_object()) break;
-        if (std::string r = OptionalText(*parsed, "reason"); !r.empty()) {
-          reason = Outside(std::move(r), kMaxVersionBytes);
-        }
-        child = Outside(OptionalText(*parsed, "resumeTaskId"), kMaxVersionBytes);
-        break;
+    const auto metadata = LifecycleMetadata(client, id, [](const json& log) {
+      return OptionalText(log, "eventType") == "task_superseded";
+    });
+    if (metadata) {
+      if (std::string r = OptionalText(*metadata, "reason"); !r.empty()) {
+        reason = Outside(std::move(r), kMaxVersionBytes);
       }
+      child = Outside(OptionalText(*metadata, "resumeTaskId"), kMaxVersionBytes);
     }
     std::string what = fmt::format(
         "the worker lost the task: the API superseded it ({}), as it does when a worker dies or "
@@ -620,7 +615,8 @@ class ProviderCheck {
       Problem(status == "cancelled" ? "the task was cancelled: " + reason : std::move(reason));
     }
 
-    r_.finished_via = FinishedVia(client, id);
+    // A superseded task has no finish to attribute (Superseded() read its logs already).
+    if (status != "superseded") r_.finished_via = FinishedVia(client, id);
 
     auto logs = client.Call(
         "GET", fmt::format("/api/tasks/{}/session-logs?limit={}", UrlEncode(id), kLogLinesLimit));
@@ -642,21 +638,32 @@ class ProviderCheck {
   // whether the agent finished through MCP or the worker's /finish did. Informational: a
   // provider passes either way, the output is judged the same.
   std::optional<std::string> FinishedVia(SwarmClient& client, const std::string& id) {
+    const auto metadata = LifecycleMetadata(client, id, [](const json& log) {
+      if (OptionalText(log, "eventType") != "task_status_change") return false;
+      const std::string to = OptionalText(log, "newValue");
+      return to == "completed" || to == "failed" || to == "cancelled";
+    });
+    if (!metadata) return std::nullopt;
+    std::string via = OptionalText(*metadata, "via");
+    if (via.empty()) return std::nullopt;
+    return Outside(std::move(via), kMaxVersionBytes);
+  }
+
+  // The metadata (a JSON object, bounded) of the newest lifecycle log of the task that `match`
+  // picks; none when the task cannot be read, nothing matches, or that log has no object.
+  std::optional<json> LifecycleMetadata(SwarmClient& client, const std::string& id,
+                                        const std::function<bool(const json&)>& match) {
     auto task = client.Call("GET", fmt::format("/api/tasks/{}?logsLimit=50", UrlEncode(id)));
     if (!task || !task->body.is_object()) return std::nullopt;
     const json& logs = task->body.value("logs", json::array());
     if (!logs.is_array()) return std::nullopt;
     for (const json& log : logs) {
-      if (!log.is_object() || OptionalText(log, "eventType") != "task_status_change") continue;
-      const std::string to = OptionalText(log, "newValue");
-      if (to != "completed" && to != "failed" && to != "cancelled") continue;
+      if (!log.is_object() || !match(log)) continue;
       const auto metadata = log.find("metadata");
       if (metadata == log.end() || !metadata->is_string()) return std::nullopt;
       auto parsed = ParseBoundedJson(metadata->get<std::string>());
       if (!parsed || !parsed->is_object()) return std::nullopt;
-      std::string via = OptionalText(*parsed, "via");
-      if (via.empty()) return std::nullopt;
-      return Outside(std::move(via), kMaxVersionBytes);
+      return std::move(*parsed);
     }
     return std::nullopt;
   }

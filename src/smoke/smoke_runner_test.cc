@@ -53,6 +53,8 @@ struct Script {
                                // the session logs that find none yet (MCP finished first)
   std::optional<double> cost = 0.0123;
   std::string cost_source = "harness";
+  // kSuperseded: the task_superseded log's metadata, as the API would write it when empty.
+  std::optional<std::string> superseded_metadata;
 };
 
 // The swarm API as the runner sees it through http::HttpClient; thread-safe, as the runner's
@@ -187,7 +189,9 @@ class FakeApi : public http::HttpClient {
                        {"parentTaskId", task["id"]}};
       task["logs"] = json::array(
           {{{"eventType", "task_superseded"},
-            {"metadata", json({{"reason", "crash_recovery"}, {"resumeTaskId", child}}).dump()}}});
+            {"metadata",
+             s.superseded_metadata.value_or(
+                 json({{"reason", "crash_recovery"}, {"resumeTaskId", child}}).dump())}}});
       return;
     }
     if (s.outcome == Script::Outcome::kFail) {
@@ -628,6 +632,26 @@ TEST_F(SmokeRunnerTest, ASupersededTaskFailsTheProviderAndItsResumeChildIsCancel
   EXPECT_NE(std::find(cancelled.begin(), cancelled.end(), child), cancelled.end());
   EXPECT_TRUE(r.sandbox_killed);
   ExpectNoSandboxLeft();
+}
+
+// The API's log of the supersede is unreadable (cut off, nested past the bound): the provider
+// still fails saying its worker lost the task, and nothing is cancelled blindly.
+TEST_F(SmokeRunnerTest, ASupersededTaskWithUnreadableLogsStillFailsClearly) {
+  for (const std::string& metadata :
+       {std::string(R"({"reason":"crash_recov)"), std::string(200, '[') + std::string(200, ']'),
+        std::string(R"(["crash_recovery"])")}) {
+    api.scripts["codex"].outcome = Script::Outcome::kSuperseded;
+    api.scripts["codex"].superseded_metadata = metadata;
+    auto results = Run({"codex"});
+    ASSERT_TRUE(results[0].failure_reason);
+    EXPECT_EQ(*results[0].failure_reason,
+              "the worker lost the task: the API superseded it (unknown), as it does when a "
+              "worker dies or hands a task back");
+    EXPECT_EQ(results[0].task_status, "superseded");
+    for (const std::string& id : api.cancelled()) {
+      EXPECT_FALSE(id.ends_with("-resume")) << id;
+    }
+  }
 }
 
 TEST_F(SmokeRunnerTest, ALongFailureReasonIsBounded) {
