@@ -133,7 +133,8 @@ void TaskExecution::OpenActiveSession() {
 
 milliseconds TaskExecution::RenewActiveSession() {
   const milliseconds interval = context_->config.heartbeat_interval;
-  if (!active_session_open_) return interval;
+  std::unique_lock lock(active_session_mu_, std::try_to_lock);
+  if (!lock.owns_lock() || !active_session_open_) return interval;  // ending, or ended
   auto reply = context_->client.Call("PUT", "/api/active-sessions/heartbeat/" + UrlEncode(task_.id),
                                      std::nullopt, kActiveSessionTimeout);
   if (!reply) {
@@ -148,7 +149,9 @@ milliseconds TaskExecution::RenewActiveSession() {
   }
   session_renew_backoff_.Reset();
   session_renew_failing_ = false;
-  if (reply->body.is_object() && reply->body.value("updated", true) == false &&
+  // Read by type: an API that answers {"updated":"no"} must not throw out of the monitor.
+  const auto updated = reply->body.find("updated");  // end() unless an object has it
+  if (updated != reply->body.end() && updated->is_boolean() && !updated->get<bool>() &&
       active_session_open_.exchange(false)) {
     // Ended on the API's side (an operator's cleanup): renewing it is in vain.
     log::Warn("the API no longer has the task's active session", {{"taskId", task_.id}});
@@ -157,6 +160,7 @@ milliseconds TaskExecution::RenewActiveSession() {
 }
 
 void TaskExecution::EndActiveSession() {
+  std::lock_guard lock(active_session_mu_);
   if (!active_session_open_.exchange(false)) return;
   auto reply = CallWithRetry(
       [&] {

@@ -84,6 +84,9 @@ class TaskExecution {
   Steady::time_point logs_paused_until_{};
 
   std::atomic<bool> active_session_open_{false};
+  // Held across a renewal's PUT and the end's DELETE: no renewal reaches the API after the
+  // session was ended (the end waits for one in flight; a renewal skips while the end runs).
+  std::mutex active_session_mu_;
   Backoff session_renew_backoff_;       // monitor only
   bool session_renew_failing_ = false;  // monitor only: warn once per streak of failures
 

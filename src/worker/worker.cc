@@ -235,9 +235,10 @@ void Worker::CleanUpActiveSessions() {
     log::Warn("could not clean up the agent's active sessions", {{"error", reply.error().message}});
     return;
   }
-  if (reply->body.is_object() && reply->body.value("cleaned", 0) > 0) {
-    log::Info("active sessions of a previous process cleaned up",
-              {{"cleaned", reply->body["cleaned"]}});
+  // Read by type: a reply like {"cleaned":"2"} must not throw out of the worker's start.
+  const auto cleaned = reply->body.find("cleaned");  // end() unless an object has it
+  if (cleaned != reply->body.end() && cleaned->is_number_integer() && cleaned->get<int64_t>() > 0) {
+    log::Info("active sessions of a previous process cleaned up", {{"cleaned", *cleaned}});
   }
 }
 

@@ -60,6 +60,8 @@ struct StandInState {
   std::vector<json> credential_reports;
   // /api/active-sessions…: answered as our API does, or 404 (an API without them) if false.
   bool active_session_routes = true;
+  // Replies of the wrong types ({"cleaned":"2"}, {"updated":"no"}) from the session routes.
+  bool garbled_session_replies = false;
   std::vector<json> session_opens;  // POST /api/active-sessions bodies
   // In order: "<METHOD> <path>" of each active-session call, and "finish <status>" for each
   // finish taken.
@@ -113,9 +115,11 @@ http::HttpResponse Handle(StandInState& s, const http::HttpRequest& request) {
       s.session_opens.push_back(json::parse(request.body));
       return Reply(201, {{"session", s.session_opens.back()}});
     }
-    if (path == "/api/active-sessions/cleanup") return Reply(200, {{"cleaned", 0}});
+    if (path == "/api/active-sessions/cleanup") {
+      return Reply(200, {{"cleaned", s.garbled_session_replies ? json("2") : json(0)}});
+    }
     if (request.method == "DELETE") return Reply(200, {{"deleted", true}});
-    return Reply(200, {{"updated", true}});
+    return Reply(200, {{"updated", s.garbled_session_replies ? json("no") : json(true)}});
   }
   if (path.ends_with("/supersede")) {
     if (!s.supersede_route) return Reply(404, {{"error", "no route"}});
@@ -524,20 +528,27 @@ TEST_F(WorkerStandInTest, OpensAnActiveSessionBeforeTheCliRenewsItAndEndsItAfter
   EXPECT_EQ(opens[0]["runtimeInstanceId"],
             Read(&StandInState::registrations).at(0)["runtimeInstanceId"]);
 
-  // Cleanup at boot, open, renewals while the CLI runs, the finish, then the end.
+  // Cleanup at boot, open, renewals while the CLI runs (and while its end is reported), the
+  // finish, then the end, after which nothing is renewed.
+  std::this_thread::sleep_for(milliseconds(300));  // three more heartbeat periods
   const auto events = Read(&StandInState::events);
   ASSERT_GE(events.size(), 5u);
   EXPECT_EQ(events[0], "POST /api/active-sessions/cleanup");
   EXPECT_EQ(events[1], "POST /api/active-sessions");
-  int renewals = 0;
-  for (std::size_t i = 2; i + 2 < events.size(); ++i) {
+  EXPECT_EQ(events.back(), "DELETE /api/active-sessions/by-task/t-session");
+  int renewals = 0, finishes = 0;
+  for (std::size_t i = 2; i + 1 < events.size(); ++i) {
+    if (events[i] == "finish completed") {
+      ++finishes;
+      continue;
+    }
     EXPECT_EQ(events[i], "PUT /api/active-sessions/heartbeat/t-session");
     ++renewals;
   }
+  EXPECT_EQ(finishes, 1);
   // 1 s at 0.1 s; at least a few even on a busy machine, and not a tight loop.
   EXPECT_GE(renewals, 3);
   EXPECT_LE(renewals, 15);
-  EXPECT_EQ(events[events.size() - 2], "finish completed");
 }
 
 // An API without the routes (404): one try, one warning, and the task runs and finishes as
@@ -557,6 +568,29 @@ TEST_F(WorkerStandInTest, AnApiWithoutActiveSessionsStillGetsTheTaskRun) {
   EXPECT_EQ(Read(&StandInState::events),
             (std::vector<std::string>{"POST /api/active-sessions/cleanup",
                                       "POST /api/active-sessions", "finish completed"}));
+}
+
+// Session replies of the wrong types are read by type: the worker neither throws nor stops
+// renewing, and the task runs, finishes and has its session ended.
+TEST_F(WorkerStandInTest, WrongTypedSessionRepliesAreIgnored) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->queued_tasks = {"t-garbled"};
+    state_->garbled_session_replies = true;
+  }
+  EnvMap env = Env("w-garbled");
+  env["WORKER_HEARTBEAT_SECONDS"] = "0.1";
+  auto running = Start(env, Completing(milliseconds(800)));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        const auto events = Read(&StandInState::events);
+        return !events.empty() && events.back() == "DELETE /api/active-sessions/by-task/t-garbled";
+      },
+      seconds(10)));
+  EXPECT_EQ(Read(&StandInState::finishes).at(0)["status"], "completed");
+  const auto events = Read(&StandInState::events);
+  EXPECT_GE(
+      std::count(events.begin(), events.end(), "PUT /api/active-sessions/heartbeat/t-garbled"), 2);
 }
 
 TEST_F(WorkerStandInTest, HeartbeatsAndCancelChecksBackOffWhileTheyFail) {
