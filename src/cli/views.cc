@@ -17,9 +17,12 @@ std::string Text(const json& object, const char* key) {
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
+// Shown as the API sent them: value() with an integer default would convert a float reply
+// like 1e300 to int, which is undefined behaviour.
 std::string Capacity(const json& agent) {
-  const json& c = agent.value("capacity", json::object());
-  return fmt::format("{}/{}", c.value("current", 0), c.value("max", 0));
+  auto c = agent.find("capacity");
+  if (c == agent.end() || !c->is_object()) return "-";
+  return Text(*c, "current") + "/" + Text(*c, "max");
 }
 
 }  // namespace
@@ -32,7 +35,8 @@ std::string RenderTaskList(const json& reply) {
                   Text(t, "lastUpdatedAt"), Text(t, "task")});
   }
   return table.Render() +
-         fmt::format("{} of {} task(s)\n", tasks.size(), reply.value("total", tasks.size()));
+         fmt::format("{} of {} task(s)\n", tasks.size(),
+                     reply.contains("total") ? Text(reply, "total") : std::to_string(tasks.size()));
 }
 
 std::string RenderTask(const json& t) {

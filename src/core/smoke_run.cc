@@ -1,5 +1,9 @@
 #include "core/smoke_run.h"
 
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
 #include <nlohmann/json.hpp>
 
 namespace swarm {
@@ -22,6 +26,14 @@ template <typename T>
 std::optional<T> GetOptional(const json& in, const char* key) {
   auto it = in.find(key);
   if (it == in.end() || it->is_null()) return std::nullopt;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // get<int64_t>() on a float (1e300) is an undefined cast; on 2^64-1 it wraps.
+    if (!it->is_number_integer()) return std::nullopt;
+    if (it->is_number_unsigned() &&
+        it->template get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<T>::max())) {
+      return std::nullopt;
+    }
+  }
   try {
     return it->get<T>();
   } catch (const json::exception&) {

@@ -96,6 +96,22 @@ TEST(SmokeRun, ADocumentThatIsNoRunIsRefused) {
   EXPECT_EQ(run->results[0].log_lines, 0);
 }
 
+TEST(SmokeRun, NumbersOutOfAnIntegersRangeFallBackToDefaults) {
+  // The fuzzer's find: get<int64_t>() on 1e300 is an undefined float-to-integer cast, and
+  // 2^64-1 would wrap to -1. Both read as absent, as a wrong type does.
+  const SmokeRequest defaults;
+  auto run = SmokeRunFromJson(json::parse(
+      R"({"id":"x","status":"running","request":{"providers":["pi"],"timeoutMs":1e300,
+          "sandboxTimeoutSec":18446744073709551615},
+          "results":[{"provider":"pi","logLines":-1e300,"timings":{"totalMs":2.5e19}}]})"));
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->request.timeout_ms, defaults.timeout_ms);
+  EXPECT_EQ(run->request.sandbox_timeout_sec, defaults.sandbox_timeout_sec);
+  ASSERT_EQ(run->results.size(), 1u);
+  EXPECT_EQ(run->results[0].log_lines, 0);
+  EXPECT_FALSE(run->results[0].timings.total_ms);
+}
+
 TEST(SmokeRun, TheSeedsSchema) {
   EXPECT_EQ(SmokeOutputSchema()["properties"]["reply"]["const"], "pong");
   EXPECT_EQ(SmokeOutputSchema()["required"], json({"reply"}));

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -682,8 +683,14 @@ class ProviderCheck {
     for (const json& row : rows) {
       if (!row.is_object()) continue;
       // The CLI's own run time, priced or not (the benchmark's measure of the CLIs' share).
+      // Saturating: the rows are the API's reply, and a signed overflow is undefined.
       if (auto d = row.find("durationMs"); d != row.end() && d->is_number_integer()) {
-        r_.timings.cli_ms = r_.timings.cli_ms.value_or(0) + std::max<int64_t>(0, d->get<int64_t>());
+        const int64_t so_far = r_.timings.cli_ms.value_or(0);
+        constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+        const int64_t add = d->is_number_unsigned() && d->get<uint64_t>() > uint64_t{kMax}
+                                ? kMax
+                                : std::max<int64_t>(0, d->get<int64_t>());
+        r_.timings.cli_ms = add > kMax - so_far ? kMax : so_far + add;
       }
       if (OptionalText(row, "costSource") == "unpriced") continue;
       auto value = row.find("totalCostUsd");
