@@ -1,5 +1,6 @@
 #include "sandbox/deferred_provider.h"
 
+#include <thread>
 #include <utility>
 
 #include <fmt/format.h>
@@ -89,7 +90,34 @@ Result<std::shared_ptr<SandboxProvider>> DeferredSandboxProvider::Ensure() {
   return Unavailable("the sandbox backend died as soon as it came up");
 }
 
+bool DeferredSandboxProvider::DiesWithin(const std::shared_ptr<SandboxProvider>& provider,
+                                         std::chrono::milliseconds grace) {
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return false;
+      if (current_.provider != provider) return true;  // already replaced
+      if (!current_.alive) return false;               // never dies
+      if (!current_.alive()) return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 Result<SandboxInfo> DeferredSandboxProvider::Create(const SandboxSpec& spec) {
+  auto provider = Ensure();
+  if (!provider) return tl::unexpected(provider.error());
+  auto created = (*provider)->Create(spec);
+  // A backend killed a moment ago refuses the connection before it can be reaped (a SIGKILLed
+  // process with threads still exiting is not yet a zombie one can wait for), so it still
+  // looked alive. If it proves dead within the grace, this create goes to its successor: no
+  // sandbox of the dead one outlives it, so nothing is created twice.
+  if (created || created.error().code != ErrorCode::kUnavailable ||
+      !DiesWithin(*provider, kDeathGrace)) {
+    return created;
+  }
   return WithOpen([&](SandboxProvider& p) { return p.Create(spec); });
 }
 

@@ -74,6 +74,10 @@ class DeferredSandboxProvider final : public SandboxProvider {
   // The open provider if alive, else null; mu_ held.
   std::shared_ptr<SandboxProvider> AliveLocked();
   void Keep();  // the opening thread
+  // Whether `provider` is found dead (or replaced) within `grace`.
+  bool DiesWithin(const std::shared_ptr<SandboxProvider>& provider,
+                  std::chrono::milliseconds grace);
+  static constexpr std::chrono::milliseconds kDeathGrace{2000};
   // `call` on the open provider, or the reason there is none.
   template <typename Fn>
   auto WithOpen(Fn&& fn) -> decltype(fn(std::declval<SandboxProvider&>())) {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -22,6 +23,8 @@ struct Opens {
   std::atomic<bool> fail{false};
   std::atomic<bool> dead{false};
   milliseconds delay{0};
+  // What the first opened provider's creates fail with (a backend refusing connections).
+  std::optional<Error> first_create_error;
   std::thread::id open_thread;
   std::thread::id stop_thread;
 
@@ -33,7 +36,9 @@ struct Opens {
       ++opened;
       dead = false;
       OpenedSandboxes out;
-      out.provider = std::make_shared<FakeSandboxProvider>();
+      auto provider = std::make_shared<FakeSandboxProvider>();
+      if (opened == 1) provider->create_error = first_create_error;
+      out.provider = provider;
       out.alive = [this] { return !dead.load(); };
       out.stop = [this] {
         stop_thread = std::this_thread::get_id();
@@ -167,6 +172,43 @@ TEST(DeferredSandboxProvider, StopEndsCallsAndWaitsForAnOpenUnderWay) {
   ASSERT_FALSE(after);
   EXPECT_EQ(after.error().message, "the sandbox backend is stopping");
   sandboxes.Stop();  // idempotent
+}
+
+TEST(DeferredSandboxProvider, ACreateRefusedByABackendDyingThatMomentGoesToItsSuccessor) {
+  Opens opens;
+  opens.first_create_error = Error{ErrorCode::kUnavailable, "connection reset by peer"};
+  DeferredSandboxProvider sandboxes(opens.Opener(), milliseconds(5000));
+  // Killed, but not yet known dead when the create is refused: it is found dead 200 ms later.
+  std::thread killer([&] {
+    std::this_thread::sleep_for(milliseconds(200));
+    opens.dead = true;
+  });
+  auto created = sandboxes.Create({});
+  killer.join();
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(opens.opened, 2);
+  EXPECT_EQ(opens.stopped, 1);
+}
+
+TEST(DeferredSandboxProvider, ACreateRefusedByABackendThatStaysAliveIsTheCallsError) {
+  Opens opens;
+  opens.first_create_error = Error{ErrorCode::kUnavailable, "sandboxd is at capacity"};
+  DeferredSandboxProvider sandboxes(opens.Opener(), milliseconds(5000));
+  auto created = sandboxes.Create({});
+  ASSERT_FALSE(created);
+  EXPECT_EQ(created.error().message, "sandboxd is at capacity");
+  EXPECT_EQ(opens.opened, 1);
+
+  // Any other error is the answer at once: no waiting for a death.
+  Opens bad;
+  bad.first_create_error = Error{ErrorCode::kBadRequest, "unknown template"};
+  DeferredSandboxProvider other(bad.Opener(), milliseconds(5000));
+  const auto start = std::chrono::steady_clock::now();
+  auto refused = other.Create({});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kBadRequest);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1000));
+  EXPECT_EQ(bad.opened, 1);
 }
 
 }  // namespace

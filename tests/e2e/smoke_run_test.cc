@@ -447,25 +447,9 @@ TEST_F(SmokeRunTest, TheEmbeddedSandboxdRunsARunWithNothingConfigured) {
   const std::vector<pid_t> first = sandboxd_pids();
   ASSERT_EQ(first.size(), 1u);
   ::kill(first[0], SIGKILL);
-  // Until it is a zombie with no thread left the kernel is still tearing it down (its argv
-  // already reads empty) and the API's waitpid cannot see it dead yet; a run in that instant
-  // would meet a closed port once.
-  auto reapable_or_gone = [](pid_t pid) {
-    const std::string dir = "/proc/" + std::to_string(pid);
-    const std::string stat = ReadFile(dir + "/stat");
-    if (stat.empty()) return true;
-    const auto name_end = stat.rfind(')');
-    const bool zombie =
-        name_end != std::string::npos && name_end + 2 < stat.size() && stat[name_end + 2] == 'Z';
-    std::size_t threads = 0;
-    std::error_code ec;
-    for (auto it = std::filesystem::directory_iterator(dir + "/task", ec);
-         !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-      ++threads;
-    }
-    return zombie && threads <= 1;
-  };
-  ASSERT_TRUE(WaitUntil([&] { return reapable_or_gone(first[0]); }, seconds(10)));
+  // At once: the kernel is still tearing it down (its argv already reads empty, but until it
+  // is a zombie with no thread left the API's waitpid cannot see it dead), so the run's create
+  // meets a closed port, finds the backend dead within the grace, and goes to its successor.
   json again = Request({"claude"}, llm_);
   again.erase("template");
   const json second = Follow(Start(again));
