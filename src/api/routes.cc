@@ -138,11 +138,7 @@ bool ReadOnlyTool(std::string_view name) {
 
 }  // namespace
 
-bool McpPostOnlyReads(std::string_view body) {
-  // Large bodies are tool calls carrying an output: not worth parsing twice to find out.
-  constexpr std::size_t kClassifyUpTo = 64 * 1024;
-  if (body.size() > kClassifyUpTo) return false;
-  auto message = ParseBoundedJson(body, JsonLimits{.max_depth = 64, .max_bytes = kClassifyUpTo});
+bool McpPostOnlyReads(const Result<nlohmann::json>& message) {
   if (!message) return true;  // the endpoint refuses it without the store
   if (!message->is_object()) return false;
   auto method = message->find("method");
@@ -531,10 +527,19 @@ asio::awaitable<HttpResponse> ApiRoutes::Poll(HttpRequest request, PathParams) {
 }
 
 asio::awaitable<HttpResponse> ApiRoutes::Mcp(HttpRequest request, PathParams) {
-  const bool reads = request.method != "POST" || McpPostOnlyReads(request.body);
+  // A POST body is parsed once. A small one here, on the I/O thread: what it asks decides the
+  // pool, and the endpoint takes the parsed body (or the parse error, which it answers after
+  // its header checks). A large one is a tool call carrying an output, a write: the endpoint
+  // parses it on the write pool, off the I/O threads.
+  constexpr std::size_t kParseHereUpTo = 64 * 1024;
+  std::optional<Result<nlohmann::json>> body;
+  if (request.method == "POST" && request.body.size() <= kParseHereUpTo) {
+    body = mcp_->ParseBody(request.body);
+  }
+  const bool reads = request.method != "POST" || (body && McpPostOnlyReads(*body));
   mcp::McpRequest m = ToMcp(request);
   if (!Authorized(request)) m.token_task_id = McpTokenTask(request);
-  auto work = [this, m = std::move(m)]() -> McpOutcome {
+  auto work = [this, m = std::move(m), body = std::move(body)]() mutable -> McpOutcome {
     McpOutcome out;
     if (m.token_task_id) {
       auto accepted = tasks_.AcceptsTaskToken(*m.token_task_id, m.agent_id);
@@ -548,7 +553,7 @@ asio::awaitable<HttpResponse> ApiRoutes::Mcp(HttpRequest request, PathParams) {
       }
     }
     if (m.method == "POST") {
-      out.response = mcp_->Post(m);
+      out.response = body ? mcp_->Post(m, std::move(*body)) : mcp_->Post(m);
     } else if (m.method == "DELETE") {
       out.response = mcp_->Delete(m);
     } else {

@@ -33,10 +33,10 @@ struct RoutesOptions {
   std::chrono::milliseconds mcp_keepalive{15'000};
 };
 
-// Whether a POST /mcp body only reads (ping, tools/list, initialize, a read-only tool, or
-// something the endpoint refuses without the store): it then runs on the read pool and never
-// queues behind store writes.
-bool McpPostOnlyReads(std::string_view body);
+// Whether a POST /mcp message (its body as the endpoint parsed it) only reads (ping,
+// tools/list, initialize, a read-only tool, or something the endpoint refuses without the
+// store): it then runs on the read pool and never queues behind store writes.
+bool McpPostOnlyReads(const Result<nlohmann::json>& message);
 
 class ApiRoutes {
  public:

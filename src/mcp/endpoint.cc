@@ -327,7 +327,21 @@ Endpoint::Endpoint(ToolSet& tools, AgentCheck agent_check, const Clock& clock,
 
 Endpoint::~Endpoint() = default;
 
-McpResponse Endpoint::Post(const McpRequest& request) {
+Result<json> Endpoint::ParseBody(std::string_view body) const {
+  const EndpointOptions& options = impl_->options;
+  JsonLimits limits;
+  limits.max_depth = static_cast<std::size_t>(std::max(options.max_json_depth, 1));
+  limits.max_bytes = options.max_body_bytes;
+  return ParseBoundedJson(body, limits);
+}
+
+McpResponse Endpoint::Post(const McpRequest& request) { return PostBody(request, std::nullopt); }
+
+McpResponse Endpoint::Post(const McpRequest& request, Result<json> parsed_body) {
+  return PostBody(request, std::move(parsed_body));
+}
+
+McpResponse Endpoint::PostBody(const McpRequest& request, std::optional<Result<json>> parsed) {
   const EndpointOptions& options = impl_->options;
   if (MediaType(request.content_type) != "application/json") {
     return HttpError(415, jsonrpc::kServerError, "Content-Type must be application/json");
@@ -343,12 +357,9 @@ McpResponse Endpoint::Post(const McpRequest& request) {
                      "request body is larger than the " + std::to_string(options.max_body_bytes) +
                          "-byte limit");
   }
-  JsonLimits limits;
-  limits.max_depth = static_cast<std::size_t>(std::max(options.max_json_depth, 1));
-  limits.max_bytes = options.max_body_bytes;
-  Result<json> parsed = ParseBoundedJson(request.body, limits);
-  if (!parsed) return HttpError(400, jsonrpc::kParseError, parsed.error().message);
-  auto message = jsonrpc::Classify(std::move(*parsed));
+  if (!parsed) parsed = ParseBody(request.body);  // only once the headers and size passed
+  if (!*parsed) return HttpError(400, jsonrpc::kParseError, parsed->error().message);
+  auto message = jsonrpc::Classify(std::move(**parsed));
   if (!message) {
     return HttpError(400, message.error().code, message.error().message, message.error().id);
   }

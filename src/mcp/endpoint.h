@@ -13,9 +13,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "core/clock.h"
 #include "core/error.h"
@@ -68,6 +71,11 @@ class Endpoint {
 
   // POST /mcp. Blocking (tools/call and initialize reach the store): run off the I/O threads.
   McpResponse Post(const McpRequest& request);
+  // The same, with the body already read by ParseBody: a caller that had to look inside it
+  // first (the API sends reads to its read pool) need not parse it twice.
+  McpResponse Post(const McpRequest& request, Result<nlohmann::json> parsed_body);
+  // A POST body read within this endpoint's limits (depth and size), as Post reads it.
+  Result<nlohmann::json> ParseBody(std::string_view body) const;
   // DELETE /mcp: ends the session (204), 404 for an unknown one, 401 for another agent's.
   McpResponse Delete(const McpRequest& request);
 
@@ -90,6 +98,8 @@ class Endpoint {
   std::size_t session_count() const;
 
  private:
+  // Post, parsing the body itself when `parsed` is unset.
+  McpResponse PostBody(const McpRequest& request, std::optional<Result<nlohmann::json>> parsed);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

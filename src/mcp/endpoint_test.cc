@@ -399,6 +399,24 @@ TEST_F(EndpointTest, JsonNestedBeyondTheLimitIsRefusedWhileParsing) {
   ExpectHttpError(endpoint_->Post(Request(deep, session)), 400, -32700);
 }
 
+TEST_F(EndpointTest, ABodyParsedByTheCallerAnswersAsOneParsedHere) {
+  options_.max_json_depth = 8;
+  Rebuild();
+  const std::string session = Open();
+  const std::string ping = R"({"jsonrpc":"2.0","id":5,"method":"ping"})";
+  const McpResponse answered = endpoint_->Post(Request(ping, session), endpoint_->ParseBody(ping));
+  EXPECT_EQ(answered.status, 200);
+  EXPECT_EQ(Body(answered)["id"], 5);
+  // ParseBody applies this endpoint's limits, and a parse error is answered as Post's own is:
+  // after the header checks.
+  const std::string deep = std::string(20, '[') + std::string(20, ']');
+  ASSERT_FALSE(endpoint_->ParseBody(deep));
+  ExpectHttpError(endpoint_->Post(Request(deep, session), endpoint_->ParseBody(deep)), 400, -32700);
+  McpRequest plain = Request("{", session);
+  plain.content_type = "text/plain";
+  ExpectHttpError(endpoint_->Post(plain, endpoint_->ParseBody("{")), 415, -32000);
+}
+
 TEST_F(EndpointTest, ABatchIsRefused) {
   const McpResponse response = endpoint_->Post(Request(
       R"([{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"}])",
