@@ -15,7 +15,8 @@ cmake --build build-fuzz -j "${FUZZ_JOBS:-2}"
 
 status=0
 for target in request_body output_judge query harness_lines chat_request connect_envelope \
-    sandboxd_request envd_stream e2b_reply dotenv template_archive smoke_request mcp_endpoint; do
+    sandboxd_request envd_stream e2b_reply dotenv template_archive smoke_request mcp_endpoint \
+    cli_views; do
   # The checked-in seeds stay untouched: libFuzzer writes what it finds into a scratch corpus.
   work="build-fuzz/corpus/$target"
   mkdir -p "$work" build-fuzz/artifacts

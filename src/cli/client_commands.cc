@@ -12,6 +12,7 @@
 #include "cli/api_key.h"
 #include "cli/views.h"
 #include "client/swarm_client.h"
+#include "core/bounded_json.h"
 #include "core/redact.h"
 
 namespace swarm {
@@ -83,12 +84,17 @@ json ReadSchema(const std::string& text) {
     ss << in.rdbuf();
     source = ss.str();
   }
-  json schema = json::parse(source, nullptr, false);
-  if (schema.is_discarded()) Fail("--output-schema is not valid JSON");
-  return schema;
+  // Bounded like any document: the API refuses a deeper one anyway, and a crafted file must
+  // not crash the CLI on its way there.
+  auto schema = ParseBoundedJson(source);
+  if (!schema) Fail("--output-schema is not valid JSON: " + schema.error().message);
+  return std::move(*schema);
 }
 
-std::string RenderCancel(const json& reply) { return RenderTask(reply.value("task", json())); }
+std::string RenderCancel(const json& reply) {
+  auto task = reply.find("task");  // end() when the reply is no object
+  return RenderTask(task != reply.end() ? *task : json());
+}
 
 void AddTasksCommands(CLI::App& root) {
   auto* tasks = root.add_subcommand("tasks", "create, inspect and cancel tasks");

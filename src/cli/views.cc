@@ -19,6 +19,13 @@ std::string Text(const json& object, const char* key) {
 
 // Shown as the API sent them: value() with an integer default would convert a float reply
 // like 1e300 to int, which is undefined behaviour.
+// The array at `key`, or an empty one: a reply of another shape renders empty, not a throw.
+const json& ArrayField(const json& object, const char* key) {
+  static const json kEmpty = json::array();
+  auto it = object.find(key);  // end() when `object` is no object
+  return it != object.end() && it->is_array() ? *it : kEmpty;
+}
+
 std::string Capacity(const json& agent) {
   auto c = agent.find("capacity");
   if (c == agent.end() || !c->is_object()) return "-";
@@ -29,7 +36,7 @@ std::string Capacity(const json& agent) {
 
 std::string RenderTaskList(const json& reply) {
   TextTable table({"ID", "STATUS", "AGENT", "PRI", "UPDATED", "TASK"}, 48);
-  const json& tasks = reply.value("tasks", json::array());
+  const json& tasks = ArrayField(reply, "tasks");
   for (const auto& t : tasks) {
     table.AddRow({Text(t, "id"), Text(t, "status"), Text(t, "agentId"), Text(t, "priority"),
                   Text(t, "lastUpdatedAt"), Text(t, "task")});
@@ -46,12 +53,12 @@ std::string RenderTask(const json& t) {
                           "createdAt", "startedAt", "finishedAt"}) {
     out += fmt::format("{:<16} {}\n", std::string(key) + ":", Text(t, key));
   }
-  if (t.contains("outputSchema") && !t["outputSchema"].is_null()) {
-    out += fmt::format("{:<16} {}\n", "outputSchema:", t["outputSchema"].dump());
+  if (auto schema = t.find("outputSchema"); schema != t.end() && !schema->is_null()) {
+    out += fmt::format("{:<16} {}\n", "outputSchema:", schema->dump());
   }
-  if (t.contains("logs") && t["logs"].is_array() && !t["logs"].empty()) {
+  if (const json& entries = ArrayField(t, "logs"); !entries.empty()) {
     TextTable logs({"TIME", "EVENT", "AGENT", "FROM", "TO"});
-    for (const auto& l : t["logs"]) {
+    for (const auto& l : entries) {
       logs.AddRow({Text(l, "createdAt"), Text(l, "eventType"), Text(l, "agentId"),
                    Text(l, "oldValue"), Text(l, "newValue")});
     }
@@ -62,7 +69,7 @@ std::string RenderTask(const json& t) {
 
 std::string RenderAgentList(const json& reply) {
   TextTable table({"ID", "NAME", "STATUS", "PROVIDER", "CAPACITY", "LAST ACTIVITY"});
-  const json& agents = reply.value("agents", json::array());
+  const json& agents = ArrayField(reply, "agents");
   for (const auto& a : agents) {
     table.AddRow({Text(a, "id"), Text(a, "name"), Text(a, "status"), Text(a, "harnessProvider"),
                   Capacity(a), Text(a, "lastActivityAt")});

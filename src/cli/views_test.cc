@@ -39,5 +39,24 @@ TEST(Views, AgentsShowCapacity) {
   EXPECT_NE(RenderAgent(reply["agents"][0]).find("capacity:        1/2"), std::string::npos);
 }
 
+TEST(Views, RepliesOfAnotherShapeRenderWithoutThrowing) {
+  // Any API may answer (upstream's, a proxy's error page as JSON): the views show what they
+  // can. A float capacity once went through value(..., 0), an undefined cast for 1e300.
+  for (const char* text : {"[]", "null", "\"text\"", "42", R"({"tasks":"many","total":1e300})",
+                           R"({"agents":{"a":1}})", R"({"logs":"x","outputSchema":null})"}) {
+    const json reply = json::parse(text);
+    EXPECT_NO_THROW({
+      RenderTaskList(reply);
+      RenderTask(reply);
+      RenderAgentList(reply);
+      RenderAgent(reply);
+    }) << text;
+  }
+  const json agent = json::parse(R"({"id":"a","capacity":{"current":1e300,"max":"two"}})");
+  EXPECT_NE(RenderAgent(agent).find("1e+300/two"), std::string::npos) << RenderAgent(agent);
+  EXPECT_NE(RenderTaskList(json::parse(R"({"tasks":[],"total":1e300})")).find("0 of 1e+300"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace swarm
