@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/table.h"
+#include "core/json_fields.h"
 
 namespace swarm {
 namespace {
@@ -19,13 +20,6 @@ std::string Text(const json& object, const char* key) {
 
 // Shown as the API sent them: value() with an integer default would convert a float reply
 // like 1e300 to int, which is undefined behaviour.
-// The array at `key`, or an empty one: a reply of another shape renders empty, not a throw.
-const json& ArrayField(const json& object, const char* key) {
-  static const json kEmpty = json::array();
-  auto it = object.find(key);  // end() when `object` is no object
-  return it != object.end() && it->is_array() ? *it : kEmpty;
-}
-
 std::string Capacity(const json& agent) {
   auto c = agent.find("capacity");
   if (c == agent.end() || !c->is_object()) return "-";

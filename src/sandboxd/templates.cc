@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 
 #include <fmt/format.h>
 
 #include "core/bounded_json.h"
 #include "core/clock.h"
 #include "core/ids.h"
+#include "core/json_fields.h"
 #include "core/log.h"
 #include "sandboxd/archive_extract.h"
 #include "sandboxd/build_request.h"
@@ -139,8 +139,12 @@ void TemplateStore::Load() {
       tpl->id = record->at("templateID").get<std::string>();
       tpl->name = record->value("name", "");
       tpl->tags = record->value("tags", std::vector<std::string>{});
-      tpl->cpu_count = record->value("cpuCount", 2);
-      tpl->memory_mb = record->value("memoryMB", 1024);
+      // Within what a build accepts; value() with an int fallback would cast a float like
+      // 1e300 with undefined behaviour.
+      tpl->cpu_count =
+          static_cast<int>(std::clamp<int64_t>(Int64Field(*record, "cpuCount").value_or(2), 1, 64));
+      tpl->memory_mb = static_cast<int>(
+          std::clamp<int64_t>(Int64Field(*record, "memoryMB").value_or(1024), 128, 1 << 20));
       tpl->is_public = record->value("public", false);
       tpl->created_at = record->value("createdAt", "");
       tpl->updated_at = record->value("updatedAt", "");

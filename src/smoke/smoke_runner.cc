@@ -17,6 +17,7 @@
 
 #include "client/swarm_client.h"
 #include "core/bounded_json.h"
+#include "core/json_fields.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/utf8.h"
@@ -78,12 +79,6 @@ std::string RunSuffix(std::string_view run_id) {
                     });
   if (uuid) chars.erase(0, 13);
   return chars.substr(0, 8);
-}
-
-std::string OptionalText(const json& object, const char* key) {
-  if (!object.is_object()) return {};
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 // "ANTHROPIC_API_KEY" → "ANTHROPIC_BASE_URL": the endpoint a credential goes with.
@@ -430,8 +425,8 @@ class ProviderCheck {
       Problem("reading the registered agent failed: " + agent.error().message);
       return;
     }
-    const std::string version = OptionalText(agent->body, "version");
-    const std::string cli_version = OptionalText(agent->body, "cliVersion");
+    const std::string version = TextField(agent->body, "version");
+    const std::string cli_version = TextField(agent->body, "cliVersion");
     if (!version.empty()) r_.worker_version = Outside(version, kMaxVersionBytes);
     if (!cli_version.empty()) r_.cli_version = Outside(cli_version, kMaxVersionBytes);
     ctx_.Report(r_);
@@ -456,14 +451,14 @@ class ProviderCheck {
       return;
     }
     const auto deadline = Clock::now() + milliseconds(ctx_.request.timeout_ms);
-    const std::string id = OptionalText(created->body, "id");
+    const std::string id = TextField(created->body, "id");
     if (id.empty()) {
       Problem("creating the smoke task failed: the API's reply has no task id");
       return;
     }
     r_.task_id = Outside(id, kMaxVersionBytes);
     json task = std::move(created->body);
-    r_.task_status = OptionalText(task, "status");
+    r_.task_status = TextField(task, "status");
     SetPhase(SmokePhase::kTaskRunning);
 
     const std::string path = "/api/tasks/" + UrlEncode(id);
@@ -474,7 +469,7 @@ class ProviderCheck {
       if (got) {
         last_error.clear();
         task = std::move(got->body);
-        const std::string status = OptionalText(task, "status");
+        const std::string status = TextField(task, "status");
         if (status != r_.task_status.value_or("")) {
           r_.task_status = status;
           ctx_.Report(r_);
@@ -506,8 +501,8 @@ class ProviderCheck {
       ctx_.SleepUntil(std::min(Clock::now() + ctx_.options.poll_interval, deadline));
     }
     r_.timings.task_done_ms = ctx_.ElapsedMs();
-    if (OptionalText(task, "status") == "completed") AwaitReports(client, path, id, task, deadline);
-    if (OptionalText(task, "status") == "superseded") Superseded(client, id);
+    if (TextField(task, "status") == "completed") AwaitReports(client, path, id, task, deadline);
+    if (TextField(task, "status") == "superseded") Superseded(client, id);
     Judge(client, id, task);
   }
 
@@ -519,17 +514,17 @@ class ProviderCheck {
                     Clock::time_point deadline) {
     const auto until = std::min(deadline, Clock::now() + ctx_.options.reports_settle);
     while (true) {
-      const bool session = !OptionalText(task, "claudeSessionId").empty();
+      const bool session = !TextField(task, "claudeSessionId").empty();
       bool logs = false;
       if (auto got = client.Call(
               "GET", fmt::format("/api/tasks/{}/session-logs?limit=1", UrlEncode(id)))) {
-        const json& lines = got->body.is_object() ? got->body.value("logs", json::array()) : json();
+        const json& lines = ArrayField(got->body, "logs");
         logs = lines.is_array() && !lines.empty();
       }
       // The worker records a cost row for every run with a session, priced or not.
       bool cost = false;
       if (auto got = client.Call("GET", "/api/session-costs?taskId=" + UrlEncode(id))) {
-        const json& rows = got->body.is_object() ? got->body.value("costs", json::array()) : json();
+        const json& rows = ArrayField(got->body, "costs");
         cost = rows.is_array() && !rows.empty();
       }
       if ((session && logs && cost) || ctx_.stop.load() || Clock::now() >= until) return;
@@ -545,13 +540,13 @@ class ProviderCheck {
     std::string reason = "unknown";
     std::string child;
     const auto metadata = LifecycleMetadata(client, id, [](const json& log) {
-      return OptionalText(log, "eventType") == "task_superseded";
+      return TextField(log, "eventType") == "task_superseded";
     });
     if (metadata) {
-      if (std::string r = OptionalText(*metadata, "reason"); !r.empty()) {
+      if (std::string r = TextField(*metadata, "reason"); !r.empty()) {
         reason = Outside(std::move(r), kMaxVersionBytes);
       }
-      child = Outside(OptionalText(*metadata, "resumeTaskId"), kMaxVersionBytes);
+      child = Outside(TextField(*metadata, "resumeTaskId"), kMaxVersionBytes);
     }
     std::string what = fmt::format(
         "the worker lost the task: the API superseded it ({}), as it does when a worker dies or "
@@ -577,7 +572,7 @@ class ProviderCheck {
       return false;
     }
     std::string status = reply->body.is_object() && reply->body.contains("task")
-                             ? OptionalText(reply->body["task"], "status")
+                             ? TextField(reply->body["task"], "status")
                              : std::string();
     r_.task_status = status.empty() ? "cancelled" : status;
     ctx_.Report(r_);
@@ -589,7 +584,7 @@ class ProviderCheck {
     if (r_.cli_version) return;
     auto agent = client.Call("GET", "/api/agents/" + UrlEncode(r_.agent_id));
     if (!agent) return;
-    if (std::string cli = OptionalText(agent->body, "cliVersion"); !cli.empty()) {
+    if (std::string cli = TextField(agent->body, "cliVersion"); !cli.empty()) {
       r_.cli_version = Outside(std::move(cli), kMaxVersionBytes);
     }
   }
@@ -597,12 +592,12 @@ class ProviderCheck {
   // The seed's checks of a terminal task: session id, output, logs, cost.
   void Judge(SwarmClient& client, const std::string& id, const json& task) {
     RefreshCliVersion(client);
-    const std::string status = OptionalText(task, "status");
+    const std::string status = TextField(task, "status");
     const bool completed = status == "completed";
-    if (std::string session = OptionalText(task, "claudeSessionId"); !session.empty()) {
+    if (std::string session = TextField(task, "claudeSessionId"); !session.empty()) {
       r_.session_id = Outside(std::move(session), kMaxVersionBytes);
     }
-    if (std::string output = OptionalText(task, "output"); !output.empty()) {
+    if (std::string output = TextField(task, "output"); !output.empty()) {
       r_.output = Outside(std::move(output), kMaxOutputBytes);
     }
     if (completed) {
@@ -611,7 +606,7 @@ class ProviderCheck {
       if (!r_.output) Problem("the completed task has no output");
     } else if (status != "superseded") {  // Superseded() said why
       // The task's reason as it stands (the schema's verdict, the CLI's error), scrubbed.
-      std::string reason = OptionalText(task, "failureReason");
+      std::string reason = TextField(task, "failureReason");
       if (reason.empty()) reason = fmt::format("the task ended {} without a reason", status);
       Problem(status == "cancelled" ? "the task was cancelled: " + reason : std::move(reason));
     }
@@ -624,7 +619,7 @@ class ProviderCheck {
     if (!logs) {
       Problem("reading the session logs failed: " + logs.error().message);
     } else {
-      const json& lines = logs->body.is_object() ? logs->body.value("logs", json::array()) : json();
+      const json& lines = ArrayField(logs->body, "logs");
       r_.log_lines = lines.is_array() ? static_cast<int64_t>(lines.size()) : 0;
       if (completed && r_.log_lines == 0) Problem("no session logs were recorded");
     }
@@ -640,12 +635,12 @@ class ProviderCheck {
   // provider passes either way, the output is judged the same.
   std::optional<std::string> FinishedVia(SwarmClient& client, const std::string& id) {
     const auto metadata = LifecycleMetadata(client, id, [](const json& log) {
-      if (OptionalText(log, "eventType") != "task_status_change") return false;
-      const std::string to = OptionalText(log, "newValue");
+      if (TextField(log, "eventType") != "task_status_change") return false;
+      const std::string to = TextField(log, "newValue");
       return to == "completed" || to == "failed" || to == "cancelled";
     });
     if (!metadata) return std::nullopt;
-    std::string via = OptionalText(*metadata, "via");
+    std::string via = TextField(*metadata, "via");
     if (via.empty()) return std::nullopt;
     return Outside(std::move(via), kMaxVersionBytes);
   }
@@ -656,7 +651,7 @@ class ProviderCheck {
                                         const std::function<bool(const json&)>& match) {
     auto task = client.Call("GET", fmt::format("/api/tasks/{}?logsLimit=50", UrlEncode(id)));
     if (!task || !task->body.is_object()) return std::nullopt;
-    const json& logs = task->body.value("logs", json::array());
+    const json& logs = ArrayField(task->body, "logs");
     if (!logs.is_array()) return std::nullopt;
     for (const json& log : logs) {
       if (!log.is_object() || !match(log)) continue;
@@ -678,7 +673,7 @@ class ProviderCheck {
       return std::nullopt;
     }
     std::optional<double> sum;
-    const json& rows = costs->body.is_object() ? costs->body.value("costs", json::array()) : json();
+    const json& rows = ArrayField(costs->body, "costs");
     if (!rows.is_array()) return std::nullopt;
     for (const json& row : rows) {
       if (!row.is_object()) continue;
@@ -692,7 +687,7 @@ class ProviderCheck {
                                 : std::max<int64_t>(0, d->get<int64_t>());
         r_.timings.cli_ms = add > kMax - so_far ? kMax : so_far + add;
       }
-      if (OptionalText(row, "costSource") == "unpriced") continue;
+      if (TextField(row, "costSource") == "unpriced") continue;
       auto value = row.find("totalCostUsd");
       if (value != row.end() && value->is_number()) sum = sum.value_or(0) + value->get<double>();
     }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/bounded_json.h"
+#include "core/json_fields.h"
 #include "stub_llm/mcp_call.h"
 
 namespace swarm::stub_llm {
@@ -23,13 +24,6 @@ struct Turn {
   std::vector<std::string> result_texts{};  // kToolResult: the texts of its (last) result
   std::optional<bool> result_error{};       // kToolResult: the wire's error flag, if it has one
 };
-
-// A string member, or `fallback` when it is absent or not a string. json::value() would throw
-// on a wrong type, and stub-llm reads only a few fields of bodies it does not validate.
-std::string Str(const json& object, const char* key, std::string fallback = "") {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
 
 // The text of a message's content: a plain string, or the `text` of every part that has one
 // (text, input_text, output_text parts all spell it `text`).
@@ -64,7 +58,7 @@ std::vector<std::string> ResultTexts(const json& content) {
 bool HasBlockOfType(const json& content, std::string_view type) {
   if (!content.is_array()) return false;
   for (const auto& part : content) {
-    if (part.is_object() && Str(part, "type") == type) return true;
+    if (part.is_object() && TextField(part, "type") == type) return true;
   }
   return false;
 }
@@ -103,7 +97,7 @@ Result<std::vector<Turn>> AnthropicTurns(const json& body, ChatRequest& out) {
   for (const auto& m : **messages) {
     if (!m.is_object()) return BadRequest("messages[] must be objects");
     const json content = m.value("content", json());
-    Turn turn{KindOfRole(Str(m, "role")), ContentText(content)};
+    Turn turn{KindOfRole(TextField(m, "role")), ContentText(content)};
     // Claude Code answers a tool_use with a user message of tool_result blocks (sometimes
     // followed by a text reminder): that is a tool result, not a new prompt.
     if (turn.kind == TurnKind::kUser && HasBlockOfType(content, "tool_result")) {
@@ -112,9 +106,9 @@ Result<std::vector<Turn>> AnthropicTurns(const json& body, ChatRequest& out) {
     if (content.is_array()) {
       for (const auto& block : content) {
         if (!block.is_object()) continue;
-        const std::string type = Str(block, "type");
+        const std::string type = TextField(block, "type");
         if (turn.kind == TurnKind::kAssistant && type == "tool_use") {
-          turn.calls.push_back(Str(block, "name"));
+          turn.calls.push_back(TextField(block, "name"));
         } else if (turn.kind == TurnKind::kToolResult && type == "tool_result") {
           turn.result_texts = ResultTexts(block.value("content", json()));
           auto flag = block.find("is_error");
@@ -138,8 +132,8 @@ Result<std::vector<Turn>> AnthropicTurns(const json& body, ChatRequest& out) {
 }
 
 TurnKind KindOfResponsesItem(const json& item) {
-  const std::string type = Str(item, "type", item.contains("role") ? "message" : "");
-  if (type == "message") return KindOfRole(Str(item, "role"));
+  const std::string type = TextField(item, "type", item.contains("role") ? "message" : "");
+  if (type == "message") return KindOfRole(TextField(item, "role"));
   if (type.size() > 7 && type.compare(type.size() - 7, 7, "_output") == 0) {
     return TurnKind::kToolResult;  // function_call_output, custom_tool_call_output, ...
   }
@@ -152,7 +146,7 @@ void AddResponsesTools(const json& tools, const std::string& ns, ChatRequest& ou
   if (!tools.is_array()) return;
   for (const auto& t : tools) {
     if (!t.is_object() || !t.contains("name") || !t["name"].is_string()) continue;
-    const std::string type = Str(t, "type", "function");
+    const std::string type = TextField(t, "type", "function");
     if (type == "function") {
       out.tools.push_back({t["name"].get<std::string>(), t.value("parameters", json()), false, ns});
     } else if (type == "custom") {
@@ -174,7 +168,7 @@ Result<std::vector<Turn>> ResponsesTurns(const json& body, ChatRequest& out) {
       if (turn.kind == TurnKind::kToolResult) {
         turn.result_texts = ResultTexts(item.value("output", json()));
       } else if (turn.kind == TurnKind::kAssistant && item.contains("name")) {
-        turn.calls.push_back(Str(item, "name"));  // function_call, custom_tool_call
+        turn.calls.push_back(TextField(item, "name"));  // function_call, custom_tool_call
       }
       turns.push_back(std::move(turn));
     }
@@ -187,7 +181,7 @@ Result<std::vector<Turn>> ResponsesTurns(const json& body, ChatRequest& out) {
     for (const auto& t : **tools) {
       if (!t.is_object() || !t.contains("name") || !t["name"].is_string()) continue;
       // Built-in tools (web_search, local_shell) have no name and no schema to call with.
-      const std::string type = Str(t, "type", "function");
+      const std::string type = TextField(t, "type", "function");
       if (type == "namespace") {
         // Codex's MCP tools: {"type":"namespace","name":"mcp__agent_swarm","tools":[…]}.
         AddResponsesTools(t.value("tools", json()), t["name"].get<std::string>(), out);
@@ -207,13 +201,13 @@ Result<std::vector<Turn>> ChatTurns(const json& body, ChatRequest& out) {
   for (const auto& m : **messages) {
     if (!m.is_object()) return BadRequest("messages[] must be objects");
     const json content = m.value("content", json());
-    Turn turn{KindOfRole(Str(m, "role")), ContentText(content)};
+    Turn turn{KindOfRole(TextField(m, "role")), ContentText(content)};
     if (turn.kind == TurnKind::kToolResult) turn.result_texts = ResultTexts(content);
     auto calls = m.find("tool_calls");
     if (turn.kind == TurnKind::kAssistant && calls != m.end() && calls->is_array()) {
       for (const auto& call : *calls) {
         auto fn = call.is_object() ? call.find("function") : call.end();
-        if (fn != call.end() && fn->is_object()) turn.calls.push_back(Str(*fn, "name"));
+        if (fn != call.end() && fn->is_object()) turn.calls.push_back(TextField(*fn, "name"));
       }
     }
     turns.push_back(std::move(turn));

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "core/ids.h"
+#include "core/json_fields.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "worker/finish_report.h"
@@ -338,11 +339,11 @@ void TaskExecution::ReportFinish(const harness::RunResult& result) {
     return;
   }
   const json& task = reply->body.contains("task") ? reply->body["task"] : reply->body;
-  fields["status"] = task.value("status", "");
+  fields["status"] = TextField(task, "status");
   if (task.contains("failureReason") && task["failureReason"].is_string()) {
     fields["failureReason"] = task["failureReason"];
   }
-  const bool already = reply->body.is_object() && reply->body.value("alreadyFinished", false);
+  const bool already = BoolField(reply->body, "alreadyFinished", false);
   log::Info(already && harness::FinishedThroughMcp(result) ? "task finished through MCP"
                                                            : "task finished",
             fields);

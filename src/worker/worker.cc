@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/json_fields.h"
 #include "core/log.h"
 #include "worker/finish_report.h"
 #include "worker/hand_back.h"
@@ -97,11 +98,11 @@ Result<void> Worker::WaitForApi() {
     const auto remaining = std::chrono::duration_cast<milliseconds>(deadline - Steady::now());
     const milliseconds timeout = std::clamp(remaining, milliseconds(1'000), kHealthAttemptTimeout);
     auto reply = context_->client.Call("GET", "/health", std::nullopt, timeout);
-    if (reply && reply->body.is_object() && reply->body.value("status", "") == "ok") {
+    if (reply && TextField(reply->body, "status") == "ok") {
       const McpAuth mcp = ResolveMcpAuth(config_.mcp_auth, reply->body);
       context_->mcp_auth = mcp;
       log::Info("api ready", {{"api", config_.api_url},
-                              {"version", reply->body.value("version", "")},
+                              {"version", TextField(reply->body, "version")},
                               {"mcp", McpAuthName(mcp)}});
       if (config_.mcp_auth == McpAuth::kAuto && mcp == McpAuth::kOff) {
         log::Warn(
@@ -452,11 +453,8 @@ milliseconds Worker::CheckCancelled(TaskExecution& execution) {
     return next;
   }
   execution.cancel_check_backoff.Reset();
-  const json cancelled =
-      reply->body.is_object() ? reply->body.value("cancelled", json::array()) : json::array();
-  if (!cancelled.is_array()) return config_.cancel_check_interval;
-  for (const json& task : cancelled) {
-    if (!task.is_object() || task.value("id", "") != execution.id()) continue;
+  for (const json& task : ArrayField(reply->body, "cancelled")) {
+    if (TextField(task, "id") != execution.id()) continue;
     execution.CancelByServer();
     json fields = {{"taskId", execution.id()}};
     if (task.contains("failureReason")) fields["reason"] = task["failureReason"];

@@ -60,8 +60,10 @@ struct StandInState {
   std::vector<json> credential_reports;
   // /api/active-sessions…: answered as our API does, or 404 (an API without them) if false.
   bool active_session_routes = true;
-  // Replies of the wrong types ({"cleaned":"2"}, {"updated":"no"}) from the session routes.
-  bool garbled_session_replies = false;
+  // Replies with fields of the wrong types: {"cleaned":"2"}, {"updated":"no"} from the session
+  // routes, a numeric version from /health, ids that are no strings among the cancelled
+  // tasks, {"task":{"status":1},"alreadyFinished":"yes"} from /finish.
+  bool garbled_replies = false;
   std::vector<json> session_opens;  // POST /api/active-sessions bodies
   // In order: "<METHOD> <path>" of each active-session call, and "finish <status>" for each
   // finish taken.
@@ -79,7 +81,7 @@ http::HttpResponse Handle(StandInState& s, const http::HttpRequest& request) {
   std::lock_guard lock(s.mu);
   const std::string& path = request.path;
   if (path == "/health") {
-    json health = {{"status", "ok"}, {"version", "stand-in"}};
+    json health = {{"status", "ok"}, {"version", s.garbled_replies ? json(7) : json("stand-in")}};
     if (s.health_offers_task_tokens) health["mcp"] = {{"taskTokens", true}};
     return Reply(200, health);
   }
@@ -105,6 +107,8 @@ http::HttpResponse Handle(StandInState& s, const http::HttpRequest& request) {
   if (path == "/cancelled-tasks") {
     ++s.cancel_checks;
     if (s.fail_monitor_routes) return Reply(500, {{"error", "boom"}});
+    if (s.garbled_replies)
+      return Reply(200, {{"cancelled", {{{"id", 5}}, "x", {{"id", "other"}}}}});
     return Reply(200, {{"cancelled", json::array()}});
   }
   if (path == "/api/session-logs") s.session_logs.push_back(json::parse(request.body));
@@ -116,10 +120,10 @@ http::HttpResponse Handle(StandInState& s, const http::HttpRequest& request) {
       return Reply(201, {{"session", s.session_opens.back()}});
     }
     if (path == "/api/active-sessions/cleanup") {
-      return Reply(200, {{"cleaned", s.garbled_session_replies ? json("2") : json(0)}});
+      return Reply(200, {{"cleaned", s.garbled_replies ? json("2") : json(0)}});
     }
     if (request.method == "DELETE") return Reply(200, {{"deleted", true}});
-    return Reply(200, {{"updated", s.garbled_session_replies ? json("no") : json(true)}});
+    return Reply(200, {{"updated", s.garbled_replies ? json("no") : json(true)}});
   }
   if (path.ends_with("/supersede")) {
     if (!s.supersede_route) return Reply(404, {{"error", "no route"}});
@@ -144,6 +148,8 @@ http::HttpResponse Handle(StandInState& s, const http::HttpRequest& request) {
     }
     s.finishes.push_back(json::parse(request.body));
     s.events.push_back("finish " + s.finishes.back().value("status", ""));
+    if (s.garbled_replies)
+      return Reply(200, {{"task", {{"status", 1}}}, {"alreadyFinished", "yes"}});
     return Reply(200, {{"task", {{"status", s.finishes.back().value("status", "")}}}});
   }
   return Reply(200, {{"success", true}});  // close, session, logs, costs
@@ -570,16 +576,18 @@ TEST_F(WorkerStandInTest, AnApiWithoutActiveSessionsStillGetsTheTaskRun) {
                                       "POST /api/active-sessions", "finish completed"}));
 }
 
-// Session replies of the wrong types are read by type: the worker neither throws nor stops
-// renewing, and the task runs, finishes and has its session ended.
-TEST_F(WorkerStandInTest, WrongTypedSessionRepliesAreIgnored) {
+// Replies of the wrong types are read by type: the worker neither throws nor stops renewing,
+// a cancelled-task entry without a string id cancels nothing, and the task runs, finishes and
+// has its session ended.
+TEST_F(WorkerStandInTest, WrongTypedRepliesAreIgnored) {
   {
     std::lock_guard lock(state_->mu);
     state_->queued_tasks = {"t-garbled"};
-    state_->garbled_session_replies = true;
+    state_->garbled_replies = true;
   }
   EnvMap env = Env("w-garbled");
   env["WORKER_HEARTBEAT_SECONDS"] = "0.1";
+  env["WORKER_CANCEL_CHECK_SECONDS"] = "0.1";
   auto running = Start(env, Completing(milliseconds(800)));
   ASSERT_TRUE(WaitUntil(
       [&] {
@@ -591,6 +599,7 @@ TEST_F(WorkerStandInTest, WrongTypedSessionRepliesAreIgnored) {
   const auto events = Read(&StandInState::events);
   EXPECT_GE(
       std::count(events.begin(), events.end(), "PUT /api/active-sessions/heartbeat/t-garbled"), 2);
+  EXPECT_GE(Read(&StandInState::cancel_checks), 2);
 }
 
 TEST_F(WorkerStandInTest, HeartbeatsAndCancelChecksBackOffWhileTheyFail) {
