@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/json_fields.h"
 #include "core/log.h"
 #include "worker/finish_report.h"
 #include "worker/task_report.h"
@@ -59,7 +60,7 @@ bool HandBackTask(WorkerContext& context, const std::string& task_id,
       kSupersedeRetry, "hand the task back");
   if (reply) {
     const json& r = reply->body;
-    const std::string kind = r.is_object() ? r.value("kind", "") : "";
+    const std::string kind = TextField(r, "kind");  // by type: any API may answer
     json fields = {{"taskId", task_id}, {"kind", kind}};
     if (r.is_object() && r.contains("resumeTaskId")) fields["resumeTaskId"] = r["resumeTaskId"];
     log::Info("task handed back", fields);

@@ -62,7 +62,8 @@ struct StandInState {
   bool active_session_routes = true;
   // Replies with fields of the wrong types: {"cleaned":"2"}, {"updated":"no"} from the session
   // routes, a numeric version from /health, ids that are no strings among the cancelled
-  // tasks, {"task":{"status":1},"alreadyFinished":"yes"} from /finish.
+  // tasks, {"task":{"status":1},"alreadyFinished":"yes"} from /finish, {"kind":3} from
+  // /supersede.
   bool garbled_replies = false;
   std::vector<json> session_opens;  // POST /api/active-sessions bodies
   // In order: "<METHOD> <path>" of each active-session call, and "finish <status>" for each
@@ -129,7 +130,9 @@ http::HttpResponse Handle(StandInState& s, const http::HttpRequest& request) {
     if (!s.supersede_route) return Reply(404, {{"error", "no route"}});
     const std::string id = path.substr(11, path.size() - 11 - 10);  // /api/tasks/<id>/supersede
     s.supersedes.push_back(id + " " + json::parse(request.body).value("reason", ""));
-    return Reply(200, {{"success", true}, {"kind", "resumed"}, {"resumeTaskId", "r-" + id}});
+    return Reply(200, {{"success", true},
+                       {"kind", s.garbled_replies ? json(3) : json("resumed")},
+                       {"resumeTaskId", "r-" + id}});
   }
   if (path.ends_with("/credential-status")) {
     s.credential_reports.push_back(json::parse(request.body));
@@ -453,6 +456,7 @@ TEST_F(WorkerStandInTest, ARunningTaskPastTheGraceIsHandedBack) {
   {
     std::lock_guard lock(state_->mu);
     state_->supersede_route = true;
+    state_->garbled_replies = true;  // {"kind":3} from /supersede too: read by type
   }
   ASSERT_NO_FATAL_FAILURE(StopPastTheGrace("t-long", "w-grace"));
   EXPECT_EQ(Read(&StandInState::supersedes), std::vector<std::string>{"t-long graceful_shutdown"});
