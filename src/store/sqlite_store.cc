@@ -931,9 +931,9 @@ auto SqliteStore::Read(std::string_view op, F&& body) {
 // Agents.
 
 namespace {
-Result<void> HandBackRestartedTasksInTxn(Connection& c, const std::string& agent_id,
-                                         const std::string& reason, const std::string& now,
-                                         UpsertedAgent& result);
+Result<LostWorkerRecovery> HandBackInProgressInTxn(
+    Connection& c, const std::string& agent_id, const std::string& reason, int max_generations,
+    const std::optional<std::string>& supersede_actor, const std::string& now);
 }  // namespace
 
 Result<UpsertedAgent> SqliteStore::UpsertAgent(const AgentRegistration& reg,
@@ -973,9 +973,10 @@ Result<UpsertedAgent> SqliteStore::UpsertAgent(const AgentRegistration& reg,
       // max_tasks, so a resume child is pinned to it.
       const std::string reason =
           fmt::format("worker restarted: agent {} registered again as a new process", reg.id);
-      if (auto handed = HandBackRestartedTasksInTxn(c, reg.id, reason, now, result); !handed) {
-        return tl::unexpected(handed.error());
-      }
+      auto handed = HandBackInProgressInTxn(c, reg.id, reason, kMaxResumeGenerations, reg.id, now);
+      if (!handed) return tl::unexpected(handed.error());
+      result.restarted_tasks = std::move(handed->failed);
+      result.resumed_tasks = std::move(handed->superseded);
     }
     auto agent = SelectAgent(c, reg.id);
     if (!agent) return tl::unexpected(agent.error());
@@ -1822,13 +1823,16 @@ Result<SupersedeResult> SupersedeInTxn(Connection& c, const Task& parent, const 
   return result;
 }
 
-// The previous process of a restarted worker (UpsertAgent) left in_progress tasks: those with
-// an active session are superseded (crash_recovery), their resume child pending for the agent
-// now registering (ResumePin); the others fail with `reason`. Sessionless ones go first, so
-// their slots are free when the children are pinned. The previous process's sessions go.
-Result<void> HandBackRestartedTasksInTxn(Connection& c, const std::string& agent_id,
-                                         const std::string& reason, const std::string& now,
-                                         UpsertedAgent& result) {
+// The in_progress tasks of a worker process that is gone (it registered again as a new
+// process, or stopped answering): those with an active session are superseded
+// (crash_recovery), each resume child where ResumePin puts it (the agent when it is online with
+// a free slot, else the pool); the others fail with `reason`, as the agent's doing. Sessionless
+// ones go first, so their slots are free when the children are pinned. Then the agent's
+// sessions go.
+Result<LostWorkerRecovery> HandBackInProgressInTxn(
+    Connection& c, const std::string& agent_id, const std::string& reason, int max_generations,
+    const std::optional<std::string>& supersede_actor, const std::string& now) {
+  LostWorkerRecovery handed;
   std::vector<Task> with_session;
   {
     auto s = c.Prepare(kAgentInProgressTasks);
@@ -1839,25 +1843,25 @@ Result<void> HandBackRestartedTasksInTxn(Connection& c, const std::string& agent
       if (has->executeStep()) {
         with_session.push_back(std::move(task));
       } else if (auto failed = FailInProgress(c, task, reason, agent_id, now)) {
-        result.restarted_tasks.push_back(std::move(*failed));
+        handed.failed.push_back(std::move(*failed));
       }
     }
   }
   for (const Task& task : with_session) {
-    auto superseded = SupersedeInTxn(c, task, "crash_recovery", NewUuid(), kMaxResumeGenerations,
-                                     agent_id, reason, now);
+    auto superseded = SupersedeInTxn(c, task, "crash_recovery", NewUuid(), max_generations,
+                                     supersede_actor, reason, now);
     if (!superseded) return tl::unexpected(superseded.error());
     if (superseded->kind == SupersedeKind::kFailed) {
-      result.restarted_tasks.push_back(std::move(superseded->task));
+      handed.failed.push_back(std::move(superseded->task));
     } else {
-      result.resumed_tasks.push_back(std::move(*superseded));
+      handed.superseded.push_back(std::move(*superseded));
     }
   }
   IdleIfFree(c, agent_id, now);
   auto drop = c.Prepare(kDeleteAgentSessions);
   BindAll(*drop, agent_id);
   drop->exec();
-  return {};
+  return handed;
 }
 
 // The task's status and holder, for the guarded transitions' refusals.
@@ -1998,50 +2002,24 @@ Result<LostWorkerRecovery> SqliteStore::RecoverLostWorker(const std::string& age
                                                           const std::string& reason,
                                                           int max_generations,
                                                           const std::string& now) {
-  return Write("recovering a lost worker's tasks",
-               [&](Connection& c) -> Result<LostWorkerRecovery> {
-                 bool agent_known = false;
-                 {
-                   // First: an offline agent gets no resume child pinned to it.
-                   auto offline = c.Prepare(kSetAgentOffline);
-                   BindAll(*offline, agent_id, now);
-                   agent_known = offline->exec() > 0;
-                 }
-                 std::vector<Task> running;
-                 {
-                   auto s = c.Prepare(kAgentInProgressTasks);
-                   BindAll(*s, agent_id);
-                   running = CollectTasks(*s);
-                 }
-                 if (!agent_known && running.empty()) return AgentNotFound(agent_id);
-                 LostWorkerRecovery recovery;
-                 for (const Task& task : running) {
-                   bool has_session = false;
-                   {
-                     auto s = c.Prepare(kTaskHasSession);
-                     BindAll(*s, task.id);
-                     has_session = s->executeStep();
-                   }
-                   if (has_session) {
-                     auto superseded = SupersedeInTxn(c, task, "crash_recovery", NewUuid(),
-                                                      max_generations, std::nullopt, reason, now);
-                     if (!superseded) return tl::unexpected(superseded.error());
-                     if (superseded->kind == SupersedeKind::kFailed) {
-                       recovery.failed.push_back(std::move(superseded->task));
-                     } else {
-                       recovery.superseded.push_back(std::move(*superseded));
-                     }
-                     continue;
-                   }
-                   if (auto failed = FailInProgress(c, task, reason, agent_id, now)) {
-                     recovery.failed.push_back(std::move(*failed));
-                   }
-                 }
-                 auto drop = c.Prepare(kDeleteAgentSessions);
-                 BindAll(*drop, agent_id);
-                 drop->exec();
-                 return recovery;
-               });
+  return Write(
+      "recovering a lost worker's tasks", [&](Connection& c) -> Result<LostWorkerRecovery> {
+        bool agent_known = false;
+        {
+          // First: an offline agent gets no resume child pinned to it.
+          auto offline = c.Prepare(kSetAgentOffline);
+          BindAll(*offline, agent_id, now);
+          agent_known = offline->exec() > 0;
+        }
+        // Superseded with no actor: the sweep's doing, not the agent's.
+        auto handed =
+            HandBackInProgressInTxn(c, agent_id, reason, max_generations, std::nullopt, now);
+        if (!handed) return tl::unexpected(handed.error());
+        if (!agent_known && handed->failed.empty() && handed->superseded.empty()) {
+          return AgentNotFound(agent_id);
+        }
+        return std::move(*handed);
+      });
 }
 
 Result<ActiveSession> SqliteStore::CreateActiveSession(const ActiveSession& session,

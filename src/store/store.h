@@ -120,8 +120,9 @@ struct SupersedeResult {
 
 // What the dead-worker sweep did with a lost worker's in_progress tasks.
 struct LostWorkerRecovery {
-  std::vector<Task> failed;                 // no active session (or past the generation limit)
-  std::vector<SupersedeResult> superseded;  // had an active session: resumed in the pool
+  std::vector<Task> failed;  // no active session (or past the generation limit)
+  // Had an active session: resumed (in the pool for a lost worker, whose agent is offline).
+  std::vector<SupersedeResult> superseded;
 };
 
 struct UpsertedAgent {
