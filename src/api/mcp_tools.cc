@@ -7,6 +7,7 @@
 #include "core/field_reader.h"
 #include "core/json_writer.h"
 #include "core/strings.h"
+#include "core/utf8.h"
 
 namespace swarm {
 namespace {
@@ -22,20 +23,6 @@ constexpr int kDefaultListLimit = 25;
 // what comes back always dumps.
 json Parsed(JsonWriter& w) { return json::parse(w.Take()); }
 
-// At most `max_chars` code points of UTF-8 `text`, cut on a character boundary.
-std::string Utf8Prefix(std::string_view text, std::size_t max_chars, bool* cut) {
-  std::size_t chars = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const bool lead = (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80;
-    if (lead && chars++ == max_chars) {
-      *cut = true;
-      return std::string(text.substr(0, i));
-    }
-  }
-  *cut = false;
-  return std::string(text);
-}
-
 // The text rendering, cut to kMaxTextBytes on a character boundary when it is longer.
 std::string BoundedText(std::string text) {
   if (text.size() <= McpTools::kMaxTextBytes) return text;
@@ -49,14 +36,14 @@ std::string BoundedText(std::string text) {
 
 // A task as lists show it: the text cut short, no output.
 json SlimTask(const Task& t) {
-  bool cut = false;
-  const std::string text = Utf8Prefix(t.task, McpTools::kSlimTaskChars, &cut);
+  const std::string_view text = Utf8PrefixChars(t.task, McpTools::kSlimTaskChars);
+  const bool cut = text.size() < t.task.size();
   JsonWriter w;
   w.BeginObject()
       .Field("id", t.id)
       .Field("agentId", t.agent_id)
       .Field("creatorAgentId", t.creator_agent_id)
-      .Field("task", cut ? text + "…" : text)
+      .Field("task", cut ? std::string(text) + "…" : std::string(text))
       .Field("status", TaskStatusName(t.status))
       .Field("source", t.source)
       .Field("taskType", t.task_type)

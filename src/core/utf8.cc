@@ -51,4 +51,13 @@ std::string_view Utf8Prefix(std::string_view text, std::size_t max_bytes) {
   return text.substr(0, cut);
 }
 
+std::string_view Utf8PrefixChars(std::string_view text, std::size_t max_chars) {
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const bool lead = (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80;
+    if (lead && chars++ == max_chars) return text.substr(0, i);
+  }
+  return text;
+}
+
 }  // namespace swarm

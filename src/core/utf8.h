@@ -21,4 +21,8 @@ std::string SanitizeUtf8(std::string_view text);
 // character.
 std::string_view Utf8Prefix(std::string_view text, std::size_t max_bytes);
 
+// The first `max_chars` characters (code points) of UTF-8 `text`: it cuts before the lead byte
+// of the next one, so never inside a character.
+std::string_view Utf8PrefixChars(std::string_view text, std::size_t max_chars);
+
 }  // namespace swarm

@@ -42,5 +42,14 @@ TEST(Utf8Prefix, CutsOnACharacterBoundary) {
   EXPECT_EQ(Utf8Prefix("abc", 0), "");
 }
 
+TEST(Utf8PrefixChars, CountsCharactersNotBytes) {
+  EXPECT_EQ(Utf8PrefixChars("héllo", 2), "hé");
+  EXPECT_EQ(Utf8PrefixChars("日本語", 2), "日本");
+  EXPECT_EQ(Utf8PrefixChars("日本語", 3), "日本語");
+  EXPECT_EQ(Utf8PrefixChars("日本語", 10), "日本語");
+  EXPECT_EQ(Utf8PrefixChars("abc", 0), "");
+  EXPECT_EQ(Utf8PrefixChars("", 5), "");
+}
+
 }  // namespace
 }  // namespace swarm

@@ -1,6 +1,5 @@
 #include "worker/task_report.h"
 
-#include <algorithm>
 #include <cstdint>
 
 #include "core/version.h"
@@ -19,20 +18,11 @@ std::optional<std::string> OptionalString(const json& object, const char* key) {
   return it->get<std::string>();
 }
 
-// Length of the valid UTF-8 sequence at text[i], or 0 when it is not one.
+// A failure reason as sent: valid UTF-8, at most kMaxReasonBytes of the text, "…" when cut.
 std::string Reason(const std::string& text) {
   std::string reason = SanitizeUtf8(text.substr(0, kMaxReasonBytes));
   if (text.size() > kMaxReasonBytes) reason += "…";
   return reason;
-}
-
-// The first `max_chars` characters (code points) of valid UTF-8 `text`.
-std::string FirstChars(const std::string& text, std::size_t max_chars) {
-  std::size_t at = 0;
-  for (std::size_t chars = 0; at < text.size() && chars < max_chars; ++chars) {
-    at += std::max<std::size_t>(Utf8SequenceLength(text, at), 1);
-  }
-  return text.substr(0, std::min(at, text.size()));
 }
 
 }  // namespace
@@ -69,9 +59,10 @@ json ActiveSessionBody(const std::string& agent_id, const ClaimedTask& task,
           {"taskId", task.id},
           {"triggerType", "task_assigned"},
           // A character is at most 4 bytes: sanitize only what can be kept.
-          {"taskDescription", FirstChars(SanitizeUtf8(std::string_view(task.text).substr(
-                                             0, 4 * kActiveSessionDescriptionChars)),
-                                         kActiveSessionDescriptionChars)},
+          {"taskDescription",
+           std::string(Utf8PrefixChars(SanitizeUtf8(std::string_view(task.text).substr(
+                                           0, 4 * kActiveSessionDescriptionChars)),
+                                       kActiveSessionDescriptionChars))},
           {"runtimeInstanceId", runtime_instance_id}};
 }
 
