@@ -151,9 +151,7 @@ milliseconds TaskExecution::RenewActiveSession() {
   session_renew_backoff_.Reset();
   session_renew_failing_ = false;
   // Read by type: an API that answers {"updated":"no"} must not throw out of the monitor.
-  const auto updated = reply->body.find("updated");  // end() unless an object has it
-  if (updated != reply->body.end() && updated->is_boolean() && !updated->get<bool>() &&
-      active_session_open_.exchange(false)) {
+  if (!BoolField(reply->body, "updated", true) && active_session_open_.exchange(false)) {
     // Ended on the API's side (an operator's cleanup): renewing it is in vain.
     log::Warn("the API no longer has the task's active session", {{"taskId", task_.id}});
   }

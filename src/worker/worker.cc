@@ -237,8 +237,7 @@ void Worker::CleanUpActiveSessions() {
     return;
   }
   // Read by type: a reply like {"cleaned":"2"} must not throw out of the worker's start.
-  const auto cleaned = reply->body.find("cleaned");  // end() unless an object has it
-  if (cleaned != reply->body.end() && cleaned->is_number_integer() && cleaned->get<int64_t>() > 0) {
+  if (const auto cleaned = Int64Field(reply->body, "cleaned"); cleaned && *cleaned > 0) {
     log::Info("active sessions of a previous process cleaned up", {{"cleaned", *cleaned}});
   }
 }

@@ -65,6 +65,8 @@ struct StandInState {
   // tasks, {"task":{"status":1},"alreadyFinished":"yes"} from /finish, {"kind":3} from
   // /supersede.
   bool garbled_replies = false;
+  // Renewals answer {"updated":false}: the session is gone on the API's side.
+  bool session_gone = false;
   std::vector<json> session_opens;  // POST /api/active-sessions bodies
   // In order: "<METHOD> <path>" of each active-session call, and "finish <status>" for each
   // finish taken.
@@ -124,6 +126,7 @@ http::HttpResponse Handle(StandInState& s, const http::HttpRequest& request) {
       return Reply(200, {{"cleaned", s.garbled_replies ? json("2") : json(0)}});
     }
     if (request.method == "DELETE") return Reply(200, {{"deleted", true}});
+    if (s.session_gone) return Reply(200, {{"updated", false}});
     return Reply(200, {{"updated", s.garbled_replies ? json("no") : json(true)}});
   }
   if (path.ends_with("/supersede")) {
@@ -604,6 +607,26 @@ TEST_F(WorkerStandInTest, WrongTypedRepliesAreIgnored) {
   EXPECT_GE(
       std::count(events.begin(), events.end(), "PUT /api/active-sessions/heartbeat/t-garbled"), 2);
   EXPECT_GE(Read(&StandInState::cancel_checks), 2);
+}
+
+// A session the API says it no longer has is not renewed again, nor ended: there is nothing
+// left to end.
+TEST_F(WorkerStandInTest, ASessionTheApiNoLongerHasIsNotRenewed) {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->queued_tasks = {"t-gone"};
+    state_->session_gone = true;
+  }
+  EnvMap env = Env("w-gone");
+  env["WORKER_HEARTBEAT_SECONDS"] = "0.1";
+  auto running = Start(env, Completing(milliseconds(1'500)));
+  ASSERT_TRUE(WaitUntil([&] { return !Read(&StandInState::finishes).empty(); }, seconds(10)));
+  std::this_thread::sleep_for(milliseconds(300));  // a DELETE would follow the finish
+  const auto events = Read(&StandInState::events);
+  EXPECT_EQ(std::count(events.begin(), events.end(), "PUT /api/active-sessions/heartbeat/t-gone"),
+            1);
+  EXPECT_EQ(std::count(events.begin(), events.end(), "DELETE /api/active-sessions/by-task/t-gone"),
+            0);
 }
 
 TEST_F(WorkerStandInTest, HeartbeatsAndCancelChecksBackOffWhileTheyFail) {
