@@ -102,6 +102,36 @@ TEST(TemplateStoreTest, BuildsFromUploadedFilesAndSurvivesARestart) {
   EXPECT_FALSE(reloaded.Delete("base"));
 }
 
+// Records on disk are read by type: a number out of range falls back or is clamped to what a
+// build accepts (1e300 was an undefined cast), and a record of the wrong shape is skipped
+// without taking the others with it.
+TEST(TemplateStoreTest, DamagedRecordsOnDiskAreClampedOrSkipped) {
+  testing_support::TempDir root;
+  auto write = [&](const std::string& id, const std::string& text) {
+    std::filesystem::create_directories(root.path() + "/templates/" + id);
+    std::ofstream(root.path() + "/templates/" + id + "/template.json") << text;
+  };
+  write("t-odd", R"({"templateID":"t-odd","name":"odd","cpuCount":1e300,"memoryMB":-5,
+                     "runtime":{"workdir":"/w","startCmd":"sleep 1"}})");
+  write("t-huge", R"({"templateID":"t-huge","cpuCount":1000,"memoryMB":18446744073709551615,
+                      "runtime":{}})");
+  write("t-bad", R"({"templateID":"t-bad","name":5,"runtime":{}})");
+  write("t-cut", R"({"templateID":"t-cut","runtime":)");
+  TemplateStore store(root.path());
+  store.Load();
+  auto odd = store.Resolve("t-odd");
+  ASSERT_TRUE(odd);
+  EXPECT_EQ(odd->cpu_count, 2);    // not an integer: the default
+  EXPECT_EQ(odd->memory_mb, 128);  // clamped up
+  EXPECT_EQ(odd->workdir, "/w");
+  auto huge = store.Resolve("t-huge");
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->cpu_count, 64);    // clamped down
+  EXPECT_EQ(huge->memory_mb, 1024);  // past INT64_MAX: the default, never wrapped
+  EXPECT_FALSE(store.Resolve("t-bad"));
+  EXPECT_FALSE(store.Resolve("t-cut"));
+}
+
 TEST(TemplateStoreTest, ABuildWithoutItsFilesFails) {
   testing_support::TempDir root;
   TemplateStore store(root.path());
